@@ -1,0 +1,201 @@
+"""`seconnect carts …` — SEOM's Shopping Carts screen."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import carts as service
+from ..capabilities import Capability
+from ..errors import UsageError
+from . import App, emit, pass_app, table
+
+
+def _read_password(app: App, type_name: str, password_stdin: bool) -> str:
+    """Password from stdin (one line), or typed twice at a hidden prompt that must match."""
+    if password_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        if password.endswith("\r"):
+            password = password[:-1]
+        if not password:
+            raise UsageError("no password on standard input.",
+                             hint="Pipe it in, e.g. `printf '%s\\n' \"$PASS\" | seconnect carts add … --password-stdin`.")
+        return password
+    label = app.plugins.resolve_type(type_name).label_for("password")
+    first = click.prompt(label, hide_input=True, default="", show_default=False)
+    second = click.prompt("Reenter Password", hide_input=True, default="", show_default=False)
+    if first != second:
+        raise UsageError("the two passwords do not match; nothing was saved.",
+                         hint="Run the command again and type the same password twice.")
+    return first
+
+
+@click.group("carts")
+def command() -> None:
+    """Cart definitions: one per web store."""
+
+
+@command.command("add")
+@click.argument("name")
+@click.option("--type", "cart_type", required=True, help="Cart type (see `seconnect carts types`), e.g. Interspire.")
+@click.option("--user", required=True, help="Cart ID / User Name.")
+@click.option("--script-url", required=True,
+              help="Script URL without https://, e.g. store-xyz.bigcommerce.com/accountinggateway.php?action=process&accounting=stoneedge")
+@click.option("--store-code", default="", help="Store Code (often blank).")
+@click.option("--ca-bundle", type=click.Path(dir_okay=False), help="PEM file of a CA to trust for this cart.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting twice.")
+@pass_app
+def add(app: App, name, cart_type, user, script_url, store_code, ca_bundle, password_stdin) -> None:
+    """Add a cart definition named NAME (the Store Name: unique, internal only)."""
+    app.plugins.resolve_type(cart_type)  # before asking for a password
+    password = _read_password(app, cart_type, password_stdin)
+    with app.store.begin() as conn:
+        cart = service.add_cart(conn, app.plugins, name=name, cart_type=cart_type, user=user,
+                                password=password, script_url=script_url, store_code=store_code,
+                                ca_bundle=ca_bundle)
+    click.echo(f"Cart {cart.name!r} ({cart.type}) saved. Next: `seconnect carts test {_quote(cart.name)}` "
+               "to check the Script URL.")
+
+
+@command.command("edit")
+@click.argument("name")
+@click.option("--name", "new_name", help="New Store Name.")
+@click.option("--type", "cart_type", help="New cart type.")
+@click.option("--user", help="New Cart ID / User Name.")
+@click.option("--script-url", help="New Script URL (without https://).")
+@click.option("--store-code", help="New Store Code ('' to clear).")
+@click.option("--ca-bundle", type=click.Path(dir_okay=False), help="New CA bundle ('' to clear).")
+@click.option("--password", "change_password", is_flag=True, help="Prompt for a new password (twice).")
+@click.option("--password-stdin", is_flag=True, help="Read a new password from standard input.")
+@click.option("--active/--inactive", default=None, help="Include the cart in `--all` jobs or not.")
+@pass_app
+def edit(app: App, name, new_name, cart_type, user, script_url, store_code, ca_bundle,
+         change_password, password_stdin, active) -> None:
+    """Change fields of the cart NAME."""
+    password = None
+    if change_password or password_stdin:
+        with app.store.begin() as conn:
+            current_type = cart_type or service.get_cart(conn, name).type
+        password = _read_password(app, current_type, password_stdin)
+    with app.store.begin() as conn:
+        cart = service.edit_cart(conn, app.plugins, name, new_name=new_name, cart_type=cart_type, user=user,
+                                 password=password, script_url=script_url, store_code=store_code,
+                                 ca_bundle=ca_bundle, active=active)
+    click.echo(f"Cart {cart.name!r} updated.")
+
+
+@command.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def remove(app: App, name, yes) -> None:
+    """Remove the cart definition NAME (its imported orders stay)."""
+    with app.store.begin() as conn:
+        cart = service.get_cart(conn, name)
+    if not yes:
+        click.confirm(f"Remove cart {cart.name!r}?", abort=True)
+    with app.store.begin() as conn:
+        removed = service.remove_cart(conn, name)
+    click.echo(f"Cart {removed!r} removed.")
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def list_(app: App, as_json) -> None:
+    """List cart definitions."""
+    with app.store.begin() as conn:
+        rows = service.list_carts(conn)
+    data = [{"name": r.name, "type": r.type, "user": r.user_name, "script_url": r.script_url,
+             "store_code": r.store_code, "active": bool(r.active)} for r in rows]
+    emit(data, as_json, lambda d: table(
+        [[x["name"], x["type"], x["user"], x["script_url"], "yes" if x["active"] else "no"] for x in d],
+        ["NAME", "TYPE", "USER", "SCRIPT URL", "ACTIVE"]) if d else
+        "No carts yet. Add one with `seconnect carts add NAME --type TYPE --user USER --script-url URL`.")
+
+
+@command.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def show(app: App, name, as_json) -> None:
+    """Show the cart NAME: fields (password masked), capabilities and cart-based parameters."""
+    with app.store.begin() as conn:
+        cart = service.get_cart(conn, name)
+        active = next(r.active for r in service.list_carts(conn) if r.name == cart.name)
+    summary = service.cart_summary(app.plugins, cart, active=bool(active))
+    emit(summary, as_json, _show_text)
+
+
+def _show_text(s: dict) -> str:
+    labels = s["field_labels"]
+    lines = [
+        f"Store Name:      {s['name']}",
+        f"Cart Type:       {s['type']} — {s['type_label']} (plugin {s['plugin']})",
+        f"{labels['user'] + ':':<17}{s['user']}",
+        f"{labels['password'] + ':':<17}{s['password']}",
+        f"{labels['store_code'] + ':':<17}{s['store_code'] or '(blank)'}",
+        f"{labels['script_url'] + ':':<17}{s['script_url']}  (https://)",
+        f"CA bundle:       {s['ca_bundle'] or '(system trust store)'}",
+        f"Active:          {'yes' if s['active'] else 'no'}",
+        "",
+        "Capabilities:",
+    ]
+    caps = s["capabilities"]
+    for cap in Capability:
+        line = f"  {cap.value:<22} {caps[cap.value]}"
+        if cap is Capability.INVENTORY_REALTIME and caps["realtime-levels"]:
+            line += f" (levels: {', '.join(caps['realtime-levels'])})"
+        lines.append(line)
+        if cap.value in s["notes"]:
+            lines.append(f"      {s['notes'][cap.value]}")
+    lines += ["", "Cart-based parameters:"]
+    lines += [f"  {k} = {v}" for k, v in s["params"].items()]
+    return "\n".join(lines)
+
+
+@command.command("types")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def types(app: App, as_json) -> None:
+    """The capability matrix of every installed cart type."""
+    data = []
+    for reg in app.plugins.cart_types():
+        ct = reg.cart_type
+        data.append({
+            "id": ct.id, "label": ct.label, "aliases": list(ct.aliases), "plugin": reg.plugin,
+            "field_labels": {f: ct.label_for(f) for f in ("user", "password", "store_code", "script_url")},
+            "capabilities": ct.capabilities.as_dict(), "notes": dict(ct.notes),
+            "script_url_example": ct.script_url_example,
+        })
+    emit(data, as_json, _types_text)
+
+
+def _types_text(data: list[dict]) -> str:
+    if not data:
+        return "No cart types installed. Install a cart plugin with `seconnect plugins install SPEC`."
+    headers = ["CAPABILITY", *[d["id"] for d in data]]
+    rows = []
+    for cap in Capability:
+        row = [cap.value]
+        for d in data:
+            cell = d["capabilities"][cap.value]
+            if cap is Capability.INVENTORY_REALTIME and d["capabilities"]["realtime-levels"]:
+                cell += " (" + "/".join(d["capabilities"]["realtime-levels"]) + ")"
+            row.append(cell)
+        rows.append(row)
+    out = [table(rows, headers), ""]
+    for d in data:
+        aliases = f"; aliases: {', '.join(d['aliases'])}" if d["aliases"] else ""
+        out.append(f"{d['id']}: {d['label']} (plugin {d['plugin']}{aliases})")
+        if d["script_url_example"]:
+            out.append(f"  Script URL example: {d['script_url_example']}")
+        for cap, note in d["notes"].items():
+            out.append(f"  {cap}: {note}")
+    return "\n".join(out)
+
+
+def _quote(name: str) -> str:
+    return name if name.replace("-", "").replace("_", "").isalnum() else repr(name)

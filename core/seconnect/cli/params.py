@@ -1,0 +1,58 @@
+"""`seconnect params …` — system parameters, global and cart-based."""
+
+from __future__ import annotations
+
+import click
+
+from .. import params as service
+from ..carts import get_cart
+from . import App, emit, pass_app, table
+
+
+def _cart_id(conn, cart_name: str | None) -> int | None:
+    return get_cart(conn, cart_name).id if cart_name else None
+
+
+@click.group("params")
+def command() -> None:
+    """System parameters (global, or per cart with --cart)."""
+
+
+@command.command("list")
+@click.option("--cart", "cart_name", help="Show the effective values for this cart.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def list_(app: App, cart_name, as_json) -> None:
+    """Every parameter with its effective value, where it comes from, and its type."""
+    with app.store.begin() as conn:
+        values, sources = service.resolve(conn, _cart_id(conn, cart_name))
+    data = [{"name": p.name, "value": p.format(values[p.name]), "source": sources[p.name], "scope": p.scope,
+             "type": p.describe_type(), "description": p.description} for p in service.PARAMS.values()]
+    emit(data, as_json, lambda d: table([[x["name"], x["value"], x["source"], x["scope"]] for x in d],
+                                        ["NAME", "VALUE", "FROM", "SCOPE"]))
+
+
+@command.command("get")
+@click.argument("name")
+@click.option("--cart", "cart_name", help="The cart whose value to show.")
+@pass_app
+def get(app: App, name, cart_name) -> None:
+    """Print the effective value of parameter NAME."""
+    param = service.lookup(name)
+    with app.store.begin() as conn:
+        values, _ = service.resolve(conn, _cart_id(conn, cart_name))
+    click.echo(param.format(values[param.name]))
+
+
+@command.command("set")
+@click.argument("name")
+@click.argument("value")
+@click.option("--cart", "cart_name", help="Set the cart-based value for this cart.")
+@pass_app
+def set_(app: App, name, value, cart_name) -> None:
+    """Set parameter NAME to VALUE (globally, or for one cart with --cart)."""
+    with app.store.begin() as conn:
+        param, typed = service.set_value(conn, name, value, _cart_id(conn, cart_name))
+    where = f" for cart {cart_name!r}" if cart_name else (
+        " (global default for every cart)" if param.scope == "cart" else "")
+    click.echo(f"{param.name} = {param.format(typed)}{where}")

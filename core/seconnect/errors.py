@@ -1,0 +1,127 @@
+"""Errors, grouped by what the caller should do about them.
+
+Every error seconnect raises on purpose derives from :class:`SeconnectError`. Its message is one
+line a merchant can act on; ``hint`` (optional) names the fix. The CLI prints both without a
+traceback and exits with ``exit_code``.
+
+::
+
+    SeconnectError                      root; never raised directly
+    ├── UsageError                      bad input from the user: fix the command or file (exit 2)
+    │   └── NotFoundError               a named cart, parameter, order ... does not exist
+    ├── StoreError                      the store database cannot be opened or upgraded (exit 3)
+    ├── PluginError                     a plugin is broken or missing (exit 4)
+    ├── CapabilityError                 the cart type does not support the operation (exit 5)
+    └── CartError                       talking to a cart failed (exit 6)
+        ├── CartUnreachable             DNS, refused, reset, timeout           retriable
+        ├── CartTLSError                certificate not trusted                 fatal
+        ├── CartHTTPError               non-200 HTTP status                     retriable if 5xx/429
+        ├── CartProtocolError           the reply is not SETI (shows first bytes) fatal
+        └── CartRejected                the cart answered a SETI error          fatal
+            └── CartAuthError           credentials rejected                    fatal
+
+``retriable`` says whether the same call may succeed later unchanged; the retry policy and the
+outbox read it, nothing else decides retries.
+
+Error texts must never contain secrets: callers pass only what is safe to show.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SeconnectError",
+    "UsageError",
+    "NotFoundError",
+    "StoreError",
+    "PluginError",
+    "CapabilityError",
+    "CartError",
+    "CartUnreachable",
+    "CartTLSError",
+    "CartHTTPError",
+    "CartProtocolError",
+    "CartRejected",
+    "CartAuthError",
+]
+
+
+class SeconnectError(Exception):
+    """Root of every error seconnect raises on purpose."""
+
+    exit_code = 1
+    retriable = False
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n{self.hint}"
+
+
+class UsageError(SeconnectError):
+    """Bad input from the user (command line, file, parameter value)."""
+
+    exit_code = 2
+
+
+class NotFoundError(UsageError):
+    """A named thing (cart, parameter, order, product...) does not exist."""
+
+
+class StoreError(SeconnectError):
+    """The store database cannot be opened, reached or upgraded."""
+
+    exit_code = 3
+
+
+class PluginError(SeconnectError):
+    """A plugin failed to load, or no installed plugin handles a cart type."""
+
+    exit_code = 4
+
+
+class CapabilityError(SeconnectError):
+    """The cart's type does not support the requested operation."""
+
+    exit_code = 5
+
+
+class CartError(SeconnectError):
+    """A call to a cart's script failed."""
+
+    exit_code = 6
+
+
+class CartUnreachable(CartError):
+    """The script could not be reached (DNS, refused, reset, timeout)."""
+
+    retriable = True
+
+
+class CartTLSError(CartError):
+    """The cart's certificate could not be verified."""
+
+
+class CartHTTPError(CartError):
+    """The script answered with an HTTP status other than 200."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None,
+                 hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.retry_after = retry_after
+        self.retriable = status >= 500 or status == 429
+
+
+class CartProtocolError(CartError):
+    """The reply is not a SETI reply we can read (HTML page, truncated XML...)."""
+
+
+class CartRejected(CartError):
+    """The cart understood the call and answered with a SETI error."""
+
+
+class CartAuthError(CartRejected):
+    """The cart rejected the user name, password or store code."""

@@ -1,0 +1,188 @@
+"""Every hook a seconnect plugin can implement (pluggy project name ``seconnect``).
+
+Plugins are modules or objects registered under the ``seconnect`` entry-point group; they mark
+their functions with :data:`seconnect.hookimpl`. Phases:
+
+1. Declaration — ``seconnect_cart_types`` (every plugin answers; results are collected).
+2. Operations — ``capabilities``, ``test_script``, ``import_orders``, ``import_products``,
+   ``import_customers``, ``sync_inventory``, ``update_order_status``. All are ``firstresult``:
+   each implementation returns ``None`` for carts whose ``cart.type`` it does not handle, so the
+   first plugin that handles the type answers. A plugin can override another plugin's cart type
+   by marking its implementation ``tryfirst=True``; core wraps every operation with a hook
+   wrapper (audit, timing). Core checks the cart type's capabilities *before* dispatch, so an
+   operation hook is only ever called for an operation the cart type declares as supported.
+3. CLI — ``register_commands``.
+
+Errors: operation hooks raise :mod:`seconnect.errors` types (``CartError`` families for cart
+trouble); any other exception is reported as a plugin bug naming the plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .capabilities import Capabilities
+    from .cartdef import CartDefinition, CartType
+    from .operations import (
+        InventoryAction,
+        InventoryResult,
+        InventoryRow,
+        OrderBatch,
+        StatusResult,
+        StatusUpdate,
+    )
+
+PROJECT = "seconnect"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+# Operation hooks, in the order the reference documents them; core's dispatcher and the docs
+# test read this tuple.
+OPERATION_HOOKS = (
+    "capabilities",
+    "test_script",
+    "import_orders",
+    "import_products",
+    "import_customers",
+    "sync_inventory",
+    "update_order_status",
+)
+
+
+@hookspec
+def seconnect_cart_types() -> Iterable[CartType]:
+    """Declare the cart types this plugin provides.
+
+    Called once per plugin manager; all plugins answer and their lists are concatenated. Cart
+    type ids and aliases must be unique across plugins (compared case-insensitively).
+
+    :returns: the plugin's :class:`~seconnect.CartType` declarations (an empty list is fine for
+        plugins that only add commands).
+    """
+
+
+@hookspec(firstresult=True)
+def capabilities(cart: CartDefinition) -> Capabilities | None:
+    """Refine the capability matrix for one configured cart.
+
+    Most plugins need not implement this: core uses the capabilities declared with the cart
+    type. Implement it when support depends on the cart's own settings (a plugin option,
+    a script version). ``firstresult``.
+
+    :param cart: the cart definition, with its effective cart-based parameters in ``cart.params``.
+    :returns: the cart's capabilities, or ``None`` when this plugin does not handle ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
+def test_script(cart: CartDefinition, check_credentials: bool) -> str | None:
+    """Check that the cart's Script URL is reachable ("Test Script URL").
+
+    ``firstresult``. Must not change anything at the cart.
+
+    :param cart: the cart definition.
+    :param check_credentials: also prove that the user name, password and store code are
+        accepted (e.g. with an authenticated count call); raise ``CartAuthError`` if not.
+    :returns: the script version the cart reports (shown as ``Test passed: Script version: X``),
+        or ``None`` when this plugin does not handle ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
+def import_orders(cart: CartDefinition, checkpoint: str | None, batch_size: int
+                  ) -> Iterable[OrderBatch] | None:
+    """Download the orders placed after ``checkpoint``, batch by batch, oldest first.
+
+    ``firstresult``. Core stores each batch together with its ``checkpoint`` in one transaction
+    before asking for the next, so the iterator may be abandoned at any point and resumed by a
+    later call with the last stored checkpoint. A batch's records are dicts valid against
+    ``order.schema.json``; records that fail validation are quarantined by core, not dropped.
+
+    :param cart: the cart definition.
+    :param checkpoint: the checkpoint of the last stored batch, or ``None`` to start from the
+        first order the cart offers.
+    :param batch_size: orders per request, from the cart-based parameter ``DownloadBatchSize``.
+    :returns: an iterable of :class:`~seconnect.OrderBatch`, or ``None`` when this plugin does
+        not handle ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
+def import_products(cart: CartDefinition, batch_size: int) -> Iterable[list[dict]] | None:
+    """Download every product record (one per variation where the cart exports them that way).
+
+    ``firstresult``. Records are dicts valid against ``product.schema.json``.
+
+    :param cart: the cart definition.
+    :param batch_size: records per request.
+    :returns: an iterable of record lists (one per request), or ``None`` when this plugin does
+        not handle ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
+def import_customers(cart: CartDefinition, batch_size: int) -> Iterable[list[dict]] | None:
+    """Download every customer record.
+
+    ``firstresult``. Records are dicts valid against ``customer.schema.json``. A plugin must
+    deliver all of them even when the cart pages wrongly (work around it, e.g. one big batch).
+
+    :param cart: the cart definition.
+    :param batch_size: records per request.
+    :returns: an iterable of record lists, or ``None`` when this plugin does not handle
+        ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
+def sync_inventory(cart: CartDefinition, action: InventoryAction,
+                   items: Sequence[tuple[str, int]]
+                   ) -> Iterable[list[InventoryRow]] | list[InventoryResult] | None:
+    """Read or change quantities on hand at the cart.
+
+    ``firstresult``. Codes are the cart's own product codes (core maps local SKUs to them).
+
+    :param cart: the cart definition.
+    :param action: ``get`` (``items`` is empty; return an iterable of pages of
+        :class:`~seconnect.InventoryRow`), ``send`` (``items`` are ``(code, absolute_qty)``) or
+        ``adjust`` (``items`` are ``(code, signed_delta)``); for ``send`` and ``adjust`` return one
+        :class:`~seconnect.InventoryResult` per item. Report ``unverified`` when the cart's answer
+        cannot be trusted; core then reads the quantities back.
+    :param items: the codes and quantities, empty for ``get``.
+    :returns: as described for ``action``, or ``None`` when this plugin does not handle
+        ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
+def update_order_status(cart: CartDefinition, update: StatusUpdate) -> StatusResult | None:
+    """Push one order's new status label (and tracking numbers) to the cart.
+
+    ``firstresult``. Called by the outbox worker, in order per order. Core only calls it when the
+    cart type supports status updates or the cart's ``UseGenericStatusUpdates`` is TRUE; a cart
+    type that supports the generic call answers it in that case. Raise ``CartRejected`` (or
+    return ``StatusResult(accepted=False, notes=...)``) when the cart refuses; the update is then
+    parked with that reason, never reported as sent.
+
+    :param cart: the cart definition.
+    :param update: the order number as the cart numbered it, the label and packages.
+    :returns: the cart's answer, or ``None`` when this plugin does not handle ``cart.type``.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``seconnect`` command line.
+
+    Called for every plugin when the CLI starts; core's own command groups are added the same
+    way. Do not replace existing commands.
+
+    :param cli: the top-level ``seconnect`` click group.
+    :returns: nothing.
+    """

@@ -1,0 +1,96 @@
+"""Values exchanged between core and cart plugins (hook arguments and results).
+
+Records (orders, products, customers) travel as plain dicts shaped by the JSON Schemas in
+``seconnect_schemas``; everything else a hook takes or returns is one of these small frozen
+dataclasses, so a plugin never depends on the store layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = [
+    "OrderBatch",
+    "InventoryAction",
+    "InventoryRow",
+    "InventoryOutcome",
+    "InventoryResult",
+    "Package",
+    "StatusUpdate",
+    "StatusResult",
+]
+
+
+@dataclass(frozen=True)
+class OrderBatch:
+    """Orders of one download batch, and where to resume once they are stored.
+
+    Core stores ``records`` and ``checkpoint`` in one transaction, so after a crash the next
+    run passes ``checkpoint`` back to ``import_orders`` and nothing is lost or repeated.
+    """
+
+    records: list[dict]
+    checkpoint: str
+
+
+class InventoryAction(str, Enum):
+    GET = "get"  # read quantities on hand from the cart
+    SEND = "send"  # set absolute quantities at the cart
+    ADJUST = "adjust"  # apply signed deltas at the cart (real-time, where absolute is not possible)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class InventoryRow:
+    """A quantity on hand as the cart reports it. ``qoh`` is None when the cart does not track it."""
+
+    code: str
+    qoh: int | None
+    web_id: str | None = None
+
+
+class InventoryOutcome(str, Enum):
+    OK = "ok"
+    NOT_FOUND = "not-found"
+    NOT_TRACKED = "not-tracked"
+    ERROR = "error"
+    UNVERIFIED = "unverified"  # the cart's answer cannot be trusted; core verifies by reading back
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class InventoryResult:
+    code: str
+    outcome: InventoryOutcome
+    qoh: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Package:
+    tracking_number: str
+    carrier: str = ""
+    pickup_date: str = ""
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A status label (and tracking) to push for one order, as the cart numbered it."""
+
+    order_number: str
+    status: str
+    ref_number: str = ""
+    note: str = ""
+    packages: tuple[Package, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    accepted: bool
+    notes: str = ""

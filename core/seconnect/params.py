@@ -1,0 +1,177 @@
+"""System parameters: names, types, defaults and scope (SEOM's "System Parameters" screen).
+
+A parameter is either ``global`` or ``cart`` scoped. A cart-scoped parameter ("cart-based" in
+SEOM's words) may also be given a global value, which then serves every cart that has no value
+of its own: effective value = cart value, else global value, else the default.
+
+Values are stored as text and typed on the way in and out. Booleans accept TRUE/FALSE (any
+case) and the usual yes/no/1/0 spellings; they are shown as TRUE/FALSE, as SEOM does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from .errors import NotFoundError, UsageError
+from .store import tables
+
+__all__ = ["Param", "PARAMS", "lookup", "CUSTOMER_SEARCH_CHOICES"]
+
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+
+CUSTOMER_SEARCH_CHOICES = ("Email", "Phone", "Phone - No Formatting", "WebID", "Name, Address, Zip", "None")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # "bool" | "int" | "choice" | "text"
+    default: Any
+    scope: str  # "global" | "cart"
+    description: str
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def parse(self, raw: str) -> Any:
+        """Type a value typed by a user; a UsageError lists what is valid."""
+        text = raw.strip()
+        if any(c in raw for c in "\r\n\x00"):
+            raise UsageError(f"{self.name}: values cannot contain line breaks or NUL characters.")
+        if self.kind == "bool":
+            if text.casefold() in _TRUE:
+                return True
+            if text.casefold() in _FALSE:
+                return False
+            raise UsageError(f"{self.name} is TRUE or FALSE, not {raw!r}.")
+        if self.kind == "int":
+            try:
+                value = int(text)
+            except ValueError:
+                raise UsageError(f"{self.name} is a whole number, not {raw!r}.") from None
+            if (self.minimum is not None and value < self.minimum) or (
+                    self.maximum is not None and value > self.maximum):
+                raise UsageError(f"{self.name} must be between {self.minimum} and {self.maximum}, not {value}.")
+            return value
+        if self.kind == "choice":
+            for choice in self.choices:
+                if _fold(choice) == _fold(text):
+                    return choice
+            raise UsageError(f"{self.name} cannot be {raw!r}.",
+                             hint="Valid values: " + "; ".join(self.choices) + ".")
+        if len(text) > 200:
+            raise UsageError(f"{self.name} is at most 200 characters long.")
+        return text
+
+    def format(self, value: Any) -> str:
+        if self.kind == "bool":
+            return "TRUE" if value else "FALSE"
+        return str(value)
+
+    def decode(self, stored: str) -> Any:
+        """Type a stored value (already validated when it was set)."""
+        return self.parse(stored)
+
+    def describe_type(self) -> str:
+        if self.kind == "bool":
+            return "TRUE/FALSE"
+        if self.kind == "int":
+            return f"whole number {self.minimum}..{self.maximum}"
+        if self.kind == "choice":
+            return "one of: " + "; ".join(self.choices)
+        return "text"
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.replace(",", " , ").split()).casefold()
+
+
+def _search_field(n: int, default: str) -> Param:
+    return Param(f"CustomerSearchField{n}", "choice", default, "global",
+                 f"Customer match rule number {n}: tried in order 1..4 when an order or customer "
+                 "is imported; the first rule that finds exactly one existing customer wins.",
+                 choices=CUSTOMER_SEARCH_CHOICES)
+
+
+PARAMS: Mapping[str, Param] = {p.name: p for p in (
+    Param("UseStatusUpdates", "bool", False, "global",
+          "Enables Status Events: order status changes are queued for carts that accept them."),
+    Param("UseGenericStatusUpdates", "bool", False, "cart",
+          "Send order status updates to this cart with the generic SETI updatestatus call, even "
+          "when its cart type does not declare status-update support."),
+    Param("GenericStatusSendXML", "bool", False, "cart",
+          "Send generic status updates as XML in the update field instead of form fields."),
+    Param("GenericQOHChangeSendAsXML", "bool", False, "cart",
+          "Send inventory updates as XML instead of SKU~QTY lists (only for scripts that accept it)."),
+    Param("SynchQOH", "bool", False, "cart",
+          "Synchronize inventory with this cart: local quantity changes are sent in real time."),
+    Param("BuildSubSKUs", "bool", False, "cart",
+          "Default attribute handling for product import: build sub-SKUs (parent SKU + delimiter "
+          "+ option codes) instead of keeping options on the order line."),
+    Param("SubSKUDelimiter", "text", "-", "cart",
+          "Delimiter between the parent SKU and option codes in built sub-SKUs. Do not change it "
+          "once sub-SKUs exist (translation of order lines would break)."),
+    Param("DownloadBatchSize", "int", 50, "cart",
+          "Records per download request (SEOM's Order Download Batch; lower it on timeouts).",
+          minimum=1, maximum=1000),
+    Param("MaxConcurrentRequests", "int", 2, "cart",
+          "Requests seconnect may have in flight to this cart at once. Keep it low: carts share "
+          "their request quota with every other app of the store.", minimum=1, maximum=8),
+    Param("RequestTimeout", "int", 60, "cart",
+          "Seconds to wait for the cart's script to answer one request.", minimum=1, maximum=600),
+    _search_field(1, "Email"),
+    _search_field(2, "Phone"),
+    _search_field(3, "None"),
+    _search_field(4, "None"),
+)}
+
+
+def lookup(name: str) -> Param:
+    """The parameter with this name (case-insensitive), or an error listing the valid names."""
+    for param in PARAMS.values():
+        if param.name.casefold() == name.strip().casefold():
+            return param
+    raise NotFoundError(f"unknown system parameter {name!r}.",
+                        hint="Valid parameters: " + ", ".join(PARAMS) + ".")
+
+
+# -- stored values ------------------------------------------------------------------------------
+
+def resolve(conn: Connection, cart_id: int | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every parameter's effective value for a cart (global values when cart_id is None), and
+    where each comes from: "cart", "global" or "default"."""
+    table = tables.params
+    query = select(table.c.name, table.c.cart_id, table.c.value)
+    query = query.where(table.c.cart_id.is_(None) if cart_id is None
+                        else (table.c.cart_id == cart_id) | table.c.cart_id.is_(None))
+    values = {name: p.default for name, p in PARAMS.items()}
+    sources = dict.fromkeys(PARAMS, "default")
+    # Global values first, then the cart's own override them.
+    for row in sorted(conn.execute(query).all(), key=lambda r: r.cart_id is not None):
+        param = PARAMS.get(row.name)
+        if param is not None:
+            values[param.name] = param.decode(row.value)
+            sources[param.name] = "global" if row.cart_id is None else "cart"
+    return values, sources
+
+
+def set_value(conn: Connection, name: str, raw: str, cart_id: int | None) -> tuple[Param, Any]:
+    """Validate and store a value; cart-scoped values need a cart, global ones refuse one."""
+    param = lookup(name)
+    if param.scope == "global" and cart_id is not None:
+        raise UsageError(f"{param.name} is a global parameter; it cannot be set per cart.",
+                         hint=f"Run `seconnect params set {param.name} VALUE` without --cart.")
+    value = param.parse(raw)
+    table = tables.params
+    where = (table.c.name == param.name) & (
+        table.c.cart_id.is_(None) if cart_id is None else table.c.cart_id == cart_id)
+    if conn.execute(select(table.c.name).where(where)).first():
+        conn.execute(update(table).where(where).values(value=param.format(value)))
+    else:
+        conn.execute(insert(table).values(name=param.name, cart_id=cart_id, value=param.format(value)))
+    return param, value
