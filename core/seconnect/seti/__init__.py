@@ -1,0 +1,37 @@
+"""The SETI cart protocol, client side, shared by every cart plugin.
+
+* :mod:`.client` — :class:`SetiClient`, one method per ``setifunction``, over httpx.
+* :mod:`.retry` — :class:`RetryPolicy`, the one retry policy (tenacity).
+* :mod:`.encoders` — inventory and status payloads (:class:`StatusUpdate`, :class:`Package`).
+* :mod:`.replies` — tolerant parsing of ``SETIResponse`` / ``SETIError`` text replies.
+* :mod:`.documents` — streaming, safe parsing of SETI XML documents into records.
+* :mod:`.records` / :mod:`.values` — element-to-record mapping and scalar normalisers.
+* :mod:`.reader` — tells text, XML, HTML and empty replies apart.
+"""
+
+from .client import SetiClient, parse_retry_after
+from .documents import iter_document
+from .encoders import Package, StatusUpdate, encode_inventory, encode_inventory_xml, status_form, status_xml
+from .reader import read_records, read_text
+from .replies import InvUpdateResult, StatusResult, TextReply, parse_text_reply
+from .retry import RetryPolicy, certainly_unprocessed
+
+__all__ = [
+    "SetiClient",
+    "RetryPolicy",
+    "StatusUpdate",
+    "Package",
+    "InvUpdateResult",
+    "StatusResult",
+    "TextReply",
+    "parse_text_reply",
+    "parse_retry_after",
+    "read_text",
+    "read_records",
+    "iter_document",
+    "encode_inventory",
+    "encode_inventory_xml",
+    "status_form",
+    "status_xml",
+    "certainly_unprocessed",
+]

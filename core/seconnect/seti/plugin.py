@@ -1,0 +1,211 @@
+"""Cart-type plugins for SETI scripts, written once for every SETI dialect.
+
+A plugin for a cart that speaks SETI is one :class:`SetiPlugin` instance: the cart type it
+declares plus a :class:`SetiDialect` saying where this cart's script departs from the protocol
+(the real Interspire module pages customers once, cannot be trusted on ``qohreplace`` replies,
+exports variations as ``[VARID:n]`` codes…). Register the instance under the ``seconnect``
+entry-point group (``name = "package:plugin"``); both built-in plugins do exactly that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ..cartdef import CartDefinition, CartType
+from ..hookspecs import hookimpl
+from ..operations import (
+    InventoryAction,
+    InventoryOutcome,
+    InventoryResult,
+    InventoryRow,
+    OrderBatch,
+    StatusResult,
+    StatusUpdate,
+)
+from .client import SetiClient
+
+__all__ = ["SetiDialect", "SetiPlugin"]
+
+# qohreplace entries per request: large enough to make a 50k-SKU send a hundred requests,
+# small enough for any script's form-field limits.
+QOH_REPLACE_CHUNK = 500
+
+_OUTCOMES = {"OK": InventoryOutcome.OK, "NF": InventoryOutcome.NOT_FOUND, "NA": InventoryOutcome.NOT_TRACKED}
+
+
+@dataclass(frozen=True)
+class SetiDialect:
+    """Where a cart's script departs from the spec-style protocol."""
+
+    single_page_customers: bool = False
+    """Ask for every customer in one request (a script whose paging breaks after one batch)."""
+    single_page_products: bool = False
+    """Ask for every product in one request (a script whose product paging has no stable order)."""
+    trusts_inventory_replies: bool = True
+    """False when the script's per-SKU results are meaningless; results become ``unverified``."""
+    product_record: Callable[[dict], dict] | None = None
+    """Adds what the plugin knows about a product record (e.g. which variation it is)."""
+    can_adjust: Callable[[str], bool] | None = None
+    """False for codes whose ``invupdate`` is known to fail at this cart."""
+
+
+class SetiPlugin:
+    """The hook implementations of one SETI cart type."""
+
+    def __init__(self, cart_type: CartType, dialect: SetiDialect | None = None):
+        self.cart_type = cart_type
+        self.dialect = dialect or SetiDialect()
+
+    def _mine(self, cart: CartDefinition) -> bool:
+        return cart.type == self.cart_type.id
+
+    @staticmethod
+    def _client(cart: CartDefinition) -> SetiClient:
+        return SetiClient.for_cart(cart)
+
+    # -- declaration ----------------------------------------------------------------------
+    @hookimpl
+    def seconnect_cart_types(self) -> list[CartType]:
+        return [self.cart_type]
+
+    # -- operations -----------------------------------------------------------------------
+    @hookimpl
+    def test_script(self, cart: CartDefinition, check_credentials: bool) -> str | None:
+        if not self._mine(cart):
+            return None
+        with self._client(cart) as client:
+            version = client.send_version()
+            if check_credentials:
+                client.order_count("All", "All")
+        return version
+
+    @hookimpl
+    def import_orders(self, cart: CartDefinition, checkpoint: str | None, batch_size: int
+                      ) -> Iterable[OrderBatch] | None:
+        if not self._mine(cart):
+            return None
+        return self._order_batches(cart, checkpoint or "All", batch_size)
+
+    def _order_batches(self, cart: CartDefinition, lastorder: str, batch_size: int) -> Iterator[OrderBatch]:
+        with self._client(cart) as client:
+            announced = client.order_count(lastorder, "All")
+
+            def fetch(startnum: int) -> list[dict]:
+                return client.download_orders(lastorder=lastorder, startnum=startnum, batchsize=batch_size)
+
+            # lastorder stays fixed for the whole download, so the announced batches are a fixed
+            # set and can be fetched concurrently; they are handed over strictly in order.
+            workers = max(1, int(cart.param("MaxConcurrentRequests", 1)))
+            starts = list(range(1, announced + 1, batch_size))
+            checkpoint = lastorder
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                pending = [pool.submit(fetch, s) for s in starts[:workers]]
+                next_index = len(pending)
+                while pending:
+                    records = pending.pop(0).result()
+                    if next_index < len(starts):
+                        pending.append(pool.submit(fetch, starts[next_index]))
+                        next_index += 1
+                    if not records:
+                        break
+                    checkpoint = records[-1]["number"]
+                    yield OrderBatch(records, checkpoint)
+            # Orders that arrived while downloading sit after the announced ones: page on until
+            # the script says there are no more.
+            startnum = (starts[-1] + batch_size) if starts else 1
+            while True:
+                records = fetch(startnum)
+                if not records:
+                    return
+                checkpoint = records[-1]["number"]
+                yield OrderBatch(records, checkpoint)
+                startnum += batch_size
+
+    @hookimpl
+    def import_products(self, cart: CartDefinition, batch_size: int) -> Iterable[list[dict]] | None:
+        if not self._mine(cart):
+            return None
+        return self._paged(cart, "products", batch_size, self.dialect.single_page_products)
+
+    @hookimpl
+    def import_customers(self, cart: CartDefinition, batch_size: int) -> Iterable[list[dict]] | None:
+        if not self._mine(cart):
+            return None
+        return self._paged(cart, "customers", batch_size, self.dialect.single_page_customers)
+
+    def _paged(self, cart: CartDefinition, kind: str, batch_size: int, single_page: bool) -> Iterator[list[dict]]:
+        with self._client(cart) as client:
+            count = client.product_count() if kind == "products" else client.customer_count()
+            download = client.download_products if kind == "products" else client.download_customers
+            size = max(count, 1) if single_page else batch_size
+            startnum, seen = 1, 0
+            while seen < count:
+                records = download(startnum=startnum, batchsize=size)
+                if not records:
+                    return
+                if kind == "products" and self.dialect.product_record:
+                    records = [self.dialect.product_record(r) for r in records]
+                yield records
+                seen += len(records)
+                startnum += size
+
+    @hookimpl
+    def sync_inventory(self, cart: CartDefinition, action: InventoryAction, items: Sequence[tuple[str, int]]):
+        if not self._mine(cart):
+            return None
+        action = InventoryAction(action)
+        if action is InventoryAction.GET:
+            return self._qoh_pages(cart)
+        with self._client(cart) as client:
+            as_xml = bool(cart.param("GenericQOHChangeSendAsXML", False))
+            if action is InventoryAction.SEND:
+                return self._send(client, items, as_xml)
+            return [self._adjust(client, code, delta, as_xml) for code, delta in items]
+
+    def _qoh_pages(self, cart: CartDefinition) -> Iterator[list[InventoryRow]]:
+        batch_size = int(cart.param("DownloadBatchSize", 50))
+        with self._client(cart) as client:
+            count = client.product_count()
+            size = max(count, 1) if self.dialect.single_page_products else batch_size
+            startnum, seen = 1, 0
+            while seen < count:
+                rows = client.download_qoh(startnum=startnum, batchsize=size)
+                if not rows:
+                    return
+                yield [InventoryRow(code=r["code"], qoh=r.get("qoh"), web_id=r.get("web_id")) for r in rows]
+                seen += len(rows)
+                startnum += size
+
+    def _send(self, client: SetiClient, items: Sequence[tuple[str, int]], as_xml: bool) -> list[InventoryResult]:
+        results: list[InventoryResult] = []
+        for start in range(0, len(items), QOH_REPLACE_CHUNK):
+            chunk = items[start:start + QOH_REPLACE_CHUNK]
+            replies = client.qoh_replace(chunk, as_xml=as_xml, trailing_bar=False)
+            for code, qty in chunk:
+                reply = replies.get(code, "")
+                if not self.dialect.trusts_inventory_replies:
+                    outcome = InventoryOutcome.UNVERIFIED
+                else:
+                    outcome = _OUTCOMES.get(reply.strip().upper(), InventoryOutcome.ERROR)
+                results.append(InventoryResult(code, outcome, qty if outcome is InventoryOutcome.OK else None,
+                                               note=reply.strip()))
+        return results
+
+    def _adjust(self, client: SetiClient, code: str, delta: int, as_xml: bool) -> InventoryResult:
+        if self.dialect.can_adjust and not self.dialect.can_adjust(code):
+            return InventoryResult(code, InventoryOutcome.ERROR, note="this cart cannot apply deltas to this code")
+        reply = client.inv_update(code, delta, as_xml=as_xml)
+        outcome = _OUTCOMES.get(reply.code, InventoryOutcome.ERROR) if reply.ok or reply.code in _OUTCOMES \
+            else InventoryOutcome.ERROR
+        if not self.dialect.trusts_inventory_replies and outcome is InventoryOutcome.OK:
+            return InventoryResult(code, InventoryOutcome.UNVERIFIED, note=reply.note)
+        return InventoryResult(code, outcome, reply.qoh, note=reply.note)
+
+    @hookimpl
+    def update_order_status(self, cart: CartDefinition, update: StatusUpdate) -> StatusResult | None:
+        if not self._mine(cart):
+            return None
+        with self._client(cart) as client:
+            return client.update_status(update, as_xml=bool(cart.param("GenericStatusSendXML", False)))
