@@ -1,0 +1,32 @@
+"""The store file: tables, opening and upgrading the database, and bulk writes.
+
+Typical use::
+
+    from seconnect.store import open_store, tables as t
+    store = open_store()                  # $SECONNECT_DB or the per-user SQLite file
+    with store.begin() as conn:           # one transaction; on SQLite holds the write lock
+        upsert(conn, t.products, rows, ["sku"], ["name", "price"])
+"""
+
+from . import tables
+from .database import ENV_DB, Store, default_db_url, open_store
+from .migrate import current_revision, head_revision
+from .types import Money, Quantity, ScaledDecimal, UTCDateTime, utcnow
+from .upsert import claim, upsert
+
+__all__ = [
+    "ENV_DB",
+    "Store",
+    "default_db_url",
+    "open_store",
+    "tables",
+    "current_revision",
+    "head_revision",
+    "Money",
+    "Quantity",
+    "ScaledDecimal",
+    "UTCDateTime",
+    "utcnow",
+    "upsert",
+    "claim",
+]

@@ -1,0 +1,127 @@
+"""Column types that behave the same on SQLite and PostgreSQL.
+
+SQLite has no exact decimal type and forgets time zones, so money and times are stored in forms
+that both backends keep exactly, and converted back on the way out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["Id", "Json", "Money", "Quantity", "ScaledDecimal", "UTCDateTime", "utcnow"]
+
+#: Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so the column aliases the rowid
+#: and autoincrements (SQLite only does that for the exact type name INTEGER).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+#: JSON documents; Python ``None`` is stored as SQL NULL, not the JSON text ``null``.
+Json = JSON(none_as_null=True)
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime (the only kind the store accepts)."""
+    return datetime.now(UTC)
+
+
+class ScaledDecimal(TypeDecorator[Decimal]):
+    """An exact decimal stored as a BIGINT count of ``10**-scale`` units.
+
+    Floats never appear: values are accepted as ``Decimal``, ``int``, ``str`` (or ``float``,
+    read through its shortest decimal repr) and come back as ``Decimal`` with exactly ``scale``
+    places.  Extra places are rounded half-up. Sums and comparisons in SQL stay exact because
+    they run on integers of the same scale.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, scale: int = 4):
+        super().__init__()
+        self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            raise TypeError("a decimal amount was expected, not a boolean")
+        try:
+            dec = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+            scaled = dec.quantize(self._quantum, rounding=ROUND_HALF_UP).scaleb(self.scale)
+        except (InvalidOperation, ValueError) as exc:
+            raise ValueError(f"not a decimal amount: {value!r}") from exc
+        if not scaled.is_finite():
+            raise ValueError(f"not a finite amount: {value!r}")
+        return int(scaled)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-self.scale)
+
+    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
+        bound = self.process_bind_param(value, dialect)
+        return "NULL" if bound is None else str(bound)
+
+    @property
+    def python_type(self) -> type:
+        return Decimal
+
+
+class Money(ScaledDecimal):
+    """Currency amounts to ten-thousandths (4 places), exact on every backend."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(4)
+
+
+class Quantity(ScaledDecimal):
+    """Quantities and weights that may be fractional (2.5 kg, 0.25 yd), exact to 4 places."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(4)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time, stored in UTC, always returned timezone-aware.
+
+    Naive datetimes are refused: guessing their zone is how imports end up hours off. SQLite
+    stores the UTC wall time as text (it sorts correctly because every value is UTC);
+    PostgreSQL stores ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"a datetime was expected, not {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to the store; attach a time zone (e.g. UTC) first")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @property
+    def python_type(self) -> type:
+        return datetime

@@ -1,0 +1,98 @@
+"""Bulk writes and work claiming that read the same on SQLite and PostgreSQL.
+
+Both databases speak ``INSERT … ON CONFLICT``, but SQLAlchemy only exposes it through
+dialect-specific ``insert`` constructs; these helpers pick the right one so job code stays
+backend-neutral and batch-sized (one statement per batch, not one per record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+__all__ = ["upsert", "claim"]
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Iterable[Mapping[str, Any]],
+    index_elements: Sequence[str],
+    update_columns: Sequence[str] | None = None,
+    *,
+    index_where: ColumnElement[bool] | None = None,
+    returning: Sequence[str] | None = None,
+) -> list[Row[Any]]:
+    """Insert ``rows``; where one collides on ``index_elements``, update ``update_columns``.
+
+    - ``update_columns=None`` updates every column the rows carry except the key; ``[]`` means
+      insert-or-ignore (``DO NOTHING``).
+    - Columns with an ``onupdate`` (``updated_at``) are refreshed on update even if not listed,
+      because ``ON CONFLICT DO UPDATE`` bypasses SQLAlchemy's own onupdate handling.
+    - All rows must carry the same keys. Rows repeating a key are collapsed, the last one wins
+      (PostgreSQL refuses to update the same row twice in one statement).
+    - ``index_where`` targets a partial unique index (e.g. ``params`` global values).
+    - ``returning`` names columns to return: one row per distinct input key, in input order,
+      when updating; only the newly inserted rows when ignoring.
+    """
+    rows = _last_per_key(rows, index_elements)
+    if not rows:
+        return []
+    try:
+        insert = _INSERTS[conn.dialect.name]
+    except KeyError:
+        raise NotImplementedError(f"upsert is not available on {conn.dialect.name}") from None
+    stmt = insert(table)
+    if update_columns is None:
+        update_columns = [name for name in rows[0] if name not in index_elements]
+    set_: dict[str, Any] = {name: stmt.excluded[name] for name in update_columns}
+    if set_:
+        for column in table.c:
+            if column.onupdate is not None and column.name not in set_ and column.onupdate.is_callable:
+                set_[column.name] = column.onupdate.arg(None)  # type: ignore[attr-defined]
+        stmt = stmt.on_conflict_do_update(index_elements=index_elements, index_where=index_where, set_=set_)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+    if not returning:
+        conn.execute(stmt, rows)
+        return []
+    stmt = stmt.returning(*(table.c[name] for name in returning), sort_by_parameter_order=bool(set_))
+    return list(conn.execute(stmt, rows).all())
+
+
+def _last_per_key(rows: Iterable[Mapping[str, Any]], key: Sequence[str]) -> list[Mapping[str, Any]]:
+    by_key: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        by_key.pop(k, None)  # re-insert so order follows the last occurrence
+        by_key[k] = row
+    return list(by_key.values())
+
+
+def claim(
+    conn: Connection,
+    table: Table,
+    where: ColumnElement[bool] | None,
+    order_by: Sequence[ColumnElement[Any]] | ColumnElement[Any],
+    limit: int,
+) -> list[Row[Any]]:
+    """Select up to ``limit`` rows of work that no other worker holds, locking them.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so concurrent workers get disjoint rows and never
+    wait on each other; the locks last until the caller's transaction ends, so mark the rows
+    (e.g. ``state='sending'``) in the same transaction. SQLite has no row locks: call this in
+    ``Store.begin()``, whose write lock already makes the select-and-mark exclusive.
+    """
+    stmt = select(table)
+    if where is not None:
+        stmt = stmt.where(where)
+    order = order_by if isinstance(order_by, Sequence) else [order_by]
+    stmt = stmt.order_by(*order).limit(limit)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(conn.execute(stmt).all())

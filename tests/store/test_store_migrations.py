@@ -1,0 +1,144 @@
+"""Schema migrations: automatic, idempotent, atomic, safe under concurrent first opens."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from seconnect.errors import StoreError
+from seconnect.store import current_revision, head_revision, open_store
+from seconnect.store import tables as t
+from seconnect.store.database import make_engine
+from seconnect.store.migrate import MIGRATIONS, VERSION_TABLE, upgrade
+from sqlalchemy import inspect, text
+
+
+def _revision_file(directory: Path, rev: str, down: str, body: str) -> None:
+    """Add a revision whose upgrade() runs ``body``."""
+    lines = [
+        "import sqlalchemy as sa",
+        "from alembic import op",
+        f"revision = {rev!r}",
+        f"down_revision = {down!r}",
+        "branch_labels = depends_on = None",
+        "def upgrade():",
+        textwrap.indent(textwrap.dedent(body).strip(), "    "),
+        "def downgrade():",
+        "    pass",
+    ]
+    (directory / "versions" / f"{rev}_test.py").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def scripts(tmp_path: Path) -> Path:
+    """A copy of the shipped migrations that a test can add revisions to."""
+    target = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def _tables(store) -> set[str]:
+    return set(inspect(store.engine).get_table_names())
+
+
+def test_fresh_store_is_at_head(store) -> None:
+    with store.connect() as conn:
+        assert current_revision(conn) == head_revision()
+
+
+def test_migrations_match_the_table_definitions(db_url: str) -> None:
+    """tables.py and the revisions must describe the same schema."""
+    with open_store(db_url) as store, store.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": VERSION_TABLE})
+        diff = compare_metadata(context, t.metadata)
+    assert diff == []
+
+
+def test_reopening_runs_nothing(store) -> None:
+    assert upgrade(store.engine, store.url) is False
+    open_store(store.engine.url.render_as_string(hide_password=False)).close()
+
+
+def test_existing_store_is_upgraded_on_open(store, scripts: Path) -> None:
+    _revision_file(scripts, "9002", head_revision(), 'op.create_table("extra", sa.Column("id", sa.Integer, primary_key=True))')
+    assert upgrade(store.engine, store.url, script_location=scripts) is True
+    with store.connect() as conn:
+        assert current_revision(conn) == "9002"
+    assert "extra" in _tables(store)
+
+
+def test_failing_migration_leaves_the_old_schema(store, scripts: Path) -> None:
+    _revision_file(scripts, "9002", head_revision(), '''\
+        op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))
+        op.add_column("carts", sa.Column("extra", sa.Text))
+        raise RuntimeError("migration bug")
+        ''')
+    before = _tables(store)
+    with pytest.raises(StoreError) as caught:
+        upgrade(store.engine, store.url, script_location=scripts)
+    assert "migration bug" in str(caught.value)
+    assert "nothing was changed" in caught.value.hint
+    assert _tables(store) == before
+    assert "extra" not in {c["name"] for c in inspect(store.engine).get_columns("carts")}
+    with store.connect() as conn:
+        assert current_revision(conn) == head_revision()
+
+
+def test_failing_first_upgrade_leaves_an_empty_database(db_url: str, scripts: Path) -> None:
+    """The initial schema and a broken later revision run in one transaction: all or nothing."""
+    _revision_file(scripts, "9002", head_revision(), 'raise RuntimeError("migration bug")')
+    engine = make_engine(db_url)
+    try:
+        with pytest.raises(StoreError):
+            upgrade(engine, "the test database", script_location=scripts)
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_store_from_a_newer_seconnect_is_refused(store) -> None:
+    with store.begin() as conn:
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'f00dcafe'"))
+    with pytest.raises(StoreError) as caught:
+        open_store(store.engine.url.render_as_string(hide_password=False))
+    assert "newer seconnect" in str(caught.value)
+    assert "upgrade seconnect" in caught.value.hint
+
+
+_OPENER = textwrap.dedent("""\
+    import sys, time
+    from pathlib import Path
+    from seconnect.store import open_store
+    go = Path(sys.argv[2])
+    print("ready", flush=True)
+    while not go.exists():
+        time.sleep(0.005)
+    open_store(sys.argv[1]).close()
+    print("opened", flush=True)
+    """)
+
+
+@pytest.mark.slow
+def test_concurrent_first_opens_do_not_fail(db_url: str, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", _OPENER, db_url, str(go)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    try:
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "ready"
+        go.touch()
+        results = [proc.communicate(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+        assert "opened" in out
+    with open_store(db_url) as store, store.connect() as conn:
+        assert current_revision(conn) == head_revision()
