@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 
 __all__ = ["Capability", "Support", "InventoryLevel", "Capabilities"]
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     """An operation a cart type may support. Values are the names shown to users."""
 
     IMPORT_ORDERS = "import-orders"
@@ -36,9 +36,6 @@ class Capability(str, Enum):
     STATUS_UPDATES = "status-updates"
     """Order status labels and tracking numbers are pushed to the cart."""
 
-    def __str__(self) -> str:
-        return self.value
-
     @property
     def description(self) -> str:
         return _DESCRIPTIONS[self]
@@ -56,24 +53,18 @@ _DESCRIPTIONS = {
 }
 
 
-class Support(str, Enum):
+class Support(StrEnum):
     SUPPORTED = "supported"
     UNSUPPORTED = "unsupported"
     UNKNOWN = "unknown"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class InventoryLevel(str, Enum):
+class InventoryLevel(StrEnum):
     """Where real-time inventory can be tracked (SEOM: product / attribute / sub-SKU)."""
 
     PRODUCT = "product"
     ATTRIBUTE = "attribute"
     SUB_SKU = "sub-sku"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

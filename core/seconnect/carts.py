@@ -180,6 +180,11 @@ def edit_cart(conn: Connection, plugins: Plugins, name: str, *, new_name: str | 
 
 def remove_cart(conn: Connection, name: str) -> str:
     row = _row_by_name(conn, name)
+    orders = conn.execute(select(func.count()).select_from(tables.orders)
+                          .where(tables.orders.c.cart_id == row.id)).scalar_one()
+    if orders:
+        raise UsageError(f"cart {row.name!r} has {orders} imported orders; removing it would orphan them.",
+                         hint=f"Deactivate it instead: `seconnect carts edit {row.name!r} --inactive`.")
     conn.execute(delete(tables.params).where(tables.params.c.cart_id == row.id))
     conn.execute(delete(tables.carts).where(tables.carts.c.id == row.id))
     return row.name
@@ -202,10 +207,6 @@ def list_carts(conn: Connection, *, active_only: bool = False) -> list[Any]:
     if active_only:
         query = query.where(tables.carts.c.active.is_(True))
     return list(conn.execute(query).all())
-
-
-def cart_count(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(tables.carts)).scalar_one()
 
 
 def cart_summary(plugins: Plugins, cart: CartDefinition, *, active: bool = True) -> dict[str, Any]:

@@ -8,7 +8,7 @@ dataclasses, so a plugin never depends on the store layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "OrderBatch",
@@ -34,13 +34,10 @@ class OrderBatch:
     checkpoint: str
 
 
-class InventoryAction(str, Enum):
+class InventoryAction(StrEnum):
     GET = "get"  # read quantities on hand from the cart
     SEND = "send"  # set absolute quantities at the cart
     ADJUST = "adjust"  # apply signed deltas at the cart (real-time, where absolute is not possible)
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -52,15 +49,12 @@ class InventoryRow:
     web_id: str | None = None
 
 
-class InventoryOutcome(str, Enum):
+class InventoryOutcome(StrEnum):
     OK = "ok"
     NOT_FOUND = "not-found"
     NOT_TRACKED = "not-tracked"
     ERROR = "error"
     UNVERIFIED = "unverified"  # the cart's answer cannot be trusted; core verifies by reading back
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
