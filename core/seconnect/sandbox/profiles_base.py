@@ -1,0 +1,185 @@
+"""What both profiles share: the request/reply shapes, request-field parsing, paging and the
+per-record XML caches.
+
+A profile turns one SETI request (already read off the wire, faults already decided) into one
+:class:`Reply`. It never touches sockets, so faults, latency and logging stay in the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .model import CartModel
+
+TEXT = "text/html; charset=UTF-8"  # what PHP sends for echo'ed text replies
+XML = "text/xml; charset=UTF-8"
+
+_PHP_INT = re.compile(r"\s*[+-]?\d+")
+_DATE_FORMATS = ("%d-%b-%Y", "%d/%b/%Y", "%Y-%m-%d", "%m/%d/%Y", "%d-%b-%Y %H:%M:%S", "%d/%b/%Y %H:%M:%S",
+                 "%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class SetiRequest:
+    """One request as the script sees it: PHP's ``$_REQUEST`` (query and body merged, body
+    winning) plus the query string alone, which Interspire routes on."""
+
+    params: dict[str, str]
+    query: dict[str, str] = field(default_factory=dict)
+    force_bad_auth: bool = False
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.params.get(key, default)
+
+    @property
+    def function(self) -> str:
+        return self.params.get("setifunction", "")
+
+
+@dataclass
+class Reply:
+    body: bytes
+    content_type: str = TEXT
+    status: int = 200
+
+    @classmethod
+    def text(cls, text: str) -> Reply:
+        return cls(text.encode())
+
+    @classmethod
+    def xml(cls, body: bytes) -> Reply:
+        return cls(body, XML)
+
+
+def php_int(text: str | None) -> int:
+    """PHP's ``(int)``/``intval`` of a request field: the leading integer, else 0."""
+    if not text:
+        return 0
+    match = _PHP_INT.match(text)
+    return int(match.group(0)) if match else 0
+
+
+def parse_lastdate(text: str) -> dt.date | None:
+    """``All`` → None, else the date in any form SEOM or the sources use (seti-protocol §2.3):
+    ``2-Dec-2019``, ``02-Dec-2019``, ``2/Dec/2019``, ISO, US ``12/02/2019``; case-insensitive.
+    Raises ValueError for anything else."""
+    value = text.strip()
+    if value.lower() == "all":
+        return None
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"Invalid lastdate {text!r}: expected All or a date such as 2-Dec-2019")
+
+
+class RecordCache:
+    """Rendered XML per record id, filled on first use.
+
+    The cache is what makes serving cheap: a 500-order page is 500 dictionary hits and one
+    join. Entries are dropped when the record changes (a status update).
+    """
+
+    def __init__(self, render: Callable[[dict], bytes]):
+        self._render = render
+        self._items: dict[int, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, ids: list[int], load: Callable[[list[int]], dict[int, dict]]) -> list[bytes]:
+        items = self._items
+        missing = [i for i in ids if i not in items]
+        if missing:
+            docs = load(missing)
+            rendered = {i: self._render(docs[i]) for i in missing if i in docs}
+            with self._lock:
+                items.update(rendered)
+        return [items[i] for i in ids if i in items]
+
+    def drop(self, record_id: int) -> None:
+        with self._lock:
+            self._items.pop(record_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class Profile:
+    """Base class: a cart script reachable at ``path`` (+ ``query``) on the sandbox host."""
+
+    name = ""
+    path = ""
+    query = ""
+    bug_names: tuple[str, ...] = ()
+
+    def __init__(self, model: CartModel):
+        self.model = model
+        self.state = model.state
+        self.catalog = model.catalog
+        self.config = model.config
+        self.orders_xml = RecordCache(self.render_order)
+        self.customers_xml = RecordCache(self.render_customer)
+
+    # what each profile provides ------------------------------------------------------------
+
+    def handle(self, request: SetiRequest) -> Reply:
+        raise NotImplementedError
+
+    def render_order(self, order: dict) -> bytes:
+        raise NotImplementedError
+
+    def render_customer(self, customer: dict) -> bytes:
+        raise NotImplementedError
+
+    def downloadable_where(self) -> str:
+        """SQL condition selecting the orders this script hands out."""
+        raise NotImplementedError
+
+    def product_rows(self) -> list[tuple[int, int | None]]:
+        """The product download's records, in the order the script pages them."""
+        raise NotImplementedError
+
+    def product_code(self, pid: int, cid: int | None) -> str:
+        """The ``Code`` this script exports for a product download record."""
+        raise NotImplementedError
+
+    # shared ------------------------------------------------------------------------------------
+
+    def script_path(self) -> str:
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+    def order_records(self, ids: list[int]) -> list[bytes]:
+        return self.orders_xml.get_many(ids, self.state.order_docs)
+
+    def warm(self) -> int:
+        """Render every downloadable order and every customer into the caches now (what the
+        first download pass would otherwise pay for); returns the number of orders."""
+        ids = self.state.order_ids(self.downloadable_where())
+        for start in range(0, len(ids), 1000):
+            self.order_records(ids[start:start + 1000])
+        self.customer_records(-1, 0)
+        return len(ids)
+
+    def customer_records(self, limit: int, offset: int) -> list[bytes]:
+        docs = self.state.customer_docs(limit=limit, offset=offset)
+        by_id = {d["id"]: d for d in docs}
+        return self.customers_xml.get_many(list(by_id), lambda ids: by_id)
+
+    def auth_ok(self, request: SetiRequest, *, check_code: bool) -> bool:
+        """Compare the credential fields in constant time; ``badauth`` faults force a failure."""
+        if request.force_bad_auth:
+            return False
+        cfg = self.config
+        pairs = [(request.get("setiuser", ""), cfg.user), (request.get("password", ""), cfg.password)]
+        if check_code:
+            pairs.append((request.get("code", ""), cfg.store_code))
+        ok = True
+        for given, expected in pairs:
+            ok &= hmac.compare_digest(given.encode(), expected.encode())
+        return ok
