@@ -102,6 +102,26 @@ def test_failing_first_upgrade_leaves_an_empty_database(db_url: str, scripts: Pa
         engine.dispose()
 
 
+def test_rebuilding_a_parent_table_keeps_its_children(store, scripts: Path) -> None:
+    """SQLite batch migrations copy-drop-rename a table; children must survive the drop."""
+    with store.begin() as conn:
+        cart = conn.execute(t.carts.insert().values(name="Main", name_key="main", type="generic",
+                                                    script_url="x")).inserted_primary_key[0]
+        conn.execute(t.params.insert().values(name="P", cart_id=cart, value="1"))
+        conn.execute(t.checkpoints.insert().values(cart_id=cart, job="import-orders", value="7"))
+    _revision_file(scripts, "9002", head_revision(), '''\
+        rebuild = "always" if op.get_bind().dialect.name == "sqlite" else "auto"
+        with op.batch_alter_table("carts", recreate=rebuild) as batch:
+            batch.add_column(sa.Column("nickname", sa.Text))
+        ''')
+    assert upgrade(store.engine, store.url, script_location=scripts) is True
+    with store.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM params")).scalar() == 1
+        assert conn.execute(text("SELECT value FROM checkpoints")).scalar() == "7"
+        if store.dialect_name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on for later work
+
+
 def test_store_from_a_newer_seconnect_is_refused(store) -> None:
     with store.begin() as conn:
         conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'f00dcafe'"))

@@ -111,6 +111,14 @@ def test_uncreatable_sqlite_path_is_a_store_error(tmp_path: Path) -> None:
         open_store(f"sqlite:///{blocker}/store.db")
 
 
+def test_a_file_that_is_not_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("shopping list: " * 100)
+    with pytest.raises(StoreError, match="not a database") as caught:
+        open_store(f"sqlite:///{path}")
+    assert "store file" in caught.value.hint
+
+
 def test_begin_commits_and_rolls_back(store) -> None:
     with store.begin() as conn:
         conn.execute(insert(t.carts).values(name="Kept", name_key="kept", type="generic", script_url="x"))

@@ -93,13 +93,16 @@ def open_store(url: str | None = None) -> Store:
                          hint="use e.g. sqlite:///path/to/store.db or postgresql://user@host/dbname") from None
     shown = sa_url.render_as_string(hide_password=True)
 
-    def fail(what: str, exc: BaseException, hint: str = _HINT) -> StoreError:
+    sqlite = sa_url.get_backend_name() == "sqlite"
+    default_hint = f"check that --db / {ENV_DB} points at a seconnect store file" if sqlite else _HINT
+
+    def fail(what: str, exc: BaseException, hint: str = default_hint) -> StoreError:
         detail = first_line(exc)
         if sa_url.password:
             detail = detail.replace(str(sa_url.password), "***")
         return StoreError(f"{what} {shown}: {detail}", hint=hint)
 
-    if sa_url.get_backend_name() == "sqlite":
+    if sqlite:
         try:
             sa_url = _prepare_sqlite_file(sa_url)
         except OSError as exc:

@@ -93,6 +93,12 @@ def upgrade(engine: Engine, shown_url: str, script_location: Path | None = None)
 
     with engine.connect() as conn:
         conn.execution_options(seconnect_write_lock=True)
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild a table (copy, drop, rename). With foreign keys on, the
+            # drop would cascade-delete every child row. The pragma only works outside a
+            # transaction, hence the driver connection; the connection is discarded afterwards.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
         try:
             with conn.begin():
                 if conn.dialect.name == "postgresql":
@@ -103,6 +109,8 @@ def upgrade(engine: Engine, shown_url: str, script_location: Path | None = None)
                     return False
                 _check_known(script, current, shown_url)
                 command.upgrade(_config(conn, script_location), "head")
+                if sqlite:
+                    _check_foreign_keys(conn)
         except StoreError:
             raise
         except Exception as exc:
@@ -112,7 +120,18 @@ def upgrade(engine: Engine, shown_url: str, script_location: Path | None = None)
                 hint="nothing was changed: the upgrade ran in one transaction and was rolled back."
                 " Report this with the message above.",
             ) from exc
+        finally:
+            if sqlite:
+                conn.invalidate()
     return True
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise RuntimeError(f"the migration left {len(broken)} broken references "
+                           f"(first: {table} row {rowid} -> {parent})")
 
 
 def first_line(exc: BaseException) -> str:

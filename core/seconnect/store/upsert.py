@@ -37,8 +37,8 @@ def upsert(
     - All rows must carry the same keys. Rows repeating a key are collapsed, the last one wins
       (PostgreSQL refuses to update the same row twice in one statement).
     - ``index_where`` targets a partial unique index (e.g. ``params`` global values).
-    - ``returning`` names columns to return: one row per distinct input key, in input order,
-      when updating; only the newly inserted rows when ignoring.
+    - ``returning`` names columns to return for each row inserted or updated (only the inserted
+      ones when ignoring), in no guaranteed order: include the key columns to match them up.
     """
     rows = _last_per_key(rows, index_elements)
     if not rows:
@@ -61,7 +61,7 @@ def upsert(
     if not returning:
         conn.execute(stmt, rows)
         return []
-    stmt = stmt.returning(*(table.c[name] for name in returning), sort_by_parameter_order=bool(set_))
+    stmt = stmt.returning(*(table.c[name] for name in returning))
     return list(conn.execute(stmt, rows).all())
 
 

@@ -35,6 +35,8 @@ _INSTALL_HINT = (
     "set SECONNECT_PG_BIN to their directory, or set SECONNECT_TEST_PG_URL to an existing server"
 )
 _SERVER_USER = "postgres"
+#: Where distributions install versioned server binaries (``<root>/<version>/bin``).
+SERVER_ROOTS = ("/usr/lib/postgresql",)
 
 
 class PostgresNotAvailable(RuntimeError):
@@ -49,7 +51,8 @@ def find_pg_bin() -> Path:
     def version(p: Path) -> tuple[int, ...]:
         return tuple(int(n) for n in re.findall(r"\d+", p.parent.name)) or (0,)
 
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version, reverse=True)
+    for root in SERVER_ROOTS:
+        candidates += sorted(Path(root).glob("*/bin"), key=version, reverse=True)
     on_path = shutil.which("pg_ctl")
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
