@@ -97,7 +97,7 @@ def upgrade(engine: Engine, shown_url: str, script_location: Path | None = None)
         if sqlite:
             # Batch migrations rebuild a table (copy, drop, rename). With foreign keys on, the
             # drop would cascade-delete every child row. The pragma only works outside a
-            # transaction, hence the driver connection; the connection is discarded afterwards.
+            # transaction, hence the driver connection.
             conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
         try:
             with conn.begin():
@@ -122,8 +122,15 @@ def upgrade(engine: Engine, shown_url: str, script_location: Path | None = None)
             ) from exc
         finally:
             if sqlite:
-                conn.invalidate()
+                _restore_foreign_keys(conn)
     return True
+
+
+def _restore_foreign_keys(conn: Connection) -> None:
+    driver = conn.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys = ON")
+    if driver.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
+        conn.invalidate()  # never hand a connection without foreign keys back to the pool
 
 
 def _check_foreign_keys(conn: Connection) -> None:
