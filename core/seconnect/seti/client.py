@@ -131,6 +131,43 @@ _DNS_MARKERS = ("name or service not known", "nodename nor servname", "temporary
                 "getaddrinfo failed", "no address associated", "name resolution")
 
 
+_MASK = b"********"
+
+
+class _Redactor:
+    """Masks the password (as typed and URL-encoded) in a reply stream, also where an occurrence
+    spans two chunks, so no error text built from the reply can show it: broken scripts do echo
+    the request."""
+
+    def __init__(self, secret: str):
+        forms = {secret, quote_plus(secret), quote(secret, safe="")} if secret else set()
+        self.forms = sorted((f.encode() for f in forms), key=len, reverse=True)
+
+    def _partial(self, data: bytes) -> int:
+        """Length of the longest tail of data that could be the start of a password form."""
+        for size in range(min(len(data), max(map(len, self.forms)) - 1), 0, -1):
+            tail = data[-size:]
+            if any(form.startswith(tail) for form in self.forms):
+                return size
+        return 0
+
+    def __call__(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        if not self.forms:
+            yield from chunks
+            return
+        carry = b""
+        for chunk in chunks:
+            data = carry + chunk
+            for form in self.forms:
+                data = data.replace(form, _MASK)
+            keep = self._partial(data)
+            carry = data[len(data) - keep:]
+            if len(data) > keep:
+                yield data[:len(data) - keep]
+        if carry:
+            yield carry
+
+
 class SetiClient:
     """Talks SETI to one cart's integration script. Use as a context manager, or call close()."""
 
@@ -146,6 +183,7 @@ class SetiClient:
         self._password = password if password is not None else Secret("")
         if any(c in self._password.reveal() for c in "\r\n\x00"):
             raise UsageError("the Cart Password contains a line break or NUL, which cannot be sent")
+        self._redact = _Redactor(self._password.reveal())
         self.timeout = timeout
         self.max_reply_bytes = max_reply_bytes
         self.retry = retry if retry is not None else RetryPolicy()
@@ -263,23 +301,21 @@ class SetiClient:
                 with self._http.stream("POST", self.url, data=form) as response:
                     self._check_status(response, function)
                     log.debug("%s at %s: HTTP 200", function, self.host)
-                    return parse(self._body(response, function))
+                    return parse(self._redact(self._body(response, function)))
             except httpx.HTTPError as exc:
                 raise self._transport_error(exc, function) from exc
         except SeconnectError as err:
             raise self._scrub(err) from err.__cause__
 
     def _scrub(self, err: SeconnectError) -> SeconnectError:
-        """Remove the password from an error's texts (a broken script may echo the request)."""
+        """Remove the password from an error's texts, in case it got there decoded (e.g. from an
+        XML-escaped echo) past the stream redaction."""
         secret = self._password.reveal()
         if secret:
-            forms = {secret, quote_plus(secret), quote(secret, safe="")}
             for attr in ("message", "hint"):
                 value = getattr(err, attr)
-                if value:
-                    for form in forms:
-                        value = value.replace(form, "********")
-                    setattr(err, attr, value)
+                if value and secret in value:
+                    setattr(err, attr, value.replace(secret, _MASK.decode()))
             err.args = (err.message,)
         return err
 
@@ -300,7 +336,8 @@ class SetiClient:
         elif status == 429 or status >= 500:
             hint = "The cart is overloaded or failing; the call is retried. If it persists, check the web server."
         else:
-            hint = None
+            hint = ("SETI scripts answer every call with HTTP 200: check the Script URL and the web server's "
+                    "error log.")
         raise CartHTTPError(message, status=status, hint=hint,
                             retry_after=parse_retry_after(response.headers.get("retry-after")))
 
@@ -355,7 +392,9 @@ class SetiClient:
         if isinstance(exc, httpx.UnsupportedProtocol):
             return UsageError(f"the Script URL {self.url!r} is not an http(s) address")
         if isinstance(exc, httpx.DecodingError):
-            return CartProtocolError(f"{function}: the reply's content encoding could not be decoded ({detail})")
+            return CartProtocolError(f"{function}: the reply's content encoding could not be decoded ({detail})",
+                                     hint="The web server sent a compressed reply it did not compress correctly; "
+                                          "ask the web host to check its compression settings.")
         if isinstance(exc, httpx.TransportError):
             return CartUnreachable(f"{function}: the connection to {host} was reset or closed before the reply "
                                    f"was complete ({detail})",

@@ -129,6 +129,7 @@ def clean_xml_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
     pending = b""
     decoder = None
     carry = ""
+    started = False  # whitespace before the XML declaration (a blank line before "<?php") is dropped
     for chunk in chunks:
         if decoder is None:
             pending += chunk
@@ -137,6 +138,9 @@ def clean_xml_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
             decoder = codecs.getincrementaldecoder(_sniff_encoding(pending))("replace")
             chunk, pending = pending, b""
         text = carry + decoder.decode(chunk)
+        if not started:
+            text = text.lstrip()
+            started = bool(text)
         cut = _safe_cut(text)
         carry = text[cut:]
         if cut:
@@ -144,6 +148,8 @@ def clean_xml_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
     if decoder is None:
         decoder = codecs.getincrementaldecoder(_sniff_encoding(pending))("replace")
     tail = carry + decoder.decode(pending, True)
+    if not started:
+        tail = tail.lstrip()
     if tail:
         yield _clean(tail).encode("utf-8")
 

@@ -22,7 +22,7 @@ __all__ = ["read_text", "read_records"]
 _SKIP = b"\xef\xbb\xbf \t\r\n"
 _HTML = re.compile(rb"<(?:!doctype\s+html|html|head|body|title|meta|script|br|b|p|div|h[1-6]|pre)\b",
                    re.IGNORECASE)
-_PEEK = 32
+_PEEK = 96  # enough to show ~80 bytes in messages and to tell HTML from XML
 
 
 def _peek(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:

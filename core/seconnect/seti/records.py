@@ -20,7 +20,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import CartProtocolError
-from .values import boolean, decimal_text, format_money, integer, money, order_date, qoh, quantity
+from .values import boolean, decimal_text, format_money, integer, money, order_date, qoh, quantity, times
 
 __all__ = ["build_order", "build_product", "build_qoh", "build_customer"]
 
@@ -281,7 +281,7 @@ def _settle_total(line: dict[str, Any], sent: str | None) -> None:
     (section 6.6-8). When Total disagrees with quantity × ItemPrice the product wins and the
     sent text stays in ``raw['Total']``."""
     qty, price = line.get("quantity"), line.get("unit_price")
-    expected = Decimal(str(qty)) * Decimal(price) if qty is not None and price is not None else None
+    expected = times(qty, price) if qty is not None and price is not None else None
     if sent is not None:
         try:
             value = Decimal(money(sent))

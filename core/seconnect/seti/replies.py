@@ -32,6 +32,7 @@ __all__ = [
 
 _PREFIX = re.compile(r"\s*(SETIResponse|SETIError)\s*([:=]?)\s*", re.IGNORECASE)
 _END = "setiendofdata"
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")  # only real line breaks: a SKU may hold any other character
 _AUTH_WORDS = re.compile(
     r"user\s*name|password|passwd|store\s*code|credential|authenticat|authori[sz]|log\s*in\b|login",
     re.IGNORECASE)
@@ -101,9 +102,7 @@ def _pairs(body: str) -> tuple[str | None, dict[str, str]]:
 
 def parse_text_reply(text: str, *, function: str = "reply") -> TextReply:
     """Parse a plain-text reply; raise CartRejected/CartAuthError for ``SETIError``."""
-    lines = text.lstrip("\ufeff").splitlines()
-    while lines and not lines[0].strip():
-        lines.pop(0)
+    lines = _LINE_BREAK.split(text.lstrip("\ufeff \t\r\n"))
     m = _PREFIX.match(lines[0]) if lines else None
     if m is None:
         raise CartProtocolError(f"{function}: the reply is not a SETI reply: {snippet(text)}",

@@ -52,6 +52,18 @@ def _no_sleep(_seconds: float) -> None:
     return None
 
 
+class _StopBeforeTotal(tenacity.stop.stop_base):
+    """Like tenacity's stop_before_delay, but time slept through an injected ``sleep`` counts
+    too (``idle_for``), so the bound holds the same with real and with fake sleeping."""
+
+    def __init__(self, total: float):
+        self.total = total
+
+    def __call__(self, state: tenacity.RetryCallState) -> bool:
+        elapsed = max(state.seconds_since_start or 0.0, state.idle_for)
+        return elapsed + state.upcoming_sleep >= self.total
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 4
@@ -86,7 +98,7 @@ class RetryPolicy:
             log.warning("%s failed (%s); try %d of %d in %.1fs", what, message,
                         state.attempt_number + 1, self.attempts, state.upcoming_sleep)
 
-        backoff = tenacity.wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait,
+        backoff = tenacity.wait_exponential_jitter(multiplier=self.initial_wait, max=self.max_wait,
                                                    jitter=self.jitter)
 
         def wait(state: tenacity.RetryCallState) -> float:
@@ -97,7 +109,7 @@ class RetryPolicy:
             return backoff(state)
 
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts) | tenacity.stop_before_delay(self.total_seconds),
+            stop=tenacity.stop_after_attempt(self.attempts) | _StopBeforeTotal(self.total_seconds),
             wait=wait,
             retry=tenacity.retry_if_exception(lambda e: self.should_retry(e, idempotent=idempotent)),
             sleep=self.sleep,

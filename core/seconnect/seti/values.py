@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 __all__ = [
     "to_decimal",
@@ -24,10 +24,13 @@ __all__ = [
     "order_date",
     "seti_date",
     "format_money",
+    "times",
 ]
 
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 _CENTS = Decimal("0.01")
+_WIDE = Context(prec=60)  # exact for anything to_decimal accepts, and for products of two of them
+_MAX_MAGNITUDE = 12  # |value| < 10**13 and >= 10**-12: anything outside is garbage, not an amount
 
 
 def to_decimal(text: str) -> Decimal:
@@ -43,13 +46,20 @@ def to_decimal(text: str) -> Decimal:
         raise ValueError(f"not a number: {text!r}") from None
     if not value.is_finite():
         raise ValueError(f"not a number: {text!r}")
+    if value and not -_MAX_MAGNITUDE <= value.adjusted() <= _MAX_MAGNITUDE:
+        raise ValueError(f"out of range: {text!r}")
     return value
+
+
+def times(a: Decimal | int | float, b: Decimal | str) -> Decimal:
+    """Exact product (quantity × unit price) whatever the default decimal context."""
+    return _WIDE.multiply(Decimal(str(a)), Decimal(b))
 
 
 def format_money(value: Decimal) -> str:
     """At least two decimals, more only if the cart sent them; ``-0.00`` becomes ``0.00``."""
     if value.as_tuple().exponent > -2:  # type: ignore[operator]
-        value = value.quantize(_CENTS)
+        value = value.quantize(_CENTS, context=_WIDE)
     if value == 0:
         value = abs(value)
     return format(value, "f")
