@@ -8,7 +8,7 @@ import click
 
 from .. import carts as service
 from ..capabilities import Capability
-from ..errors import UsageError
+from ..errors import CartError, UsageError
 from . import App, emit, pass_app, table
 
 
@@ -199,3 +199,24 @@ def _types_text(data: list[dict]) -> str:
 
 def _quote(name: str) -> str:
     return name if name.replace("-", "").replace("_", "").isalnum() else repr(name)
+
+
+@command.command("test")
+@click.argument("name")
+@click.option("--check-credentials", is_flag=True,
+              help="Also check the user name, password and store code with an authenticated call.")
+@pass_app
+def test(app: App, name, check_credentials) -> None:
+    """Test Script URL: check that the cart's script can be reached and print its version."""
+    cart = app.cart(name)
+    try:
+        version = app.plugins.call("test_script", cart, None, check_credentials=check_credentials)
+    except CartError as exc:
+        exc.message = f"Test failed: {exc.message}"
+        raise
+    click.echo(f"Test passed: Script version: {version}")
+    if check_credentials:
+        click.echo("The user name, password and store code were accepted.")
+    else:
+        click.echo("This test checks that the script can be reached; it does not validate the user name "
+                   "and password (add --check-credentials for that).")

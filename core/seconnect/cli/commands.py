@@ -7,11 +7,11 @@ import importlib
 from ..hookspecs import hookimpl
 
 # One module per noun; each exports a click command or group named after its module.
-_NOUNS = ("carts", "params", "plugins_cmd")
+_NOUNS = ("carts", "params", "plugins_cmd", "run", "orders", "quarantine", "sandbox", "demo")
 
 
 @hookimpl
 def register_commands(cli) -> None:
     for noun in _NOUNS:
         module = importlib.import_module(f"{__package__}.{noun}")
-        cli.add_command(module.command)
+        cli.add_command(getattr(module, "command", None) or getattr(module, noun))

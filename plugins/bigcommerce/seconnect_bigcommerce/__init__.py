@@ -6,11 +6,14 @@ echo of the ``omversion`` sent, errors come as a ``SETIError`` document, there i
 ``updatestatus``, variations are addressed as ``[VARID:n]`` and customers page only once.
 """
 
-from seconnect import Capabilities, CartType, hookimpl
+import re
+
+from seconnect import Capabilities, CartType
 from seconnect import Capability as C
 from seconnect import InventoryLevel as L
+from seconnect.seti.plugin import SetiDialect, SetiPlugin
 
-__all__ = ["CART_TYPE"]
+__all__ = ["CART_TYPE", "plugin", "variation_of"]
 
 CART_TYPE = CartType(
     id="Interspire",
@@ -52,6 +55,48 @@ CART_TYPE = CartType(
 )
 
 
-@hookimpl
-def seconnect_cart_types():
-    return [CART_TYPE]
+_VARID = re.compile(r"\[VARID:(\d+)\]", re.IGNORECASE)
+_WEB_ID = re.compile(r"^(\d+)-(\d+)$")
+_NAME_VALUES = re.compile(r"^(?P<name>.*?) \((?P<values>[^()]*)\)$")
+
+
+def variation_of(record: dict) -> dict:
+    """Mark a product record that is one variation combination (WebID ``productid-comboid``).
+
+    The gateway exports one record per combination: Code is the parent's code (shared by every
+    combination when the parent has one) or ``<name> [VARID:<combo>]``, and Name is
+    ``<name> (<value1>, <value2>)``. ``variation`` records the parent and the option values so
+    core can build sub-SKUs or keep options on the parent.
+    """
+    match = _WEB_ID.match(str(record.get("web_id") or ""))
+    if not match:
+        return record
+    parent_web_id, combination = match.groups()
+    name = record.get("name") or ""
+    named = _NAME_VALUES.match(name)
+    values = [v.strip() for v in named.group("values").split(",")] if named else []
+    code = record.get("code") or ""
+    return {
+        **record,
+        "variation": {
+            "parent_web_id": parent_web_id,
+            "combination_id": combination,
+            "parent_name": named.group("name") if named else name,
+            "values": values,
+            "code_is_shared": not _VARID.search(code),
+        },
+    }
+
+
+def _can_adjust(code: str) -> bool:
+    # invupdate builds invalid SQL for [VARID:n] codes: such deltas always fail (seti-protocol 6.6-6).
+    return not _VARID.search(code)
+
+
+plugin = SetiPlugin(CART_TYPE, SetiDialect(
+    single_page_customers=True,  # customer paging returns nothing after the first batch (6.6-7)
+    single_page_products=True,  # product paging has no ORDER BY (6.6-10)
+    trusts_inventory_replies=False,  # qohreplace reports Update Error for every SKU (6.6-5)
+    product_record=variation_of,
+    can_adjust=_can_adjust,
+))

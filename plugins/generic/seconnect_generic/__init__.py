@@ -4,11 +4,12 @@ This plugin is deliberately small: it declares the cart type and hands every ope
 seconnect's shared SETI code. It is also the example the plugin-author tutorial builds on.
 """
 
-from seconnect import Capabilities, CartType, hookimpl
+from seconnect import Capabilities, CartType
 from seconnect import Capability as C
 from seconnect import InventoryLevel as L
+from seconnect.seti.plugin import SetiPlugin
 
-__all__ = ["CART_TYPE"]
+__all__ = ["CART_TYPE", "plugin"]
 
 CART_TYPE = CartType(
     id="Generic",
@@ -37,6 +38,5 @@ CART_TYPE = CartType(
 )
 
 
-@hookimpl
-def seconnect_cart_types():
-    return [CART_TYPE]
+# The spec-style protocol needs no dialect adjustments.
+plugin = SetiPlugin(CART_TYPE)

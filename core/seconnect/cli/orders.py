@@ -1,0 +1,83 @@
+"""`seconnect orders …` — imported orders."""
+
+from __future__ import annotations
+
+import click
+
+from .. import orders as service
+from . import App, emit, pass_app, table
+
+
+@click.group("orders")
+def command() -> None:
+    """Orders imported from the carts."""
+
+
+@command.command("list")
+@click.option("--cart", "cart_name", help="Only this cart's orders.")
+@click.option("--limit", default=100, show_default=True, help="At most this many orders.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def list_(app: App, cart_name, limit, as_json) -> None:
+    """List orders (oldest number first)."""
+    with app.store.begin() as conn:
+        rows = service.list_orders(conn, cart_name, limit)
+    emit(rows, as_json, lambda d: table(
+        [[r["cart"], r["number"], (r["date"] or "")[:19], r["status"] or "", r["customer"] or "",
+          r["customer_match"] or "", r["lines"], r["grand_total"] or ""] for r in d],
+        ["CART", "NUMBER", "DATE", "STATUS", "CUSTOMER", "MATCHED BY", "LINES", "TOTAL"]) if d else "No orders.")
+
+
+@command.command("show")
+@click.argument("number")
+@click.option("--cart", "cart_name", required=True, help="The cart the order came from.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output ('record' follows order.schema.json).")
+@pass_app
+def show(app: App, number, cart_name, as_json) -> None:
+    """Show order NUMBER of a cart: addresses, lines, totals, customer link, status history."""
+    with app.store.begin() as conn:
+        details = service.order_details(conn, cart_name, number)
+    emit(details, as_json, _text)
+
+
+def _address(a: dict | None) -> str:
+    if not a:
+        return "(none)"
+    parts = [a.get("full_name") or " ".join(x for x in (a.get("first_name"), a.get("last_name")) if x),
+             a.get("company"), a.get("street1"), a.get("street2"),
+             " ".join(x for x in (a.get("city"), a.get("state"), a.get("postal_code")) if x), a.get("country"),
+             a.get("email"), a.get("phone")]
+    return ", ".join(p for p in parts if p)
+
+
+def _text(d: dict) -> str:
+    r = d["record"]
+    totals = r.get("totals", {})
+    customer = d["customer"]
+    lines = [
+        f"Order {r['number']} from {d['cart']}  ({r.get('date', 'no date')}, status {r.get('status') or '-'})",
+        f"Customer:  {customer['name'] + ' #' + str(customer['id']) if customer else '(none)'}"
+        f"  — matched by: {d['customer_match'] or '-'}",
+        f"Billing:   {_address(r.get('billing'))}",
+        f"Shipping:  {_address(r.get('shipping'))}",
+        "Lines:",
+    ]
+    local = {x["line_no"]: x for x in d["local_skus"]}
+    for line in r.get("lines", []):
+        info = local.get(line.get("line_no"), {})
+        sku = line.get("sku") or ""
+        mapped = info.get("local_sku")
+        note = f" → {mapped}" if mapped and mapped != sku else ""
+        note += "" if info.get("in_store_file") else " (not in store file)"
+        opts = "; ".join(f"{o.get('name')}: {o.get('value')}" for o in line.get("options", []))
+        lines.append(f"  {line.get('quantity')} × {sku}{note}  {line.get('name') or ''}  @ {line.get('unit_price')}"
+                     f" = {line.get('total')}" + (f"\n      {opts}" if opts else ""))
+    lines.append("Totals:    " + ", ".join(f"{k} {v}" for k, v in totals.items() if isinstance(v, str)))
+    for field in r.get("custom_fields", []):
+        lines.append(f"Custom field {field['name']}: {field.get('value')}")
+    if d["status_history"]:
+        lines.append("Status history:")
+        for h in d["status_history"]:
+            lines.append(f"  {h['at'][:19]}  {h['previous'] or '-'} → {h['label']}  push: {h['push']}"
+                         + (f" ({h['reason']})" if h["reason"] else ""))
+    return "\n".join(lines)

@@ -1,0 +1,40 @@
+"""`seconnect quarantine …` — records a job could not store, kept with their reason."""
+
+from __future__ import annotations
+
+import click
+
+from ..jobs import quarantine as service
+from . import App, emit, pass_app, table
+
+
+@click.group("quarantine")
+def command() -> None:
+    """Records parked by imports (schema failures, unmappable data)."""
+
+
+@command.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Include records already resolved by a retry.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (includes the raw payload).")
+@pass_app
+def list_(app: App, include_resolved, as_json) -> None:
+    """Parked records with their reason."""
+    with app.store.begin() as conn:
+        rows = service.list_quarantined(conn, include_resolved=include_resolved)
+    emit(rows, as_json, lambda d: table(
+        [[r["id"], r["cart"], r["kind"], r["external_id"] or "", r["attempts"],
+          "resolved" if r["resolved_at"] else "parked", r["reason"][:80]] for r in d],
+        ["ID", "CART", "KIND", "ID AT CART", "RETRIES", "STATE", "REASON"]) if d else "Nothing in quarantine.")
+
+
+@command.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "retry_all", is_flag=True, help="Retry every parked record.")
+@pass_app
+def retry(app: App, ids, retry_all) -> None:
+    """Try to store parked records again (after the cause is fixed)."""
+    results = service.retry(app.store, app.plugins, ids=None if retry_all else list(ids))
+    for r in results:
+        click.echo(f"{r['id']}: {'stored' if r['stored'] else 'still parked: ' + r['reason']}")
+    if any(not r["stored"] for r in results):
+        raise SystemExit(1)

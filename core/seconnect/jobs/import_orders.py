@@ -1,0 +1,279 @@
+"""`seconnect run import-orders` — SEOM's "Import My New Orders via Internet".
+
+Incremental from the cart's checkpoint (the last imported order number; ``lastorder=All`` the
+first time, or a start point the user gives). Each download batch is stored in one transaction
+together with the new checkpoint, so a crash or ``kill -9`` at any moment loses nothing and a
+rerun duplicates nothing; orders are unique per (cart, order number) and a re-sent order
+updates the stored one (its lines, payments, adjustments and custom fields are replaced).
+
+Records that fail schema validation or cannot be stored are quarantined with their raw payload
+and the reason; the rest of the batch imports. Customers are linked by the ordered match rules
+(:mod:`seconnect.matching`) or created; a re-sent order keeps the customer it was linked to.
+Custom order fields are stored where the cart type supports them; otherwise they stay in the
+order's ``raw`` values (nothing the cart sent is dropped) and the summary says so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from ..capabilities import Capability
+from ..cartdef import CartDefinition
+from ..matching import CustomerMatcher, facts_from_order
+from ..plugins import Plugins
+from ..store import Store, tables, upsert
+from ..store.tables import order_number_sort
+from ..subskus import SkuTranslator
+from .base import JobRun, RecordCheck, cart_lock, get_checkpoint, quarantine_record, set_checkpoint
+
+__all__ = ["JOB", "import_orders"]
+
+JOB = "import-orders"
+# Amounts beyond this are not real orders (and would not fit the store's exact integer columns).
+_MAX_AMOUNT = Decimal(10) ** 11
+
+
+class _Unstorable(ValueError):
+    """A record that validates but cannot be stored as it is (e.g. absurd amounts)."""
+
+
+def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start_after: str | None = None,
+                  progress: Callable[[int], None] | None = None,
+                  on_wait: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Import the cart's new orders; returns the run's summary.
+
+    :param start_after: import orders after this order number instead of the stored checkpoint.
+    :param progress: called with the number of orders handled after each batch.
+    :param on_wait: called once if another import of this cart holds the lock and we wait.
+    """
+    plugins.require(cart, Capability.IMPORT_ORDERS)
+    custom_fields_supported = plugins.capabilities_for(cart).supports(Capability.CUSTOM_ORDER_FIELDS)
+    check = RecordCheck("order")
+    summary: dict[str, Any] = {
+        "cart": cart.name, "received": 0, "new": 0, "updated": 0, "quarantined": 0,
+        "customers_created": 0, "customers_matched": {}, "unmapped_lines": 0,
+        "custom_fields_stored": 0, "custom_fields_kept_raw": 0, "checkpoint": None,
+    }
+    matched: Counter[str] = Counter()
+    with JobRun(store, JOB, cart) as run, cart_lock(store, JOB, cart, on_wait=on_wait):
+        with store.begin() as conn:
+            checkpoint = start_after if start_after is not None else get_checkpoint(conn, cart, JOB)
+        summary["checkpoint"] = checkpoint
+        batches = plugins.call("import_orders", cart, Capability.IMPORT_ORDERS, checkpoint=checkpoint,
+                               batch_size=int(cart.param("DownloadBatchSize", 50)))
+        try:
+            for batch in batches:
+                with store.begin() as conn:
+                    _store_batch(conn, run, cart, batch.records, check, custom_fields_supported, summary, matched)
+                    set_checkpoint(conn, cart, JOB, batch.checkpoint)
+                summary["checkpoint"] = batch.checkpoint
+                if progress:
+                    progress(len(batch.records))
+        finally:
+            summary["customers_created"] = matched.pop("created", 0)
+            summary["customers_matched"] = dict(matched)
+            run.summary = summary
+    return summary
+
+
+def _store_batch(conn: Connection, run: JobRun, cart: CartDefinition, records: Sequence[Any],
+                 check: RecordCheck, custom_fields_supported: bool, summary: dict[str, Any],
+                 matched: Counter[str]) -> None:
+    summary["received"] += len(records)
+    rows: list[dict[str, Any]] = []
+    good: list[dict] = []
+    for record in records:
+        number = record.get("number") if isinstance(record, dict) else None
+        problems = check.problems(record)
+        if not problems:
+            try:
+                rows.append(_order_row(cart, record, custom_fields_supported))
+                good.append(record)
+                continue
+            except _Unstorable as exc:
+                problems = [str(exc)]
+        quarantine_record(conn, cart, "order", str(number) if number is not None else None,
+                          "; ".join(problems), record)
+        run.event(conn, "order-quarantined", number=number, reason=problems[0])
+        summary["quarantined"] += 1
+    if not good:
+        return
+    numbers = [r["number"] for r in good]
+    existing = dict(conn.execute(select(tables.orders.c.number, tables.orders.c.customer_id).where(
+        tables.orders.c.cart_id == cart.id, tables.orders.c.number.in_(numbers))).all())
+
+    # Link customers; an order seen before keeps its customer (re-matching a guest with no
+    # usable contact data would otherwise create a new customer on every re-send).
+    fresh = [i for i, r in enumerate(good) if r["number"] not in existing]
+    results = CustomerMatcher(conn, cart, source="order import").match_many(
+        [facts_from_order(good[i]) for i in fresh])
+    for i, result in zip(fresh, results, strict=True):
+        rows[i]["customer_id"] = result.customer_id
+        rows[i]["customer_match"] = result.rule
+        matched[result.rule] += 1
+    for row in rows:
+        if row["number"] in existing:
+            row.pop("customer_id", None)
+            row.pop("customer_match", None)
+    summary["new"] += len(fresh)
+    summary["updated"] += len(good) - len(fresh)
+
+    ids: dict[str, int] = {}
+    # Rows with and without customer columns go in separate statements (one column set each).
+    for group in ([r for r in rows if "customer_id" in r], [r for r in rows if "customer_id" not in r]):
+        if group:
+            # A re-sent order keeps when it was first imported.
+            changing = [c for c in group[0] if c not in ("cart_id", "number", "imported_at")]
+            for row in upsert(conn, tables.orders, group, ["cart_id", "number"], changing,
+                              returning=["id", "number"]):
+                ids[row.number] = row.id
+    if existing:
+        stale = [ids[n] for n in existing]
+        for child in (tables.order_lines, tables.order_payments, tables.order_adjustments,
+                      tables.order_custom_fields):
+            conn.execute(delete(child).where(child.c.order_id.in_(stale)))
+    _insert_children(conn, cart, good, ids, custom_fields_supported, summary)
+
+
+def _insert_children(conn: Connection, cart: CartDefinition, records: Sequence[dict], ids: dict[str, int],
+                     custom_fields_supported: bool, summary: dict[str, Any]) -> None:
+    lines: list[dict[str, Any]] = []
+    payments: list[dict[str, Any]] = []
+    adjustments: list[dict[str, Any]] = []
+    custom: list[dict[str, Any]] = []
+    all_lines = [(ids[r["number"]], line) for r in records for line in r.get("lines") or ()]
+    translations = SkuTranslator(conn, cart).translate([line for _, line in all_lines])
+    for (order_id, line), tr in zip(all_lines, translations, strict=True):
+        if tr.product_id is None:
+            summary["unmapped_lines"] += 1
+        lines.append({
+            "order_id": order_id, "line_no": line.get("line_no") or len(lines) + 1,
+            "sku": line.get("sku"), "local_sku": tr.local_sku, "product_id": tr.product_id,
+            "name": line.get("name"), "quantity": line.get("quantity") or 0,
+            "unit_price": line.get("unit_price"), "total": line.get("total"), "weight": line.get("weight"),
+            "options": line.get("options") or [], "raw": _line_raw(line),
+        })
+    for record in records:
+        order_id = ids[record["number"]]
+        for p in record.get("payments") or ():
+            payments.append({"order_id": order_id, "kind": p["kind"], "issuer": p.get("issuer"),
+                             "transaction_id": p.get("transaction_id"), "auth_code": p.get("auth_code"),
+                             "amount": p.get("amount"), "details": p.get("fields") or {}})
+        totals = record.get("totals") or {}
+        for d in totals.get("discounts") or ():
+            adjustments.append({"order_id": order_id, "kind": "discount", "description": d.get("description"),
+                                "amount": d.get("amount"), "details": d})
+        for s in totals.get("surcharges") or ():
+            adjustments.append({"order_id": order_id, "kind": "surcharge", "description": s.get("description"),
+                                "amount": s.get("total"), "details": s})
+        for c in record.get("coupons") or ():
+            adjustments.append({"order_id": order_id, "kind": "coupon", "description": c.get("name"),
+                                "amount": c.get("total"), "details": c})
+        if custom_fields_supported:
+            seen: set[str] = set()
+            for f in record.get("custom_fields") or ():
+                if f["name"] not in seen:  # a name appears once per order
+                    seen.add(f["name"])
+                    custom.append({"order_id": order_id, "name": f["name"], "value": f.get("value")})
+    # Line numbers must be unique per order even when a cart repeats or omits them.
+    _renumber(lines)
+    for table, values in ((tables.order_lines, lines), (tables.order_payments, payments),
+                          (tables.order_adjustments, adjustments), (tables.order_custom_fields, custom)):
+        if values:
+            conn.execute(insert(table), values)
+    summary["custom_fields_stored"] += len(custom)
+
+
+def _renumber(lines: list[dict[str, Any]]) -> None:
+    seen: dict[int, set[int]] = {}
+    for line in lines:
+        used = seen.setdefault(line["order_id"], set())
+        if line["line_no"] in used:
+            line["line_no"] = max(used) + 1
+        used.add(line["line_no"])
+
+
+def _line_raw(line: dict) -> dict:
+    raw = dict(line.get("raw") or {})
+    for key in ("prod_type", "taxable", "line_id", "customer_text", "dimensions"):
+        if line.get(key) is not None:
+            raw[key] = line[key]
+    return raw
+
+
+def _amount(value: Any, what: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise _Unstorable(f"{what} is not an amount: {value!r}") from None
+    if not amount.is_finite() or abs(amount) >= _MAX_AMOUNT:
+        raise _Unstorable(f"{what} is out of range: {value!r}")
+    return amount
+
+
+def _sum(items: Sequence[dict], key: str, what: str) -> Decimal | None:
+    values = [_amount(i.get(key), what) for i in items]
+    present = [v for v in values if v is not None]
+    return sum(present, Decimal(0)) if present else None
+
+
+def _ordered_at(value: str | None) -> datetime | None:
+    """Order dates come without a zone (carts send their server's local time): kept as given,
+    labelled UTC; the cart's original text stays in ``raw``."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _order_row(cart: CartDefinition, record: dict, custom_fields_supported: bool) -> dict[str, Any]:
+    totals = record.get("totals") or {}
+    other = record.get("other") or {}
+    raw = dict(record.get("raw") or {})
+    if record.get("date"):
+        raw.setdefault("date", record["date"])
+    for key in ("ip", "web_customer_id", "associate", "total_order_weight", "gift_message"):
+        if other.get(key) is not None:
+            raw[f"other.{key}"] = other[key]
+    for key in ("tax_rate", "tax_shipping", "tax_exempt", "tax_id"):
+        if totals.get(key) is not None:
+            raw[f"totals.{key}"] = totals[key]
+    if record.get("custom_fields") and not custom_fields_supported:
+        raw["custom_fields"] = record["custom_fields"]
+    for line in record.get("lines") or ():
+        _amount(line.get("unit_price"), "a line's unit price")
+        _amount(line.get("total"), "a line's total")
+        _amount(line.get("quantity"), "a line's quantity")
+    return {
+        "cart_id": cart.id,
+        "number": record["number"],
+        "number_sort": order_number_sort(record["number"]),
+        "ordered_at": _ordered_at(record.get("date")),
+        "status": record.get("status"),
+        "billing": record.get("billing") or {},
+        "shipping": record.get("shipping") or {},
+        "product_total": _amount(totals.get("product_total"), "the product total"),
+        "discount_total": _sum(totals.get("discounts") or (), "amount", "a discount"),
+        "subtotal": _amount(totals.get("subtotal"), "the subtotal"),
+        "tax": _amount(totals.get("tax"), "the tax"),
+        "shipping_total": _amount(totals.get("shipping"), "the shipping total"),
+        "shipping_method": totals.get("shipping_method"),
+        "surcharge_total": _sum(totals.get("surcharges") or (), "total", "a surcharge"),
+        "grand_total": _amount(totals.get("grand_total"), "the grand total"),
+        "instructions": other.get("instructions"),
+        "comments": other.get("comments"),
+        "raw": raw,
+        "imported_at": datetime.now(UTC),
+        "updated_at": datetime.now(UTC),
+    }

@@ -1,0 +1,149 @@
+"""Orders in the store file: finding them and turning them back into records.
+
+:func:`order_record` rebuilds the order as a record valid against ``order.schema.json`` (what
+the cart sent, as stored); :func:`order_details` adds what seconnect knows on top of it (the
+customer it is linked to and the rule that linked it, local SKUs, when it was imported).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+
+from .carts import get_cart
+from .errors import NotFoundError
+from .store import tables
+
+__all__ = ["find_order", "list_orders", "order_record", "order_details"]
+
+
+def _money(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    if "." not in text:
+        return text + ".00"
+    whole, frac = text.split(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def _number(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None and v != [] and v != {}}
+
+
+def find_order(conn: Connection, cart_name: str, number: str) -> Row:
+    cart = get_cart(conn, cart_name)
+    row = conn.execute(select(tables.orders).where(
+        tables.orders.c.cart_id == cart.id, tables.orders.c.number == number)).first()
+    if row is None:
+        raise NotFoundError(f"cart {cart.name!r} has no order {number!r} in the store file.",
+                            hint=f"List them with `seconnect orders list --cart {cart.name!r}`, or import with "
+                                 f"`seconnect run import-orders --cart {cart.name!r}`.")
+    return row
+
+
+def list_orders(conn: Connection, cart_name: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    o, c = tables.orders, tables.carts
+    lines = (select(tables.order_lines.c.order_id, func.count().label("n"))
+             .group_by(tables.order_lines.c.order_id).subquery())
+    query = (select(o.c.id, o.c.number, o.c.ordered_at, o.c.status, o.c.grand_total, o.c.customer_id,
+                    o.c.customer_match, o.c.billing, c.c.name.label("cart"), lines.c.n.label("lines"))
+             .join(c, c.c.id == o.c.cart_id).outerjoin(lines, lines.c.order_id == o.c.id)
+             .order_by(c.c.name_key, o.c.number_sort, o.c.number).limit(limit))
+    if cart_name:
+        query = query.where(c.c.id == get_cart(conn, cart_name).id)
+    return [{
+        "cart": r.cart, "number": r.number, "date": r.ordered_at.isoformat() if r.ordered_at else None,
+        "status": r.status, "customer": (r.billing or {}).get("full_name"), "customer_id": r.customer_id,
+        "customer_match": r.customer_match, "lines": r.lines or 0, "grand_total": _money(r.grand_total),
+    } for r in conn.execute(query)]
+
+
+def order_record(conn: Connection, order: Row) -> dict[str, Any]:
+    """The stored order as an ``order.schema.json`` record."""
+    raw = dict(order.raw or {})
+    lines = conn.execute(select(tables.order_lines).where(tables.order_lines.c.order_id == order.id)
+                         .order_by(tables.order_lines.c.line_no)).all()
+    payments = conn.execute(select(tables.order_payments).where(
+        tables.order_payments.c.order_id == order.id).order_by(tables.order_payments.c.id)).all()
+    adjustments = conn.execute(select(tables.order_adjustments).where(
+        tables.order_adjustments.c.order_id == order.id).order_by(tables.order_adjustments.c.id)).all()
+    custom = conn.execute(select(tables.order_custom_fields).where(
+        tables.order_custom_fields.c.order_id == order.id).order_by(tables.order_custom_fields.c.name)).all()
+    record_lines = []
+    for line in lines:
+        extra = dict(line.raw or {})
+        record_lines.append(_clean({
+            "line_no": line.line_no, "sku": line.sku, "name": line.name, "quantity": _number(line.quantity),
+            "unit_price": _money(line.unit_price), "total": _money(line.total),
+            "weight": None if line.weight is None else format(line.weight.normalize(), "f"),
+            "options": line.options or None,
+            **{k: extra.pop(k) for k in ("prod_type", "taxable", "line_id", "customer_text", "dimensions")
+               if k in extra},
+            "raw": extra or None,
+        }))
+    totals = _clean({
+        "product_total": _money(order.product_total), "subtotal": _money(order.subtotal),
+        "grand_total": _money(order.grand_total), "tax": _money(order.tax),
+        "shipping": _money(order.shipping_total), "shipping_method": order.shipping_method,
+        **{k.split(".", 1)[1]: raw.pop(k) for k in list(raw) if k.startswith("totals.")},
+        "discounts": [a.details for a in adjustments if a.kind == "discount"],
+        "surcharges": [a.details for a in adjustments if a.kind == "surcharge"],
+    })
+    other = _clean({
+        "instructions": order.instructions, "comments": order.comments,
+        **{k.split(".", 1)[1]: raw.pop(k) for k in list(raw) if k.startswith("other.")},
+    })
+    custom_fields = [{"name": f.name, "value": f.value} for f in custom] or raw.pop("custom_fields", None)
+    date = raw.pop("date", None) or (order.ordered_at.isoformat() if order.ordered_at else None)
+    return _clean({
+        "number": order.number, "date": date, "status": order.status,
+        "billing": order.billing or None, "shipping": order.shipping or None,
+        "lines": record_lines,
+        "payments": [_clean({"kind": p.kind, "issuer": p.issuer, "transaction_id": p.transaction_id,
+                             "auth_code": p.auth_code, "amount": _money(p.amount), "fields": p.details or None})
+                     for p in payments],
+        "totals": totals or None,
+        "coupons": [a.details for a in adjustments if a.kind == "coupon"],
+        "other": other or None,
+        "custom_fields": custom_fields,
+        "raw": raw or None,
+    })
+
+
+def order_details(conn: Connection, cart_name: str, number: str) -> dict[str, Any]:
+    """`orders show`: the record plus the store file's own facts about the order."""
+    order = find_order(conn, cart_name, number)
+    lines = conn.execute(select(tables.order_lines.c.line_no, tables.order_lines.c.sku,
+                                tables.order_lines.c.local_sku, tables.order_lines.c.product_id)
+                         .where(tables.order_lines.c.order_id == order.id)
+                         .order_by(tables.order_lines.c.line_no)).all()
+    customer = None
+    if order.customer_id is not None:
+        c = conn.execute(select(tables.customers).where(tables.customers.c.id == order.customer_id)).first()
+        if c is not None:
+            customer = {"id": c.id, "name": " ".join(x for x in (c.first_name, c.last_name) if x),
+                        "email": c.email, "phone": c.phone}
+    history = conn.execute(select(tables.order_status_history).where(
+        tables.order_status_history.c.order_id == order.id).order_by(tables.order_status_history.c.id)).all()
+    return {
+        "cart": get_cart(conn, cart_name).name,
+        "record": order_record(conn, order),
+        "customer": customer,
+        "customer_match": order.customer_match,
+        "local_skus": [{"line_no": r.line_no, "sku": r.sku, "local_sku": r.local_sku,
+                        "in_store_file": r.product_id is not None} for r in lines],
+        "status_history": [{"label": h.label, "previous": h.previous_label, "note": h.note,
+                            "tracking": h.tracking or [], "at": h.changed_at.isoformat(),
+                            "push": h.push_state, "reason": h.push_reason} for h in history],
+        "imported_at": order.imported_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+    }
