@@ -1,0 +1,1 @@
+"""The jobs `seconnect run ...` runs: one module per job, each a plain function the CLI calls."""
