@@ -413,3 +413,18 @@ def test_memory_stays_flat_in_document_size():
 
     small, large = peak(2_000), peak(40_000)
     assert large < small * 2 + 512 * 1024
+
+
+def test_bare_setierror_document_is_a_rejection():
+    with pytest.raises(CartAuthError, match="Bad password"):
+        parse("<SETIError>Bad password</SETIError>")
+
+
+def test_utf16_declaration_on_utf8_bytes_is_read_as_utf8():
+    body = '<?xml version="1.0" encoding="UTF-16"?>' + orders("<Order><OrderNumber>é</OrderNumber></Order>")[21:]
+    assert parse(body.encode("utf-8"))[0]["number"] == "é"
+
+
+def test_unknown_declared_encoding_falls_back_to_utf8():
+    body = '<?xml version="1.0" encoding="x-klingon"?>' + orders("<Order><OrderNumber>é</OrderNumber></Order>")[21:]
+    assert parse(body.encode("utf-8"))[0]["number"] == "é"

@@ -111,8 +111,6 @@ def _safe_cut(text: str) -> int:
 def _sniff_encoding(head: bytes) -> str:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
     m = _DECL_ENCODING.match(head)
     if m:
         try:
@@ -222,9 +220,8 @@ class _Reader:
         if self.root is None and root is not None:
             self.check_root(root)
         if self.code is None:
-            if (self.root or "").lower() == "setierror":
-                raise rejection(text_of(root) or "", function=self.function) if root is not None else \
-                    self.fail("empty SETIError document")
+            if (self.root or "").lower() == "setierror" and root is not None:
+                raise rejection(text_of(root) or "", function=self.function)
             raise self.fail(f"{self.root} has no Response/ResponseCode")
         if self.kind is None:
             raise self.fail(f"expected a text SETIResponse, got a {self.root} document")

@@ -35,16 +35,26 @@ def _text(value: str) -> str:
     return value
 
 
+_NAMES: dict[str, tuple[str, str]] = {}  # tag -> (local name, lower-cased): the hot path's lookup
+
+
+def _names(tag: str) -> tuple[str, str]:
+    names = _NAMES.get(tag)
+    if names is None:
+        name = tag.rpartition("}")[2]
+        names = (name, name.lower())
+        if len(_NAMES) < 4096:  # bounded, so a hostile document cannot grow it
+            _NAMES[tag] = names
+    return names
+
+
 def local(el: Element) -> str | None:
     """The element's name without namespace; None for comments and processing instructions."""
     tag = el.tag
-    if not isinstance(tag, str):
-        return None
-    return tag.rpartition("}")[2] if tag[0] == "{" else tag
+    return _names(tag)[0] if isinstance(tag, str) else None
 
 
-def text_of(el: Element) -> str | None:
-    value = el.text
+def _clean_text(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
@@ -53,6 +63,11 @@ def text_of(el: Element) -> str | None:
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     return value
+
+
+def text_of(el: Element) -> str | None:
+    """The element's own text, stripped, CR/LF normalised; None when empty."""
+    return _clean_text(el.text)
 
 
 _DROP = frozenset({"verificationvalue", "cvv2", "cvv", "cvc", "securitykey", "paytoken", "password", "dkey"})
@@ -95,29 +110,43 @@ def keep(el: Element, prefix: str, raw: Raw) -> None:
 def _put(target: dict[str, Any], key: str, conv: Conv, value: str, raw: Raw, path: str) -> None:
     """Store one converted value; unreadable or conflicting values go to raw under their path."""
     try:
-        converted = conv(value)
+        converted = value if conv is _text else conv(value)
     except ValueError:
         _add(raw, path, value)
         return
-    if key not in target:
+    old = target.get(key, _MISSING)
+    if old is _MISSING:
         target[key] = converted
-    elif target[key] != converted:
+    elif old != converted:
         _add(raw, path, value)
+
+
+_MISSING = object()
 
 
 def fill(target: dict[str, Any], el: Element, spec: Spec, raw: Raw, prefix: str,
          nested: Handlers | None = None) -> dict[str, Any]:
-    """Copy el's children into target through spec; hand structured children to ``nested``."""
+    """Copy el's children into target through spec; hand structured children to ``nested``.
+
+    This runs for every element of every import, hence :func:`_put` inlined for the common case.
+    """
     for child in el:
-        name = local(child)
-        if name is None:
-            continue
-        low = name.lower()
+        tag = child.tag
+        if tag.__class__ is not str:
+            continue  # comment or processing instruction
+        name, low = _NAMES.get(tag) or _names(tag)
         entry = spec.get(low)
-        if entry is not None and len(child) == 0:
-            value = text_of(child)
-            if value is not None:
-                _put(target, entry[0], entry[1], value, raw, prefix + name)
+        if entry is not None and not len(child):
+            value = child.text
+            if value is None or not (value := value.strip()):
+                continue
+            if "\r" in value:
+                value = value.replace("\r\n", "\n").replace("\r", "\n")
+            key, conv = entry
+            if conv is not _text or key in target:
+                _put(target, key, conv, value, raw, prefix + name)
+            else:
+                target[key] = value
             continue
         handler = nested.get(low) if nested else None
         if handler is not None:

@@ -65,17 +65,28 @@ def format_money(value: Decimal) -> str:
     return format(value, "f")
 
 
+# What well-behaved carts send, already in normal form: returned as is, skipping Decimal (hot path).
+_PLAIN_MONEY = re.compile(r"(?:-(?!0\.00$))?(?:0|[1-9][0-9]{0,12})\.[0-9]{2}")
+_PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,12})(?:\.[0-9]{1,12})?")
+
+
 def money(text: str) -> str:
+    if _PLAIN_MONEY.fullmatch(text):
+        return text
     return format_money(to_decimal(text))
 
 
 def decimal_text(text: str) -> str:
     """A decimal (weight, tax rate, percent) in plain notation, with the precision sent."""
+    if _PLAIN_DECIMAL.fullmatch(text):
+        return text
     return format(to_decimal(text), "f")
 
 
 def quantity(text: str) -> int | float:
     """Quantities are JSON numbers: an int when whole, else a float (fractional units only)."""
+    if text.isascii() and text.isdigit() and len(text) < 13:
+        return int(text)
     value = to_decimal(text)
     return int(value) if value == value.to_integral_value() else float(value)
 
