@@ -33,14 +33,16 @@ class Sandbox:
     profile hands out only those with a downloadable status (about 85 %, see
     :meth:`downloadable_order_numbers`). The password is generated once per state and kept
     in it unless one is given. ``store_code`` is checked by the generic profile only;
-    ``log`` receives one line per SETI request.
+    ``log`` receives one line per SETI request. Orders are rendered to XML on first request
+    and cached; ``warm=True`` renders them all during ``start()`` instead, so that a
+    benchmark times the client, not the sandbox's first rendering.
     """
 
     def __init__(self, profile: str = "interspire", *, seed: int = 1, orders: int = 50, products: int = 20,
                  customers: int = 30, host: str = "127.0.0.1", port: int = 0, state_dir: str | Path | None = None,
                  latency_ms: float = 0, faults: str | FaultPlan | None = None, bugs: dict[str, bool] | None = None,
                  user: str = "seom.sync", password: str | None = None, store_code: str = "",
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, warm: bool = False):
         if profile not in PROFILES:
             raise ValueError(f"unknown sandbox profile {profile!r}: choose {' or '.join(PROFILES)}")
         if profile != "interspire" and bugs:
@@ -64,6 +66,7 @@ class Sandbox:
         self._log = log
         self._latency_ms = latency_ms
         self._faults_arg = faults
+        self._warm = warm
         self._tmp: Path | None = None
         self._state: State | None = None
         self._server: ServerThread | None = None
@@ -96,6 +99,8 @@ class Sandbox:
                 self._gateway.faults = self._plan(self._faults_arg)
                 self._context, self._ca_file = server_context(self.state_dir, self.host)
                 self._serve()
+                if self._warm:
+                    self._profile.warm()
             except BaseException:
                 self._teardown()
                 raise
@@ -264,7 +269,8 @@ class Sandbox:
 
     def products(self) -> list[dict]:
         """Products with their variations; ``code``/``web_id`` as this profile exports them,
-        ``sku`` the cart's own field, ``tracked`` whether stock is kept, ``qoh`` the stock."""
+        ``sku`` the cart's own field, ``tracked`` whether stock is kept, ``qoh`` the stock;
+        money in cents, weight and dimensions in hundredths."""
         self._require_running()
         profile = self._profile
         combos_by_product: dict[int, list[dict]] = {}
@@ -282,6 +288,7 @@ class Sandbox:
                 "id": pid, "web_id": str(pid), "code": profile.product_code(pid, None) if not variations
                 or isinstance(profile, GenericProfile) else product["code"], "sku": product["code"],
                 "name": product["name"], "price": product["price"], "hidden": product["hidden"],
+                **{k: product[k] for k in ("weight", "width", "depth", "height")},
                 "qoh": product["stock"], "tracked": self._tracked(pid, None), "variations": variations})
         return out
 

@@ -151,18 +151,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._seti(gateway, profile, SetiRequest(params=params, query=query))
 
     def _seti(self, gateway: Gateway, profile: Profile, request: SetiRequest) -> None:
+        """Serve one SETI call; it is recorded before the reply leaves, so a client that reads
+        ``Sandbox.requests()`` after its response always finds it there."""
         started = time.monotonic()
         function = request.function
         if gateway.latency:
             time.sleep(gateway.latency)
         fault = gateway.faults.decide(function) if gateway.faults else None
-        status = 200
         if fault in ("500", "503", "429"):
             status = int(fault)
+            gateway.record(function, status)
             retry = (("Retry-After", "1"),) if fault != "500" else ()
             self._send(status, f"{status} {HTTPStatus(status).phrase} (sandbox fault)\n".encode(), extra=retry)
         elif fault == "reset":
             status = 0
+            gateway.record(function, status)
             self._reset()
         else:
             request.force_bad_auth = fault == "badauth"
@@ -172,13 +175,13 @@ class _Handler(BaseHTTPRequestHandler):
                 traceback.print_exc()
                 reply = Reply(f"sandbox internal error: {exc!r}\n".encode(), status=500)
             status = reply.status
+            gateway.record(function, status)
             if fault == "truncate":
                 self._truncated(reply)
             elif fault == "slow":
                 self._slow(reply)
             else:
                 self._send(reply.status, reply.body, reply.content_type)
-        gateway.record(function, status)
         if gateway.log:
             note = f" fault={fault}" if fault else ""
             gateway.log(f"{function or '-'} {status} {1000 * (time.monotonic() - started):.0f} ms{note}")

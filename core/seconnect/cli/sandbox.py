@@ -1,0 +1,111 @@
+"""``seconnect sandbox``: run the sandbox cart in the foreground for trying seconnect safely.
+
+The command is exported as the click object :data:`sandbox`; the main group adds it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+_SWITCH_VALUES = {"on": True, "true": True, "1": True, "yes": True,
+                  "off": False, "false": False, "0": False, "no": False}
+
+
+def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
+    from ..sandbox import BUGS
+
+    bugs: dict[str, bool] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or value.strip().lower() not in _SWITCH_VALUES:
+            raise click.BadParameter(f"{item!r}: expected NAME=on or NAME=off", param_hint="--bug")
+        if name not in BUGS:
+            raise click.BadParameter(f"unknown bug switch {name!r}; known: {', '.join(BUGS)}", param_hint="--bug")
+        bugs[name] = _SWITCH_VALUES[value.strip().lower()]
+    if bugs and profile != "interspire":
+        raise click.BadParameter("bug switches exist only in the interspire profile", param_hint="--bug")
+    return bugs
+
+
+@click.command("sandbox")
+@click.option("--profile", type=click.Choice(["interspire", "generic"]), default="interspire", show_default=True,
+              help="Which cart to play: BigCommerce's module (bugs included) or a spec-style script.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated store data.")
+@click.option("--orders", type=click.IntRange(min=0), default=50, show_default=True)
+@click.option("--products", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--customers", type=click.IntRange(min=0), default=30, show_default=True)
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Delay added to every SETI reply.")
+@click.option("--faults", metavar="SPEC", help="Faults to inject, e.g. '503*2,reset:0.1@downloadorders' "
+                                              "(see docs/sandbox.md).")
+@click.option("--bug", "bug_items", multiple=True, metavar="NAME=on|off",
+              help="Turn one interspire bug switch on or off (repeatable).")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the store's data (and its CA) in DIR across runs; default: a temporary directory.")
+@click.option("--quiet", is_flag=True, help="Do not print a line per request.")
+def sandbox(profile: str, host: str, port: int, seed: int, orders: int, products: int, customers: int,
+            latency_ms: float, faults: str | None, bug_items: tuple[str, ...], state_dir: Path | None,
+            quiet: bool) -> None:
+    """Serve a simulated web store speaking SETI over HTTPS until Ctrl-C."""
+    from ..sandbox import FaultPlan, Sandbox
+
+    bugs = _parse_bugs(bug_items, profile)
+    if faults:
+        try:
+            FaultPlan.parse(faults, seed)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--faults") from None
+    if orders and not products:
+        raise click.BadParameter("a store with orders needs at least one product", param_hint="--products")
+    log = None if quiet else (lambda line: click.echo(f"  {line}"))
+    cart = Sandbox(profile, seed=seed, orders=orders, products=products, customers=customers, host=host,
+                   port=port, state_dir=state_dir, latency_ms=latency_ms, faults=faults or None, bugs=bugs,
+                   log=log)
+    try:
+        cart.start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # systemd/kill: stop cleanly too
+    try:
+        _announce(cart, state_dir)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        cart.stop()
+    click.echo("Sandbox stopped.")
+
+
+def _announce(cart, state_dir: Path | None) -> None:
+    summary = cart.summary()
+    kept = f"kept in {state_dir}" + (" (reused)" if cart.reused else "") if state_dir else "temporary"
+    cart_type = "Interspire" if cart.profile_name == "interspire" else "Generic"
+    store_code = f" --store-code {cart.store_code}" if cart.store_code else ""
+    echo = click.echo
+    echo(f"Sandbox cart '{cart.profile_name}' on https://{cart.script_url.split('/')[0]} "
+         f"({summary['orders']} orders, {summary['downloadable_orders']} downloadable, "
+         f"{summary['products']} products, {summary['customers']} customers; seed {cart.seed}; state {kept})")
+    echo(f"  Script URL:  {cart.script_url}")
+    echo(f"  User:        {cart.user}")
+    echo(f"  Password:    {cart.password}")
+    echo(f"  Store code:  {cart.store_code or '(blank)'}")
+    echo(f"  CA cert:     {cart.ca_file}")
+    if cart.bugs:
+        off = [name for name, on in cart.bugs.items() if not on]
+        echo(f"  Bugs:        all of BigCommerce's on{' except ' + ', '.join(off) if off else ''}")
+    echo("Add it as a cart (type the password above when asked):")
+    echo(f"  seconnect carts add sandbox --type {cart_type} --user {cart.user} "
+         f"--script-url '{cart.script_url}'{store_code} --ca-bundle {cart.ca_file}")
+    echo(f"More orders: POST https://{cart.script_url.split('/')[0]}/__sandbox/orders?count=N "
+         "with header X-Sandbox-Token: <password>")
+    echo("Press Ctrl-C to stop.")
