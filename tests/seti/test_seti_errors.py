@@ -364,3 +364,19 @@ def test_url_encoded_password_echo_is_masked(fake_cart):
         client.order_count()
     assert "p%40ss" not in str(info.value) and "p@ss" not in str(info.value)
     assert "password=********" in str(info.value)
+
+
+def test_password_cut_off_at_the_excerpt_end_is_masked(fake_cart):
+    # 60 bytes of padding put the password across the 80-byte excerpt limit
+    client, _ = fake_cart(lambda request: httpx.Response(200, content=b"x" * 66 + b"pw=" + PASSWORD.encode()))
+    with pytest.raises(CartProtocolError) as info:
+        client.order_count()
+    assert "pw=********" in str(info.value)
+    assert "Tide" not in str(info.value)
+
+
+def test_a_short_password_does_not_corrupt_the_data(fake_cart, fixture_bytes):
+    from seconnect.cartdef import Secret
+    client, _ = fake_cart(fixture_bytes("orders_isc.xml"), password=Secret("1041"))
+    [order] = client.download_orders(lastorder="All", startnum=1, batchsize=50)
+    assert order["number"] == "1041"

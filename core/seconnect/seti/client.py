@@ -14,6 +14,7 @@ names the fix, and every call runs under a :class:`~.retry.RetryPolicy`.
 from __future__ import annotations
 
 import email.utils
+import html
 import logging
 import os
 import socket
@@ -48,6 +49,7 @@ from .replies import (
     InvUpdateResult,
     StatusResult,
     TextReply,
+    hiding,
     parse_count,
     parse_inv_update,
     parse_qoh_results,
@@ -131,43 +133,6 @@ _DNS_MARKERS = ("name or service not known", "nodename nor servname", "temporary
                 "getaddrinfo failed", "no address associated", "name resolution")
 
 
-_MASK = b"********"
-
-
-class _Redactor:
-    """Masks the password (as typed and URL-encoded) in a reply stream, also where an occurrence
-    spans two chunks, so no error text built from the reply can show it: broken scripts do echo
-    the request."""
-
-    def __init__(self, secret: str):
-        forms = {secret, quote_plus(secret), quote(secret, safe="")} if secret else set()
-        self.forms = sorted((f.encode() for f in forms), key=len, reverse=True)
-
-    def _partial(self, data: bytes) -> int:
-        """Length of the longest tail of data that could be the start of a password form."""
-        for size in range(min(len(data), max(map(len, self.forms)) - 1), 0, -1):
-            tail = data[-size:]
-            if any(form.startswith(tail) for form in self.forms):
-                return size
-        return 0
-
-    def __call__(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        if not self.forms:
-            yield from chunks
-            return
-        carry = b""
-        for chunk in chunks:
-            data = carry + chunk
-            for form in self.forms:
-                data = data.replace(form, _MASK)
-            keep = self._partial(data)
-            carry = data[len(data) - keep:]
-            if len(data) > keep:
-                yield data[:len(data) - keep]
-        if carry:
-            yield carry
-
-
 class SetiClient:
     """Talks SETI to one cart's integration script. Use as a context manager, or call close()."""
 
@@ -183,7 +148,10 @@ class SetiClient:
         self._password = password if password is not None else Secret("")
         if any(c in self._password.reveal() for c in "\r\n\x00"):
             raise UsageError("the Cart Password contains a line break or NUL, which cannot be sent")
-        self._redact = _Redactor(self._password.reveal())
+        secret = self._password.reveal()
+        # the forms in which a broken script could echo the password back into a reply
+        self._secret_forms = tuple({secret, quote_plus(secret), quote(secret, safe=""), html.escape(secret)}) \
+            if secret else ()
         self.timeout = timeout
         self.max_reply_bytes = max_reply_bytes
         self.retry = retry if retry is not None else RetryPolicy()
@@ -298,25 +266,25 @@ class SetiClient:
     def _exchange(self, function: str, form: dict[str, str], parse: Callable[[Iterator[bytes]], T]) -> T:
         try:
             try:
-                with self._http.stream("POST", self.url, data=form) as response:
+                with hiding(*self._secret_forms), self._http.stream("POST", self.url, data=form) as response:
                     self._check_status(response, function)
                     log.debug("%s at %s: HTTP 200", function, self.host)
-                    return parse(self._redact(self._body(response, function)))
+                    return parse(self._body(response, function))
             except httpx.HTTPError as exc:
                 raise self._transport_error(exc, function) from exc
         except SeconnectError as err:
             raise self._scrub(err) from err.__cause__
 
     def _scrub(self, err: SeconnectError) -> SeconnectError:
-        """Remove the password from an error's texts, in case it got there decoded (e.g. from an
-        XML-escaped echo) past the stream redaction."""
-        secret = self._password.reveal()
-        if secret:
-            for attr in ("message", "hint"):
-                value = getattr(err, attr)
-                if value and secret in value:
-                    setattr(err, attr, value.replace(secret, _MASK.decode()))
-            err.args = (err.message,)
+        """Mask the password in an error's texts: broken scripts echo the request, and a SETIError
+        description may quote it. (Reply excerpts are masked as they are cut, see ``hiding``.)"""
+        for attr in ("message", "hint"):
+            value = getattr(err, attr)
+            for form in self._secret_forms:
+                if value and form in value:
+                    value = value.replace(form, "********")
+            setattr(err, attr, value)
+        err.args = (err.message,)
         return err
 
     def _check_status(self, response: httpx.Response, function: str) -> None:

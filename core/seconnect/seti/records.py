@@ -137,11 +137,9 @@ def fill(target: dict[str, Any], el: Element, spec: Spec, raw: Raw, prefix: str,
         name, low = _NAMES.get(tag) or _names(tag)
         entry = spec.get(low)
         if entry is not None and not len(child):
-            value = child.text
-            if value is None or not (value := value.strip()):
+            value = _clean_text(child.text)
+            if value is None:
                 continue
-            if "\r" in value:
-                value = value.replace("\r\n", "\n").replace("\r", "\n")
             key, conv = entry
             if conv is not _text or key in target:
                 _put(target, key, conv, value, raw, prefix + name)

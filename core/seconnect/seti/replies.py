@@ -11,7 +11,9 @@ each function returns. A ``SETIError`` becomes :class:`~seconnect.errors.CartRej
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from ..errors import CartAuthError, CartProtocolError, CartRejected
@@ -28,6 +30,7 @@ __all__ = [
     "parse_status",
     "rejection",
     "snippet",
+    "hiding",
 ]
 
 _PREFIX = re.compile(r"\s*(SETIResponse|SETIError)\s*([:=]?)\s*", re.IGNORECASE)
@@ -38,12 +41,37 @@ _AUTH_WORDS = re.compile(
     re.IGNORECASE)
 
 
+_HIDDEN: ContextVar[tuple[str, ...]] = ContextVar("seti_hidden", default=())
+
+
+@contextmanager
+def hiding(*secrets: str) -> Iterator[None]:
+    """While active, :func:`snippet` masks these strings in the excerpts it makes.
+
+    The client wraps each exchange in it with the password's forms: a broken script may echo the
+    request, and an excerpt cut mid-password would escape masking done later on whole strings.
+    """
+    token = _HIDDEN.set(tuple(s for s in secrets if s))
+    try:
+        yield
+    finally:
+        _HIDDEN.reset(token)
+
+
 def snippet(data: bytes | str, limit: int = 80) -> str:
     """The first bytes of a reply for an error message, escaped so control characters cannot
-    reach a terminal or log as-is."""
+    reach a terminal or log as-is, with hidden strings masked (also a start of one at the cut)."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    shown = repr(text[:limit])
-    return shown + ("…" if len(text) > limit else "")
+    secrets = _HIDDEN.get()
+    for secret in secrets:
+        text = text.replace(secret, "********")
+    shown = text[:limit]
+    for secret in secrets:
+        for size in range(min(len(secret) - 1, len(shown)), 1, -1):
+            if shown.endswith(secret[:size]):
+                shown = shown[:-size] + "********"
+                break
+    return repr(shown) + ("…" if len(text) > limit else "")
 
 
 def rejection(message: str, *, function: str) -> CartRejected:
