@@ -9,7 +9,7 @@ import unicodedata
 
 import httpx
 import pytest
-from seconnect.sandbox import Sandbox
+from seconnect.sandbox import Sandbox, sandbox_fixture
 
 from .helpers import Seti, trust
 
@@ -226,3 +226,11 @@ def test_read_back_shapes(isc):
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Sandbox(**kwargs).start()
+
+
+shared = sandbox_fixture("generic", scope="module", orders=3)
+
+
+def test_pytest_fixture_helper(shared):
+    assert shared.profile.name == "generic"
+    assert shared.downloadable_order_numbers() == ["1001", "1002", "1003"]

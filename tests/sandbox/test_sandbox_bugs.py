@@ -215,7 +215,7 @@ def test_unknown_switch_is_refused(make):
         make("generic", bugs={"money_thousands": False})
 
 
-def test_html_entities_reach_the_wire_only_with_the_switch(make):
+def test_html_entities_reach_the_wire_by_default(make):
     body = make().call("downloadorders", lastorder="All").content
     assert re.search(rb"<Name>[^<]*&[a-z]+;", body)
     tree = lenient_xml(body)

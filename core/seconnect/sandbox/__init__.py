@@ -20,6 +20,6 @@ from __future__ import annotations
 from .faults import KINDS as FAULT_KINDS
 from .faults import FaultPlan
 from .interspire import BUGS
-from .runtime import PROFILES, Sandbox
+from .runtime import PROFILES, Sandbox, sandbox_fixture
 
-__all__ = ["Sandbox", "FaultPlan", "BUGS", "FAULT_KINDS", "PROFILES"]
+__all__ = ["Sandbox", "FaultPlan", "BUGS", "FAULT_KINDS", "PROFILES", "sandbox_fixture"]

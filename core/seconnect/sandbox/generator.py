@@ -320,7 +320,8 @@ def generate_customers(seed: int, count: int) -> list[dict]:
         elif i % 10 == 9 and i >= 3:
             twin = customers[i - 3]
             digits = digits_of[i - 3]
-            person.update(first=twin["first"], last=twin["last"],
+            local = ".".join(p for p in (_ascii(twin["first"]), _ascii(twin["last"])) if p) or "shopper"
+            person.update(first=twin["first"], last=twin["last"], email=f"{local}.{cid}@example.net",
                           phone=_phone_format(digits, i + 1 + (twin["phone"] == _phone_format(digits, i + 1))))
         if i % 13 == 5:
             person["phone"] = "0"

@@ -198,8 +198,7 @@ class GenericProfile(Profile):
         parts = [
             f"<Order><OrderNumber>{order['id']}</OrderNumber>{el('OrderDate', order['date'])}",
             el("OrderStatus", order["status"]),
-            f"<Billing>{self._contact(bill)}{self._address(bill)}</Billing>",
-            f"<Shipping>{self._contact(ship_to)}{self._address(ship_to)}",
+            f"<Billing>{self.party(bill, True)}</Billing><Shipping>{self.party(ship_to, True)}",
             *(self._line(line, order["tax"] > 0 and self.catalog.products[line["product_id"]]["taxable"])
               for line in lines), "</Shipping>",
             self._payment(order["payment"], grand, bill), *totals,
@@ -209,19 +208,6 @@ class GenericProfile(Profile):
             _custom_fields(order["custom_fields"]), "</Order>",
         ]
         return "".join(parts).encode()
-
-    @staticmethod
-    def _contact(who: dict) -> str:
-        company = el("Company", who["company"]) if who["company"] else ""
-        return (f"{el('FullName', who['first'] + ' ' + who['last'])}{company}"
-                f"{el('Phone', who['phone'])}{el('Email', who['email'])}")
-
-    @staticmethod
-    def _address(addr: dict) -> str:
-        street2 = el("Street2", addr["street2"]) if addr["street2"] else ""
-        state = STATE_CODES.get(addr["state"], addr["state"])
-        return (f"<Address>{el('Street1', addr['street1'])}{street2}{el('City', addr['city'])}"
-                f"{el('State', state)}{el('Code', addr['zip'])}{el('Country', addr['country'])}</Address>")
 
     def _line(self, line: dict, taxed: bool) -> str:
         key = (line["product_id"], line["combo_id"])

@@ -55,7 +55,7 @@ from __future__ import annotations
 import random
 import re
 
-from .generator import DOWNLOADABLE_STATUSES, STATE_CODES
+from .generator import DOWNLOADABLE_STATUSES
 from .markup import decimal_text, el, esc, fixed2, htmlentities, money, php_float_prefix, to_cents
 from .profiles_base import Profile, Reply, SetiRequest, parse_lastdate, php_int
 
@@ -220,8 +220,8 @@ class InterspireProfile(Profile):
         grand = subtotal + tax + order["ship_cost"] + order["handling"]
         parts = [
             f"<Order><OrderNumber>{order['id']}</OrderNumber><OrderDate>{order['date']}</OrderDate>",
-            "<Billing>", self._contact(bill), self._address(bill, STATE_CODES.get(bill["state"], bill["state"])),
-            "</Billing><Shipping>", self._contact(ship_to), self._address(ship_to, ship_to["state"]),
+            # billing State abbreviated from its name, shipping State as stored
+            "<Billing>", self.party(bill, True), "</Billing><Shipping>", self.party(ship_to, False),
             *lines_xml, "</Shipping>", self._payment(order["payment"], grand),
             f"<Totals>{el('ProductTotal', m(product_total))}",
             f"<Discount>{el('Amount', m(reductions))}</Discount>" if reductions > 0 else "",
@@ -239,18 +239,6 @@ class InterspireProfile(Profile):
             el("IpHostname", order["ip"]), "</Other></Order>",
         ]
         return "".join(parts).encode()
-
-    @staticmethod
-    def _contact(who: dict) -> str:
-        company = el("Company", who["company"]) if who["company"] else ""
-        return (f"{el('FullName', who['first'] + ' ' + who['last'])}{company}"
-                f"{el('Phone', who['phone'])}{el('Email', who['email'])}")
-
-    @staticmethod
-    def _address(addr: dict, state: str) -> str:
-        street2 = el("Street2", addr["street2"]) if addr["street2"] else ""
-        return (f"<Address>{el('Street1', addr['street1'])}{street2}{el('City', addr['city'])}"
-                f"{el('State', state)}{el('Code', addr['zip'])}{el('Country', addr['country'])}</Address>")
 
     def _text(self, value: str) -> str:
         """SKU/Name as the module adds them: htmlentities() output pasted in unescaped."""

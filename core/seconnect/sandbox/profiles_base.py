@@ -14,11 +14,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .generator import STATE_CODES
+from .markup import el
 from .model import CartModel
 
 TEXT = "text/html; charset=UTF-8"  # what PHP sends for echo'ed text replies
 XML = "text/xml; charset=UTF-8"
 
+_PARTY_FIELDS = ("first", "last", "company", "phone", "email", "street1", "street2", "city", "state", "zip",
+                 "country")
 _PHP_INT = re.compile(r"\s*[+-]?\d+")
 _DATE_FORMATS = ("%d-%b-%Y", "%d/%b/%Y", "%Y-%m-%d", "%m/%d/%Y", "%d-%b-%Y %H:%M:%S", "%d/%b/%Y %H:%M:%S",
                  "%Y-%m-%d %H:%M:%S")
@@ -123,6 +127,7 @@ class Profile:
         self.state = model.state
         self.catalog = model.catalog
         self.config = model.config
+        self._parties: dict[tuple, str] = {}
         self.orders_xml = RecordCache(self.render_order)
         self.customers_xml = RecordCache(self.render_customer)
 
@@ -150,6 +155,25 @@ class Profile:
         raise NotImplementedError
 
     # shared ------------------------------------------------------------------------------------
+
+    def party(self, who: dict, abbreviate_state: bool) -> str:
+        """A Billing/Shipping body: FullName, Company (if any), Phone, Email and the Address
+        (Street1/Street2/City/State/Code/Country), the same in both profiles. Memoised by
+        value: most orders repeat their customer's block."""
+        key = (abbreviate_state, *(who[k] for k in _PARTY_FIELDS))
+        cached = self._parties.get(key)
+        if cached is None:
+            state = STATE_CODES.get(who["state"], who["state"]) if abbreviate_state else who["state"]
+            cached = "".join((
+                el("FullName", f"{who['first']} {who['last']}"),
+                el("Company", who["company"]) if who["company"] else "",
+                el("Phone", who["phone"]), el("Email", who["email"]),
+                "<Address>", el("Street1", who["street1"]),
+                el("Street2", who["street2"]) if who["street2"] else "",
+                el("City", who["city"]), el("State", state), el("Code", who["zip"]), el("Country", who["country"]),
+                "</Address>"))
+            self._parties[key] = cached
+        return cached
 
     def script_path(self) -> str:
         return f"{self.path}?{self.query}" if self.query else self.path

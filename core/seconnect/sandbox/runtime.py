@@ -329,6 +329,7 @@ class Sandbox:
         return self._gateway.requests() if self._gateway else []
 
     def summary(self) -> dict:
+        self._require_running()
         counts = self._state.summary()
         return {"profile": self.profile_name, "seed": self.seed, "orders": counts["orders"],
                 "downloadable_orders": self._state.count_orders(self._profile.downloadable_where()),
@@ -338,3 +339,23 @@ class Sandbox:
     def __repr__(self) -> str:
         where = self.script_url if self._server else "stopped"
         return f"<Sandbox {self.profile_name} {where}>"
+
+
+def sandbox_fixture(profile: str = "interspire", *, scope: str = "function", **options):
+    """A pytest fixture that runs a :class:`Sandbox` for the test (or module, session…)::
+
+        isc = sandbox_fixture("interspire", scope="module", orders=100)
+
+        def test_count(isc):
+            ...  # isc is the running Sandbox
+
+    pytest is imported only when this is called, so the package does not depend on it.
+    """
+    import pytest
+
+    @pytest.fixture(scope=scope)
+    def _sandbox() -> Iterator[Sandbox]:
+        with Sandbox(profile, **options) as sb:
+            yield sb
+
+    return _sandbox

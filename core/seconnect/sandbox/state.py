@@ -169,17 +169,20 @@ class State:
         return [r[0] for r in rows]
 
     def order_docs(self, ids: list[int]) -> dict[int, dict]:
-        """Documents by number, with the current status columns folded in."""
-        out: dict[int, dict] = {}
+        """Documents by number, with the current status columns folded in (decoded outside
+        the lock, so other request threads are not held up by JSON parsing)."""
+        rows = []
         with self.lock:
             for start in range(0, len(ids), 500):
                 part = ids[start:start + 500]
                 marks = ",".join("?" * len(part))
-                for oid, status_id, status, doc in self.db.execute(
-                        f"SELECT id, status_id, status, doc FROM orders WHERE id IN ({marks})", part):
-                    record = json.loads(doc)
-                    record["status_id"], record["status"] = status_id, status
-                    out[oid] = record
+                rows += self.db.execute(f"SELECT id, status_id, status, doc FROM orders WHERE id IN ({marks})",
+                                        part).fetchall()
+        out: dict[int, dict] = {}
+        for oid, status_id, status, doc in rows:
+            record = json.loads(doc)
+            record["status_id"], record["status"] = status_id, status
+            out[oid] = record
         return out
 
     def iter_orders(self) -> Iterator[dict]:
