@@ -4,7 +4,7 @@ streaming, and safety against hostile XML."""
 from __future__ import annotations
 
 import json
-import tracemalloc
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -354,7 +354,7 @@ def test_one_byte_chunks_give_the_same_records(fixture_bytes):
 @given(cuts=st.lists(st.integers(min_value=1, max_value=3000), max_size=12))
 def test_any_chunking_gives_the_same_records(cuts):
     from .conftest import FIXTURES
-    data = (FIXTURES / "orders_isc_bugs.xml").read_bytes() + b""
+    data = (FIXTURES / "orders_isc_bugs.xml").read_bytes()
     data = data.replace(b"</SETIOrders>", b"<Order><OrderNumber>X&amp;Y&eacute;&#233;</OrderNumber><Other>"
                         b"<Comments><![CDATA[a & b &eacute;]]></Comments></Other></Order></SETIOrders>")
     points = sorted({c % len(data) for c in cuts} | {0, len(data)})
@@ -392,8 +392,12 @@ def test_dtd_on_unknown_root_is_refused_too():
         parse('<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>')
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads resident memory from /proc")
 def test_memory_stays_flat_in_document_size():
-    """Peak memory while streaming 40,000 orders is about that of 2,000: records are cleared."""
+    """Streaming 100,000 orders (~15 MB of XML) grows resident memory by far less than the tree
+    would take: records are cleared as they are read. (libxml2's nodes live outside Python's
+    allocator, so tracemalloc could not see a leak here; resident memory does: without the
+    clearing it grows by ~170 MB.)"""
     order = (b"<Order><OrderNumber>%d</OrderNumber><Billing><FullName>A B</FullName></Billing><Shipping>"
              b"<Product><SKU>S</SKU><Quantity>1</Quantity><ItemPrice>2.00</ItemPrice></Product></Shipping></Order>")
 
@@ -403,16 +407,17 @@ def test_memory_stays_flat_in_document_size():
             yield b"".join(order % n for n in range(start, min(count, start + 500)))
         yield b"</SETIOrders>"
 
-    def peak(count: int) -> int:
-        tracemalloc.start()
-        seen = sum(1 for _ in iter_document(document(count), kind="orders", function="t"))
-        _, top = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        assert seen == count
-        return top
+    def resident() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-    small, large = peak(2_000), peak(40_000)
-    assert large < small * 2 + 512 * 1024
+    base = peak = resident()
+    seen = 0
+    for seen, _ in enumerate(iter_document(document(100_000), kind="orders", function="t"), start=1):
+        if seen % 2000 == 0:
+            peak = max(peak, resident())
+    assert seen == 100_000
+    assert peak - base < 40 * 2**20
 
 
 def test_bare_setierror_document_is_a_rejection():

@@ -242,9 +242,10 @@ def iter_document(chunks: Iterable[bytes], *, kind: str | None, function: str) -
     reader = _Reader(spec, function, head)
 
     def remember(raw: Iterable[bytes]) -> Iterator[bytes]:
+        """Keeps the first bytes for error messages (snippet shows 80 and marks a cut)."""
         for chunk in raw:
-            if len(head) < 80:
-                head.extend(chunk[: 80 - len(head)])
+            if len(head) < 120:
+                head.extend(chunk[: 120 - len(head)])
             yield chunk
 
     try:
