@@ -2,14 +2,19 @@
 
 This plugin is deliberately small: it declares the cart type and hands every operation to
 seconnect's shared SETI code. It is also the example the plugin-author tutorial builds on.
+
+Its one adaptation: a generic script exports each variant as a product of its own carrying a
+``ParentCode`` custom field; :func:`variation_of` marks such records so product import can
+build sub-SKUs or map the variant onto its parent.
 """
 
 from seconnect import Capabilities, CartType
 from seconnect import Capability as C
 from seconnect import InventoryLevel as L
-from seconnect.seti.plugin import SetiPlugin
+from seconnect.seti.plugin import SetiDialect, SetiPlugin
+from seconnect.subskus import split_variation_name
 
-__all__ = ["CART_TYPE", "plugin"]
+__all__ = ["CART_TYPE", "plugin", "variation_of"]
 
 CART_TYPE = CartType(
     id="Generic",
@@ -38,5 +43,23 @@ CART_TYPE = CartType(
 )
 
 
-# The spec-style protocol needs no dialect adjustments.
-plugin = SetiPlugin(CART_TYPE)
+def variation_of(record: dict) -> dict:
+    """Mark a record with a ``ParentCode`` custom field as a variation of that parent.
+
+    WebID ``<parent id>-<combination id>`` gives the parent's WebID; the name
+    ``<parent name> (<value>, …)`` gives the chosen values. Records without the field pass as sent.
+    """
+    parent = next((f.get("value") for f in record.get("custom_fields") or ()
+                   if f.get("name", "").casefold() == "parentcode" and f.get("value")), None)
+    if parent is None:
+        return record
+    parent_web_id, dash, combination = str(record.get("web_id") or "").partition("-")
+    parent_name, values = split_variation_name(record.get("name") or "")
+    return {**record, "variation": {
+        "parent_code": parent, "parent_web_id": parent_web_id if dash else None,
+        "combination_id": combination or None, "parent_name": parent_name, "values": values,
+        "code_is_shared": record.get("code") == parent,
+    }}
+
+
+plugin = SetiPlugin(CART_TYPE, SetiDialect(product_record=variation_of))
