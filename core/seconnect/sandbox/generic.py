@@ -286,6 +286,13 @@ class GenericProfile(Profile):
     def product_code(self, pid: int, cid: int | None) -> str:
         return self._sku_of[(pid, cid)]
 
+    def resolve(self, sku: str) -> tuple[list[int], list[int]]:
+        target = self._target.get(sku)
+        if target is None:
+            return [], []
+        pid, cid = target
+        return ([pid], []) if cid is None else ([], [cid])
+
     def tracked(self, pid: int, cid: int | None) -> bool:
         """Whether this record's stock is kept: parents of variations keep none themselves."""
         track = self.catalog.products[pid]["track"]

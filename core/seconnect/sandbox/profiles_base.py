@@ -154,6 +154,14 @@ class Profile:
         """The ``Code`` this script exports for a product download record."""
         raise NotImplementedError
 
+    def resolve(self, sku: str) -> tuple[list[int], list[int]]:
+        """(product ids, combination ids) an inventory update for ``sku`` addresses."""
+        raise NotImplementedError
+
+    def tracked(self, pid: int, cid: int | None) -> bool:
+        """Whether the script keeps (and reports) stock for this record."""
+        return True
+
     # shared ------------------------------------------------------------------------------------
 
     def party(self, who: dict, abbreviate_state: bool) -> str:

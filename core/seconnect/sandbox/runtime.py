@@ -268,7 +268,8 @@ class Sandbox:
         return [str(i) for i in self._state.order_ids(self._profile.downloadable_where())]
 
     def products(self) -> list[dict]:
-        """Products with their variations; ``code``/``web_id`` as this profile exports them,
+        """Products with their variations: ``code``/``web_id`` as this profile exports them (an
+        Interspire parent with variations has no record; its ``code`` is what it would get),
         ``sku`` the cart's own field, ``tracked`` whether stock is kept, ``qoh`` the stock;
         money in cents, weight and dimensions in hundredths."""
         self._require_running()
@@ -279,40 +280,27 @@ class Sandbox:
             combos_by_product.setdefault(pid, []).append({
                 "id": cid, "web_id": f"{pid}-{cid}", "code": profile.product_code(pid, cid), "sku": combo["sku"],
                 "options": dict(zip(combo["options"], combo["labels"], strict=True)), "qoh": combo["stock"],
-                "tracked": self._tracked(pid, cid)})
+                "tracked": profile.tracked(pid, cid)})
         out = []
         for product in self._state.products():
             pid = product["id"]
-            variations = combos_by_product.get(pid, [])
             out.append({
-                "id": pid, "web_id": str(pid), "code": profile.product_code(pid, None) if not variations
-                or isinstance(profile, GenericProfile) else product["code"], "sku": product["code"],
+                "id": pid, "web_id": str(pid), "code": profile.product_code(pid, None), "sku": product["code"],
                 "name": product["name"], "price": product["price"], "hidden": product["hidden"],
                 **{k: product[k] for k in ("weight", "width", "depth", "height")},
-                "qoh": product["stock"], "tracked": self._tracked(pid, None), "variations": variations})
+                "qoh": product["stock"], "tracked": profile.tracked(pid, None),
+                "variations": combos_by_product.get(pid, [])})
         return out
-
-    def _tracked(self, pid: int, cid: int | None) -> bool:
-        if isinstance(self._profile, GenericProfile):
-            return self._profile.tracked(pid, cid)
-        return True  # the Interspire module keeps and reports every stock figure
 
     def qoh(self, code_or_sku: str) -> int | None:
         """Stock of the record an inventory update with this SKU would address first (the
         profile's own rules), or None when it addresses nothing."""
         self._require_running()
         stock, combo_stock = self._state.stock()
-        profile = self._profile
-        if isinstance(profile, InterspireProfile):
-            pids, cids = profile.resolve(code_or_sku)
-            if pids:
-                return stock[pids[0]]
-            return combo_stock[cids[0]] if cids else None
-        target = profile._target.get(code_or_sku)  # noqa: SLF001 - same package
-        if target is None:
-            return None
-        pid, cid = target
-        return stock[pid] if cid is None else combo_stock[cid]
+        pids, cids = self._profile.resolve(code_or_sku)
+        if pids:
+            return stock[pids[0]]
+        return combo_stock[cids[0]] if cids else None
 
     def customers(self) -> list[dict]:
         self._require_running()
