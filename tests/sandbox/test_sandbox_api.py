@@ -234,3 +234,20 @@ shared = sandbox_fixture("generic", scope="module", orders=3)
 def test_pytest_fixture_helper(shared):
     assert shared.profile.name == "generic"
     assert shared.downloadable_order_numbers() == ["1001", "1002", "1003"]
+
+
+def test_windows_1252_form_bodies_are_understood(make):
+    cart = make(orders=0)
+    credentials = f"setiuser={cart.sb.user}&password={cart.sb.password}"
+    body = f"setifunction=qohreplace&{credentials}&update=Cr%E8me+Br%FBl%E9e+Torch~5"
+    reply = cart.http.post(cart.sb.url, content=body.encode("ascii"),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert reply.text.splitlines()[1] == "Crème Brûlée Torch=Update Error "
+    assert cart.sb.qoh("Crème Brûlée Torch") == 5
+
+
+def test_admin_add_orders_to_a_store_without_products(make):
+    cart = make(orders=0, products=0)
+    base = f"https://{cart.sb.script_url.split('/')[0]}/__sandbox"
+    reply = cart.http.post(f"{base}/orders?count=1", headers={"X-Sandbox-Token": cart.sb.password})
+    assert reply.status_code == 409 and "product" in reply.json()["error"]

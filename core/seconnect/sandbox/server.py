@@ -22,7 +22,7 @@ from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from .faults import FaultPlan
 from .profiles_base import Profile, Reply, SetiRequest
@@ -55,6 +55,20 @@ class Gateway:
     def requests(self) -> list[tuple[str, int]]:
         with self._lock:
             return list(self._requests)
+
+
+def _form(raw: bytes) -> dict[str, str]:
+    """Decode a form body or query string (later duplicates win, as in PHP): UTF-8, or
+    Windows-1252 when it is not valid UTF-8 (what an older Windows client may send)."""
+    pairs = []
+    for part in raw.split(b"&"):
+        if part:
+            key, _, value = part.partition(b"=")
+            pairs.append((unquote_to_bytes(key.replace(b"+", b" ")), unquote_to_bytes(value.replace(b"+", b" "))))
+    try:
+        return {k.decode("utf-8"): v.decode("utf-8") for k, v in pairs}
+    except UnicodeDecodeError:
+        return {k.decode("cp1252", "replace"): v.decode("cp1252", "replace") for k, v in pairs}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -136,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(413, b"Request body too large or its length unreadable\n")
             return
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        query = _form(url.query.encode("latin-1", "replace"))
         gateway = self.server.gateway
         if url.path.startswith(ADMIN_PREFIX):
             self._admin(url.path, query)
@@ -147,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         params = dict(query)
         if body:
-            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            params.update(_form(body))
         self._seti(gateway, profile, SetiRequest(params=params, query=query))
 
     def _seti(self, gateway: Gateway, profile: Profile, request: SetiRequest) -> None:
@@ -214,7 +228,11 @@ class _Handler(BaseHTTPRequestHandler):
             if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
                 self._json(400, {"error": f"count must be a whole number from 1 to 100000, not {raw!r}"})
                 return
-            numbers = gateway.add_orders(int(raw))
+            try:
+                numbers = gateway.add_orders(int(raw))
+            except ValueError as exc:  # e.g. a store without products cannot take orders
+                self._json(409, {"error": str(exc)})
+                return
             self._json(200, {"orders": [str(n) for n in numbers]})
         elif path == ADMIN_PREFIX + "state/summary":
             self._json(200, gateway.summary())
