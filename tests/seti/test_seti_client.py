@@ -70,6 +70,10 @@ def test_lastdate_as_a_date_is_sent_like_seom(fake_cart):
     client.order_count("All", date(2019, 12, 2))
     assert cart.forms[0]["lastdate"] == "2-Dec-2019"
     assert cart.forms[0]["lastorder"] == "All"
+    client.order_count(1040)
+    assert cart.forms[1]["lastorder"] == "1040"
+    with pytest.raises(UsageError):
+        client.order_count("10\n40")
 
 
 def test_download_orders_fields_and_records(fake_cart, fixture_bytes):

@@ -193,14 +193,13 @@ class SetiClient:
             raise CartProtocolError(f"sendversion: the reply has no 'version=': {snippet(reply.text)}")
         return version
 
-    def order_count(self, lastorder: str = "All", lastdate: str | date = "All") -> int:
-        reply = self._text("ordercount", {"lastorder": check_field("lastorder", lastorder),
-                                          "lastdate": _lastdate(lastdate)})
+    def order_count(self, lastorder: str | int = "All", lastdate: str | date = "All") -> int:
+        reply = self._text("ordercount", {"lastorder": _lastorder(lastorder), "lastdate": _lastdate(lastdate)})
         return parse_count(reply, "ordercount", function="ordercount")
 
-    def download_orders(self, *, lastorder: str, startnum: int, batchsize: int,
+    def download_orders(self, *, lastorder: str | int, startnum: int, batchsize: int,
                         lastdate: str | date = "All") -> list[dict[str, Any]]:
-        fields = {"lastorder": check_field("lastorder", lastorder), "lastdate": _lastdate(lastdate),
+        fields = {"lastorder": _lastorder(lastorder), "lastdate": _lastdate(lastdate),
                   **_paging(startnum, batchsize), "dkey": ""}
         return self._records("downloadorders", fields, "orders")
 
@@ -376,6 +375,13 @@ def _paging(startnum: int, batchsize: int) -> dict[str, str]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UsageError(f"{name} must be a whole number of at least 1, not {value!r}")
     return {"startnum": str(startnum), "batchsize": str(batchsize)}
+
+
+def _lastorder(value: str | int) -> str:
+    """``All`` or the last order number already imported (numbers are accepted as ints too)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return check_field("lastorder", value)
 
 
 def _lastdate(value: str | date) -> str:
