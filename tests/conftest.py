@@ -49,6 +49,7 @@ def seconnect_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
+    """URL of a PostgreSQL database whose role may CREATE DATABASE (per-test databases live there)."""
     external = os.environ.get("SECONNECT_TEST_PG_URL")
     if external:
         yield external
@@ -109,8 +110,9 @@ def _pg_template(postgres_server: str) -> Iterator[str]:
     drop_database(postgres_server, _db_name(url))
 
 
-def _fresh_sqlite(directory: Path, template: Path | None) -> str:
-    path = directory / "store.db"
+def _fresh_sqlite(factory: pytest.TempPathFactory, template: Path | None) -> str:
+    # Its own directory, so the file never collides with what a test puts in tmp_path.
+    path = factory.mktemp("db") / "store.db"
     if template is not None:
         shutil.copyfile(template, path)
         os.chmod(path, 0o600)
@@ -118,9 +120,9 @@ def _fresh_sqlite(directory: Path, template: Path | None) -> str:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A fresh, empty SQLite store file URL."""
-    return _fresh_sqlite(tmp_path, None)
+    return _fresh_sqlite(tmp_path_factory, None)
 
 
 @pytest.fixture
@@ -132,12 +134,13 @@ def pg_url(postgres_server: str, _pg_dropper: _Dropper) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh database on each backend (see the module docstring for when it is pre-migrated)."""
     ready = "store" in request.fixturenames
     dropper = None
     if request.param == "sqlite":
-        url = _fresh_sqlite(tmp_path, request.getfixturevalue("_sqlite_template") if ready else None)
+        url = _fresh_sqlite(tmp_path_factory, request.getfixturevalue("_sqlite_template") if ready else None)
     else:
         dropper = request.getfixturevalue("_pg_dropper")
         template = request.getfixturevalue("_pg_template") if ready else "template0"

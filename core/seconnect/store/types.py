@@ -95,17 +95,11 @@ class Money(ScaledDecimal):
 
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(4)
-
 
 class Quantity(ScaledDecimal):
     """Quantities and weights that may be fractional (2.5 kg, 0.25 yd), exact to 4 places."""
 
     cache_ok = True
-
-    def __init__(self) -> None:
-        super().__init__(4)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
