@@ -7,7 +7,8 @@ For each profile: generate a 20,000-order cart, then download every downloadable
 * sequential, second pass ("warm": served from the per-order XML cache),
 * 4 concurrent clients splitting the pages between them (warm).
 
-Run: ``.venv/bin/python bench/sandbox_throughput.py [--orders N] [--batch N]``. Figures are
+Run: ``.venv/bin/python bench/sandbox_throughput.py [--orders N] [--batch N] [--generate N]``
+(``--generate 100000`` also times generating and storing a cart that size). Figures are
 wall-clock on this machine with the client in the same process; they include the client's
 own HTTPS and reading cost, so they are a lower bound for the server alone.
 """
@@ -79,7 +80,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--generate", type=int, default=0, metavar="N",
+                        help="also time generating (and storing) a cart of N orders")
     args = parser.parse_args()
+    if args.generate:
+        started = time.perf_counter()
+        with Sandbox("generic", orders=args.generate):
+            print(f"generating and storing {args.generate} orders: {time.perf_counter() - started:.1f} s")
     print(f"sandbox throughput: {args.orders} orders generated, downloadorders in batches of {args.batch}")
     print(f"{'profile':<11} {'generate':>9} {'served':>7} {'cold seq':>12} {'warm seq':>12} {'4 clients':>12}")
     for profile in ("generic", "interspire"):

@@ -176,18 +176,18 @@ class InterspireProfile(Profile):
             if lastorder.lower() != "all":
                 where += " AND id > ?"
                 params = (int(lastorder) if lastorder.isdigit() else 1,)
-        else:
-            lastdate = request.get("lastdate", "All") or "All"
-            try:
-                since = parse_lastdate(lastdate)
-            except ValueError:
-                since = None  # strtotime() failed: PHP dates it 1970, i.e. no restriction
-                lastdate = "1970"
+        else:  # the module's date-only branch, which has its own rules
+            lastdate = (request.get("lastdate") or "All").strip()
             if lastdate.lower() == "all":
                 where = "1" if self.bugs["ordercount_lastdate_unfiltered"] else _DOWNLOADABLE
-            elif since is not None:
-                where += " AND date >= ?"
-                params = (since.isoformat(),)
+            else:
+                try:
+                    since = parse_lastdate(lastdate)
+                except ValueError:
+                    since = None  # strtotime() fails: the 1970 epoch, i.e. no restriction
+                if since is not None:
+                    where += " AND date >= ?"
+                    params = (since.isoformat(),)
         return self._count("ordercount", self.state.count_orders(where, params))
 
     def downloadorders(self, request: SetiRequest) -> Reply:
