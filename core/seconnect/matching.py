@@ -39,8 +39,8 @@ Decisions:
 - A **customer record** (``fill_blanks=True``, used by the customer import) that matches an
   existing customer fills only that customer's *blank* fields with the newer data and never
   overwrites a non-blank one: the merchant's edits and the first-seen data win, nothing is lost
-  silently. The address is one block — it is filled only when the customer has no street and
-  no postal code, so streets and cities of two addresses are never mixed.
+  silently. The address is one block — it is filled only into a customer that has none (a
+  stored state or country must agree), so streets and cities of two addresses are never mixed.
 - Everything is batch-shaped: one query per rule per batch (``IN`` lists), bookkeeping in
   memory, bulk inserts and updates. Customers created earlier in a batch are matched by later
   records of the same batch (a guest who ordered twice gets one customer).
@@ -477,7 +477,7 @@ class _Batch:
         web_ids = {f.web_id for f in self.facts if f.web_id}
         for chunk in _chunks(web_ids):
             self.links.update(self.conn.execute(select(links.c.web_id, links.c.customer_id).where(
-                links.c.cart_id == self.cart.id, links.c.web_id.in_(chunk))).tuples().all())
+                links.c.cart_id == self.cart.id, links.c.web_id.in_(chunk))).all())
         for rule in self.m.rules:
             keys = {k for f in self.facts if (k := _rule_key(rule, f))}
             if not keys:
@@ -509,7 +509,7 @@ class _Batch:
         for chunk in _chunks(keys):
             query = select(links.c.web_id, links.c.customer_id).distinct().where(
                 links.c.cart_id.in_(same_store), links.c.web_id.in_(chunk))
-            for web_id, customer_id in self.conn.execute(query).tuples():
+            for web_id, customer_id in self.conn.execute(query):
                 self.index[WEB_ID].setdefault(web_id, set()).add(customer_id)
 
     def _remember(self, row: dict[str, Any]) -> None:
@@ -570,8 +570,9 @@ class _Batch:
             new = getattr(facts, name)
             if new is not None and _blank(row.get(name), _KIND.get(name)):
                 changes[name] = new
-        if _blank(row.get("street1")) and _blank(row.get("postal_code")) and (facts.street1 or facts.postal_code):
-            changes.update({name: getattr(facts, name) for name in _ADDRESS})
+        if self._address_fillable(row, facts):
+            changes.update({name: getattr(facts, name) for name in _ADDRESS
+                            if getattr(facts, name) is not None and _blank(row.get(name))})
         if not changes:
             return ()
         row.update(changes)
@@ -581,18 +582,38 @@ class _Batch:
             self.changed.add(cid)
         return tuple(name for name in (*_CONTACT, *_ADDRESS) if name in changes)
 
+    @staticmethod
+    def _address_fillable(row: Mapping[str, Any], facts: CustomerFacts) -> bool:
+        """An address is filled only into a customer without one: nothing stored but a state or
+        country that agrees with the record's (a street of one address never meets the city of
+        another)."""
+        if not (facts.street1 or facts.postal_code):
+            return False
+        for name in _ADDRESS:
+            value = _clean(row.get(name))
+            if value is None:
+                continue
+            new = getattr(facts, name)
+            if name not in ("state", "country") or new is None or value.casefold() != new.casefold():
+                return False
+        return True
+
     # -- writing: bulk ----------------------------------------------------------------------
     def _write(self) -> dict[int, int]:
         c = tables.customers
         real: dict[int, int] = {}
         if self.created:
-            stmt = insert(c).returning(c.c.id, sort_by_parameter_order=True)
-            ids = self.conn.execute(stmt, [self.rows[p] for p in self.created]).scalars().all()
+            ids = self._allocate_ids(len(self.created))
+            if ids is None:
+                stmt = insert(c).returning(c.c.id, sort_by_parameter_order=True)
+                ids = self.conn.execute(stmt, [self.rows[p] for p in self.created]).scalars().all()
+            else:
+                self.conn.execute(insert(c), [{**self.rows[p], "id": i} for p, i in zip(self.created, ids, strict=True)])
             real = dict(zip(self.created, ids, strict=True))
         if self.changed:
             columns = (*_CONTACT, *_ADDRESS, *_KEYS)
             stmt = update(c).where(c.c.id == bindparam("b_id")).values(
-                {name: bindparam(f"b_{name}") for name in columns}, updated_at=bindparam("b_updated_at"))
+                {**{name: bindparam(f"b_{name}") for name in columns}, "updated_at": bindparam("b_updated_at")})
             self.conn.execute(stmt, [
                 {"b_id": cid, "b_updated_at": self.now, **{f"b_{n}": self.rows[cid].get(n) for n in columns}}
                 for cid in sorted(self.changed)])
@@ -601,6 +622,20 @@ class _Batch:
                     for web_id, cid in self.new_links.items() if self.links.get(web_id) is None]
             upsert(self.conn, tables.customer_web_ids, rows, ["cart_id", "web_id"], [])
         return real
+
+    def _allocate_ids(self, n: int) -> list[int] | None:
+        """Ids for ``n`` new customers in one statement, so the insert is one plain bulk insert
+        (``RETURNING`` in parameter order makes SQLite insert row by row). None: let the
+        database number them."""
+        dialect = self.conn.dialect.name
+        if dialect == "postgresql":
+            return list(self.conn.execute(
+                text("SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, :n)"),
+                {"n": n}).scalars())
+        if dialect == "sqlite":  # Store.begin() holds the write lock: nobody numbers in between
+            top = self.conn.execute(select(func.coalesce(func.max(tables.customers.c.id), 0))).scalar_one()
+            return list(range(top + 1, top + n + 1))
+        return None
 
     @staticmethod
     def _result(pending: _Pending, real: Mapping[int, int]) -> MatchResult:
