@@ -207,10 +207,10 @@ def test_inv_update_as_xml(fake_cart):
 
 def test_update_status_form_two_packages(fake_cart):
     client, cart = fake_cart("SETIResponse: update=OK;Notes=")
-    update = StatusUpdate("1041", "Shipped", ref_number="SE-20931", detail="Shipped complete", packages=[
+    update = StatusUpdate("1041", "Shipped", ref_number="SE-20931", note="Shipped complete", packages=[
         Package("1Z9X0000000000001", "UPS", "3/15/2011"), Package("1Z9X0000000000002", "UPS", "3/15/2011")])
     result = client.update_status(update)
-    assert result.ok and result.notes == ""
+    assert result.accepted and result.notes == ""
     form = cart.forms[0]
     assert form["ordernumber"] == "1041" and form["orderstatus"] == "Shipped"
     assert form["refnumber"] == "SE-20931" and form["orderdetail"] == "Shipped complete"
@@ -243,7 +243,7 @@ def test_update_status_without_packages_sends_no_tracking(fake_cart):
 ])
 def test_update_status_replies(fake_cart, body, ok, notes):
     client, _ = fake_cart(body)
-    assert client.update_status(StatusUpdate("1041", "Shipped")) == StatusResult(ok=ok, notes=notes)
+    assert client.update_status(StatusUpdate("1041", "Shipped")) == StatusResult(accepted=ok, notes=notes)
 
 
 def test_update_status_xml(fake_cart):

@@ -86,7 +86,7 @@ def test_status_form_and_refusals():
                                    "orderdetail": "done", "trackcount": "1", "tracknum": "T1",
                                    "trackcarrier": "UPS", "trackpickupdate": "3/15/2011"}
     for bad in (StatusUpdate("", "Shipped"), StatusUpdate("1", "Ship\nped"),
-                StatusUpdate("1", "Shipped", detail="line1\r\nline2"),
+                StatusUpdate("1", "Shipped", note="line1\r\nline2"),
                 StatusUpdate("1", "Shipped", packages=[Package("T\x001")])):
         with pytest.raises(UsageError):
             status_form(bad)

@@ -10,11 +10,11 @@ fine: scripts split on the last ``~`` (section 4.1).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from lxml import etree
 
 from ..errors import UsageError
+from ..operations import Package, StatusUpdate
 
 __all__ = [
     "Package",
@@ -25,25 +25,6 @@ __all__ = [
     "status_form",
     "status_xml",
 ]
-
-
-@dataclass(frozen=True)
-class Package:
-    tracking_number: str
-    carrier: str = ""
-    pickup_date: str = ""
-    method: str = ""
-
-
-@dataclass(frozen=True)
-class StatusUpdate:
-    """One ``updatestatus`` call: the cart's order number, the status label and the tracking."""
-
-    order_number: str
-    status: str
-    ref_number: str = ""
-    detail: str = ""
-    packages: Sequence[Package] = ()
 
 
 _FORBIDDEN = {"\r": "CR", "\n": "LF", "\x00": "NUL"}
@@ -119,7 +100,7 @@ def _checked_update(update: StatusUpdate) -> StatusUpdate:
         raise UsageError("a status update needs the cart's order number")
     check_field("status", update.status)
     check_field("reference number", update.ref_number)
-    check_field("order detail", update.detail)
+    check_field("order detail", update.note)
     for package in update.packages:
         for name in ("tracking_number", "carrier", "pickup_date", "method"):
             check_field(name.replace("_", " "), getattr(package, name))
@@ -134,7 +115,7 @@ def status_form(update: StatusUpdate) -> dict[str, str]:
     """
     _checked_update(update)
     form = {"ordernumber": update.order_number, "orderstatus": update.status,
-            "refnumber": update.ref_number, "orderdetail": update.detail}
+            "refnumber": update.ref_number, "orderdetail": update.note}
     packages = update.packages
     if packages:
         form["trackcount"] = str(len(packages))
@@ -159,8 +140,8 @@ def status_xml(update: StatusUpdate) -> str:
     if update.ref_number:
         _child(order, "ReferenceNumber", update.ref_number)
     _child(order, "Status", update.status)
-    if update.detail:
-        _child(order, "Notes", update.detail)
+    if update.note:
+        _child(order, "Notes", update.note)
     if update.packages:
         packages = etree.SubElement(order, "Packages")
         for i, package in enumerate(update.packages, start=1):

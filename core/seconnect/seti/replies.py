@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from ..errors import CartAuthError, CartProtocolError, CartRejected
+from ..operations import StatusResult
 from . import values
 
 __all__ = [
@@ -228,16 +229,10 @@ def parse_inv_update(reply: TextReply, sku: str) -> InvUpdateResult:
     return InvUpdateResult(ok=ok and code == "OK", sku=sku, qoh=qty, code=code, note=note)
 
 
-@dataclass(frozen=True)
-class StatusResult:
-    ok: bool
-    notes: str = ""
-
-
 def parse_status(reply: TextReply, *, function: str = "updatestatus") -> StatusResult:
     """``SETIResponse: update=OK;Notes=`` or Magento's ``SETIResponse=OK;`` (section 5.4)."""
     status = reply.get("update") or reply.status
     if status is None:
         raise CartProtocolError(f"{function}: expected 'update=OK|False' in the reply: {snippet(reply.text)}")
     notes = reply.get("notes") or reply.get("note") or ""
-    return StatusResult(ok=status.strip().upper() == "OK", notes=notes)
+    return StatusResult(accepted=status.strip().upper() == "OK", notes=notes)
