@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,27 @@ def test_begin_commits_and_rolls_back(store) -> None:
         raise RuntimeError("abort")
     with store.connect() as conn:
         assert conn.scalars(select(t.carts.c.name)).all() == ["Kept"]
+
+
+def test_concurrent_read_then_write_transactions_queue_instead_of_failing(store) -> None:
+    """Store.begin() takes SQLite's write lock up front; a deferred BEGIN would fail here with
+    "database is locked" when two transactions that read first both try to write."""
+    with store.begin() as conn:
+        cart = conn.execute(insert(t.carts).values(name="C", name_key="c", type="generic",
+                                                   script_url="x")).inserted_primary_key[0]
+        conn.execute(insert(t.checkpoints).values(cart_id=cart, job="count", value="0"))
+    counter = t.checkpoints.c.value
+
+    def bump(times: int) -> None:
+        for _ in range(times):
+            with store.begin() as conn:
+                value = int(conn.scalar(select(counter).with_for_update()))
+                conn.execute(t.checkpoints.update().values(value=str(value + 1)))
+
+    workers = [threading.Thread(target=bump, args=(25,)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    with store.connect() as conn:
+        assert conn.scalar(select(counter)) == "100"
