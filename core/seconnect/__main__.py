@@ -1,0 +1,3 @@
+from seconnect.cli import main
+
+main()
