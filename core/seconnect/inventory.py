@@ -1,0 +1,422 @@
+"""Local quantities on hand: every change recorded, and queued for the carts that sync stock.
+
+One rule holds for every way a quantity changes — ``inventory set/adjust`` on the command line,
+sales recorded by the order import, quantities fetched by ``run inventory-get``: the product's
+``qoh``, an ``inventory_changes`` row (delta, quantity after, reason, source, cart) and one
+``outbox`` row per cart that must hear of it are written **in the caller's transaction**. The
+change and its outbound work commit together or not at all, so a crash can never leave a
+change that no cart will ever be told about (design §2).
+
+Which carts hear of a change (SEOM's real-time inventory, seom-behaviour §2.6):
+
+* the cart is active and its cart-based ``SynchQOH`` is TRUE;
+* its cart type supports ``inventory-realtime`` at the level of the product's code there
+  (:func:`sku_level`): a sub-SKU (``parent_id`` set) needs ``sub-sku``; a code that addresses a
+  variation of the cart's own product (``[VARID:n]``, or a ``<product>-<combination>`` WebID)
+  needs ``attribute``; anything else ``product``;
+* the product has a code at the cart (``product_cart_codes``) that can carry its own quantity
+  (:func:`sendable_codes`: a product that stands for several of the cart's variations — options
+  mode — has no single quantity to give each of them, so it is not queued there);
+* it is not the cart the change came from: a sale imported from cart A was already taken off
+  A's stock by A itself, and quantities fetched from A are A's own. One exception, for sales:
+  when seconnect sent A an *absolute* quantity of that SKU since A's previous order import, that
+  send may have overwritten A's own decrement, so A is sent the new absolute quantity too
+  (:func:`record_sales`). Without this, stock at A would drift upwards for good.
+
+Quantities are whole numbers; ``qoh`` NULL means "stock not tracked": sales and adjustments
+leave such a product alone, ``inventory set`` (or a Get) starts tracking it. Quantities may go
+negative locally (an oversold item); carts are never sent a negative quantity (see
+:mod:`seconnect.jobs.inventory`).
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+
+from . import params as params_mod
+from .capabilities import Capability, InventoryLevel
+from .cartdef import CartDefinition, Secret
+from .errors import NotFoundError, SeconnectError, UsageError
+from .plugins import Plugins
+from .store import tables, utcnow
+
+__all__ = [
+    "KIND",
+    "QuantityChange",
+    "Applied",
+    "Target",
+    "apply_changes",
+    "set_quantity",
+    "adjust_quantity",
+    "record_sales",
+    "realtime_targets",
+    "sku_level",
+    "sendable_codes",
+    "find_product",
+    "cli_source",
+]
+
+log = logging.getLogger(__name__)
+
+#: The outbox kind of inventory work; its key is the local SKU.
+KIND = "inventory"
+#: IN-lists are cut to this size so any batch stays under every driver's bind-parameter limit.
+_CHUNK = 1000
+
+_P = tables.products
+_C = tables.product_cart_codes
+_VARID = re.compile(r"\[VARID:\d+\]", re.IGNORECASE)
+_VARIATION_WEB_ID = re.compile(r"^\d+-\d+$")
+
+
+@dataclass(frozen=True)
+class QuantityChange:
+    """One change to one product: ``delta`` (relative) or ``qoh`` (absolute), not both."""
+
+    product_id: int
+    delta: int | None = None
+    qoh: int | None = None
+    source: str | None = None  # overrides the batch's source (e.g. one order of many)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What a change did: quantities before/after and the carts it was queued for."""
+
+    product_id: int
+    sku: str
+    before: int | None
+    after: int | None
+    delta: int
+    queued: tuple[str, ...] = ()
+    skipped: str | None = None  # why nothing changed (untracked, unchanged)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A cart that receives real-time changes, and how."""
+
+    cart_id: int
+    name: str
+    levels: frozenset[InventoryLevel]
+    absolute: bool  # the cart type supports inventory-send, so deliveries send absolute quantities
+
+
+def cli_source() -> str:
+    """``cli (user)``: who changed a quantity by hand, for the change history."""
+    try:
+        return f"cli ({getpass.getuser()})"
+    except Exception:  # no user name in containers without a passwd entry
+        return "cli"
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+# -- levels ---------------------------------------------------------------------------------------
+
+def sku_level(parent_id: int | None, code: str, web_id: str | None) -> InventoryLevel:
+    """The real-time level a product's code at a cart needs (rules in the module docstring)."""
+    if parent_id is not None:
+        return InventoryLevel.SUB_SKU
+    if _VARID.search(code or "") or _VARIATION_WEB_ID.match(web_id or ""):
+        return InventoryLevel.ATTRIBUTE
+    return InventoryLevel.PRODUCT
+
+
+def sendable_codes(parent_id: int | None, codes: Sequence[tuple[str, str | None]],
+                   levels: Iterable[InventoryLevel]) -> tuple[list[str], str | None]:
+    """The codes a product's own quantity can be sent to at one cart, or why there are none.
+
+    ``codes`` are the product's ``(code, web_id)`` pairs at the cart. Codes at a level the cart
+    type does not sync are dropped. When several of the cart's variations map to one product
+    (options mode keeps one quantity for the parent and all its variations) those variation
+    codes are dropped too: giving each variation the parent's total would overstate stock.
+    The parent's own code, if the cart has one, still gets the total.
+    """
+    if not codes:
+        return [], "the product has no code at this cart (import the cart's products first)"
+    by_level = [(code, sku_level(parent_id, code, web_id)) for code, web_id in codes]
+    variations = [code for code, level in by_level if level is InventoryLevel.ATTRIBUTE]
+    shared = set(variations) if len(variations) > 1 else set()
+    allowed = set(levels)
+    usable = sorted(code for code, level in by_level if level in allowed and code not in shared)
+    if usable:
+        return usable, None
+    if shared and len(shared) == len(by_level):
+        return [], (f"{len(shared)} of the cart's variations share this SKU's one quantity (options mode); "
+                    "build sub-SKUs to keep stock per variation")
+    wanted = sorted({level.value for code, level in by_level if code not in shared})
+    return [], f"the cart type does not sync inventory at the {'/'.join(wanted)} level"
+
+
+# -- targets --------------------------------------------------------------------------------------
+
+def realtime_targets(conn: Connection, plugins: Plugins) -> list[Target]:
+    """Every active cart with ``SynchQOH`` TRUE whose type syncs inventory in real time.
+
+    The definitions built here carry no password: deciding where a change goes must never
+    depend on decrypting one (a missing key file would otherwise drop changes silently).
+    """
+    targets = []
+    for row in conn.execute(select(tables.carts).where(tables.carts.c.active.is_(True))
+                            .order_by(tables.carts.c.name_key)):
+        values, _ = params_mod.resolve(conn, row.id)
+        if not values.get("SynchQOH"):
+            continue
+        cart = CartDefinition(id=row.id, name=row.name, type=row.type, user=row.user_name, password=Secret(""),
+                              script_url=row.script_url, store_code=row.store_code or "",
+                              ca_bundle=row.ca_bundle, params=values)
+        try:
+            caps = plugins.capabilities_for(cart)
+        except SeconnectError as exc:  # the cart type's plugin is not installed
+            log.warning("cart %r does not receive inventory changes: %s", row.name, exc.message)
+            continue
+        if caps.supports(Capability.INVENTORY_REALTIME) and caps.realtime_levels:
+            targets.append(Target(row.id, row.name, caps.realtime_levels, caps.supports(Capability.INVENTORY_SEND)))
+    return targets
+
+
+# -- the one way quantities change -----------------------------------------------------------------
+
+def _lock_products(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:
+    """Current rows of the products, locked in id order on PostgreSQL (no deadlocks between
+    two batches touching the same products)."""
+    found: dict[int, Any] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        query = select(_P.c.id, _P.c.sku, _P.c.qoh, _P.c.parent_id).where(_P.c.id.in_(chunk)).order_by(_P.c.id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        found.update({row.id: row for row in conn.execute(query)})
+    return found
+
+
+def apply_changes(conn: Connection, plugins: Plugins, changes: Sequence[QuantityChange], *, source: str,
+                  reason: str | None = None, cart: CartDefinition | None = None,
+                  resend_to_origin: Iterable[int] = ()) -> list[Applied]:
+    """Apply quantity changes, record them and queue them for the synced carts, in ``conn``'s
+    transaction. Returns one :class:`Applied` per change, in order.
+
+    :param source: what caused the changes (``cli (alice)``, ``inventory-get from Shop``…).
+    :param cart: the cart the changes came from: recorded on each change and not queued for.
+    :param resend_to_origin: product ids that *are* queued for ``cart`` as well (see
+        :func:`record_sales`).
+
+    A change on an untracked product (``qoh`` NULL) applies only when it is absolute; one that
+    leaves the quantity as it was is not recorded. Changes of one product in one call apply in
+    order.
+    """
+    if not changes:
+        return []
+    rows = _lock_products(conn, [c.product_id for c in changes])
+    current = {pid: row.qoh for pid, row in rows.items()}
+    now = utcnow()
+    applied: list[Applied] = []
+    records: list[dict[str, Any]] = []
+    for change in changes:
+        row = rows.get(change.product_id)
+        if row is None:
+            raise NotFoundError(f"product id {change.product_id} is not in the store file.")
+        before = current[change.product_id]
+        if change.qoh is not None:
+            after = change.qoh
+        elif before is None:
+            applied.append(Applied(row.id, row.sku, None, None, 0, skipped="stock not tracked"))
+            continue
+        else:
+            after = before + (change.delta or 0)
+        if after == before:
+            applied.append(Applied(row.id, row.sku, before, after, 0, skipped="unchanged"))
+            continue
+        current[change.product_id] = after
+        delta = after - (before or 0)
+        applied.append(Applied(row.id, row.sku, before, after, delta))
+        records.append({"product_id": row.id, "delta": delta, "qoh_after": after,
+                        "reason": change.reason or reason, "source": change.source or source,
+                        "cart_id": cart.id if cart else None, "at": now})
+    if not records:
+        return applied
+    changed = {r["product_id"] for r in records}
+    conn.execute(update(_P).where(_P.c.id == bindparam("pid")).values(qoh=bindparam("new_qoh"), updated_at=now),
+                 [{"pid": pid, "new_qoh": current[pid]} for pid in sorted(changed)])
+    change_ids = conn.execute(insert(tables.inventory_changes).returning(
+        tables.inventory_changes.c.id, sort_by_parameter_order=True), records).scalars().all()
+    queued = _enqueue(conn, plugins, rows, records, change_ids, origin=cart.id if cart else None,
+                      resend_to_origin=set(resend_to_origin), now=now)
+    out, i = [], 0
+    for item in applied:
+        if item.skipped is None:
+            item = Applied(item.product_id, item.sku, item.before, item.after, item.delta,
+                           queued=tuple(queued.get(i, ())))
+            i += 1
+        out.append(item)
+    return out
+
+
+def _codes_at(conn: Connection, product_ids: Sequence[int], cart_ids: Sequence[int]
+              ) -> dict[tuple[int, int], list[tuple[str, str | None]]]:
+    codes: dict[tuple[int, int], list[tuple[str, str | None]]] = {}
+    for chunk in _chunks(sorted(set(product_ids))):
+        for row in conn.execute(select(_C.c.cart_id, _C.c.product_id, _C.c.code, _C.c.web_id).where(
+                _C.c.product_id.in_(chunk), _C.c.cart_id.in_(cart_ids))):
+            codes.setdefault((row.cart_id, row.product_id), []).append((row.code, row.web_id))
+    return codes
+
+
+def _enqueue(conn: Connection, plugins: Plugins, products: Mapping[int, Any], records: Sequence[dict[str, Any]],
+             change_ids: Sequence[int], *, origin: int | None, resend_to_origin: set[int],
+             now: datetime) -> dict[int, list[str]]:
+    """Outbox rows for the recorded changes; returns record index → names of the carts queued."""
+    from . import outbox
+
+    targets = realtime_targets(conn, plugins)
+    if not targets:
+        return {}
+    codes = _codes_at(conn, [r["product_id"] for r in records], [t.cart_id for t in targets])
+    rows: list[dict[str, Any]] = []
+    queued: dict[int, list[str]] = {}
+    for i, (record, change_id) in enumerate(zip(records, change_ids, strict=True)):
+        product = products[record["product_id"]]
+        for target in targets:
+            if target.cart_id == origin and not (product.id in resend_to_origin and target.absolute):
+                continue
+            usable, _why = sendable_codes(product.parent_id, codes.get((target.cart_id, product.id), []),
+                                          target.levels)
+            if not usable:
+                continue
+            rows.append({"cart_id": target.cart_id, "kind": KIND, "key": product.sku,
+                         "payload": {"product_id": product.id, "delta": record["delta"],
+                                     "qoh": record["qoh_after"], "change_id": change_id},
+                         "created_at": now, "next_attempt_at": now})
+            queued.setdefault(i, []).append(target.name)
+    outbox.enqueue(conn, rows)
+    return queued
+
+
+# -- by hand ----------------------------------------------------------------------------------------
+
+def find_product(conn: Connection, sku: str) -> Any:
+    """The product row with this SKU, or an error that says how products get into the store file."""
+    row = conn.execute(select(_P.c.id, _P.c.sku, _P.c.qoh, _P.c.parent_id).where(_P.c.sku == sku)).first()
+    if row is None:
+        raise NotFoundError(f"no product with SKU {sku!r} in the store file.",
+                            hint="Products come from the carts: `seconnect run import-products --cart NAME`. "
+                                 "`seconnect inventory list` shows the SKUs there are.")
+    return row
+
+
+def set_quantity(conn: Connection, plugins: Plugins, sku: str, qoh: int, *, reason: str | None = None,
+                 source: str | None = None) -> Applied:
+    """Set a product's quantity on hand (starts tracking an untracked product)."""
+    product = find_product(conn, sku)
+    return apply_changes(conn, plugins, [QuantityChange(product.id, qoh=int(qoh))],
+                         source=source or cli_source(), reason=reason or "set by hand")[0]
+
+
+def adjust_quantity(conn: Connection, plugins: Plugins, sku: str, delta: int, *, reason: str | None = None,
+                    source: str | None = None) -> Applied:
+    """Add a signed delta to a product's quantity on hand (received stock, breakage, a count)."""
+    product = find_product(conn, sku)
+    if product.qoh is None:
+        raise UsageError(f"the stock of {sku!r} is not tracked yet, so there is nothing to adjust.",
+                         hint=f"Set its quantity first: `seconnect inventory set {sku} QTY`.")
+    return apply_changes(conn, plugins, [QuantityChange(product.id, delta=int(delta))],
+                         source=source or cli_source(), reason=reason or "adjusted by hand")[0]
+
+
+# -- sales from order import ---------------------------------------------------------------------------
+
+@functools.cache
+def _default_plugins() -> Plugins:
+    from .plugins import load_plugins
+
+    return load_plugins()
+
+
+def _whole(quantity: Any) -> int:
+    """Stock is counted in whole units: a fractional line quantity (2.5 yd) is rounded half up."""
+    try:
+        return int(Decimal(str(quantity)).to_integral_value(ROUND_HALF_UP))
+    except (InvalidOperation, ValueError):
+        return 0
+
+
+def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping[str, Any]], *,
+                 plugins: Plugins | None = None) -> None:
+    """Take the sold quantities of newly imported order lines off local stock.
+
+    Call it for orders **new to the store file** only (a re-sent order was counted the first
+    time), in the batch's transaction. ``lines`` are the translated order lines: dicts with
+    ``product_id`` (the sub-SKU's id when the line maps to one, so the sub-SKU is decremented),
+    ``local_sku`` (used when ``product_id`` is missing), ``quantity`` and, for the change
+    history, ``order_number``. Lines that map to no product, or to one whose stock is not
+    tracked, change nothing. Each (order, product) becomes one recorded change with source
+    ``order N from CART``; it is queued for every other synced cart, and for ``cart`` itself only
+    when an absolute quantity sent there may have overwritten its own decrement (see the module
+    docstring).
+
+    :param plugins: the run's plugins (the order import has them); loaded once if omitted.
+    """
+    wanted: dict[tuple[str, int], int] = {}
+    by_sku: list[str] = []
+    for line in lines:
+        if line.get("product_id") is None and line.get("local_sku"):
+            by_sku.append(line["local_sku"])
+    ids_by_sku: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(by_sku))):
+        ids_by_sku.update(dict(conn.execute(select(_P.c.sku, _P.c.id).where(_P.c.sku.in_(chunk))).all()))
+    for line in lines:
+        pid = line.get("product_id") or ids_by_sku.get(line.get("local_sku") or "")
+        sold = _whole(line.get("quantity") or 0)
+        if pid is None or sold == 0:
+            continue
+        key = (str(line.get("order_number") or ""), pid)
+        wanted[key] = wanted.get(key, 0) + sold
+    if not wanted:
+        return
+    changes = [QuantityChange(pid, delta=-sold, reason="sale",
+                              source=f"order {number} from {cart.name}" if number else f"order import from {cart.name}")
+               for (number, pid), sold in wanted.items()]
+    plugins = plugins or _default_plugins()
+    resend = _overwritten_at_origin(conn, cart, sorted({pid for _, pid in wanted}))
+    apply_changes(conn, plugins, changes, source=f"order import from {cart.name}", cart=cart,
+                  resend_to_origin=resend)
+
+
+def _overwritten_at_origin(conn: Connection, cart: CartDefinition, product_ids: Sequence[int]) -> set[int]:
+    """Products whose quantity seconnect sent to ``cart`` (absolute) since the cart's previous
+    successful order import, or is sending right now: the cart's own decrement for a sale in
+    this batch may have been overwritten by that send."""
+    runs = tables.runs
+    since = conn.execute(select(func.max(runs.c.started_at)).where(
+        runs.c.job == "import-orders", runs.c.cart_id == cart.id, runs.c.status == "ok")).scalar()
+    skus = {}
+    for chunk in _chunks(list(product_ids)):
+        skus.update(dict(conn.execute(select(_P.c.sku, _P.c.id).where(_P.c.id.in_(chunk))).all()))
+    if not skus:
+        return set()
+    ob = tables.outbox
+    recent = ob.c.state == "sending"
+    sent = ob.c.state == "sent"
+    if since is not None:
+        sent = sent & (ob.c.sent_at >= since)
+    found: set[int] = set()
+    for chunk in _chunks(sorted(skus)):
+        for key in conn.execute(select(ob.c.key).distinct().where(
+                ob.c.cart_id == cart.id, ob.c.kind == KIND, ob.c.key.in_(chunk), or_(recent, sent))).scalars():
+            found.add(skus[key])
+    return found
+

@@ -1,0 +1,91 @@
+"""`seconnect run realtime` — the worker that delivers the outbox (SEOM's "stack controller").
+
+``--once`` delivers everything due now and exits (for cron); ``--follow`` keeps polling until
+stopped (systemd), finishing the batch in hand on SIGTERM/Ctrl-C. The rules for claiming,
+coalescing, retries, parking and crash recovery are :mod:`seconnect.outbox`'s.
+
+Several workers: on PostgreSQL run as many as you like, on one machine or several — they claim
+disjoint rows with ``FOR UPDATE SKIP LOCKED``. On SQLite one worker runs at a time (a file lock
+beside the store): ``--follow`` waits as a standby and takes over when the running one stops;
+``--once`` says that one is running and exits, since that worker is already delivering.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from .. import outbox
+from ..cartdef import CartDefinition, Secret
+from ..errors import StoreError
+from ..plugins import Plugins
+from ..store import Store
+from .base import JobRun, cart_lock
+
+__all__ = ["JOB", "POLL_S", "run_realtime"]
+
+JOB = "realtime"
+#: Seconds between looks at the outbox when it is empty (``--follow``): changes reach carts
+#: well within a second, at the cost of one indexed query per interval.
+POLL_S = 0.25
+
+# The SQLite worker lock is one lock for the whole store, not per cart.
+_EVERY_CART = CartDefinition(name="(every cart)", type="", user="", password=Secret(""), script_url="")
+
+
+@contextmanager
+def _one_worker_on_sqlite(store: Store, follow: bool, on_wait: Callable[[], None] | None):
+    if store.dialect_name != "sqlite":
+        yield
+        return
+    try:
+        with cart_lock(store, JOB, _EVERY_CART, timeout=float("inf") if follow else 0.0, on_wait=on_wait):
+            yield
+    except StoreError as exc:
+        if "still running" not in exc.message:
+            raise
+        raise StoreError("another `seconnect run realtime` worker is delivering for this SQLite store.",
+                         hint="It delivers everything due; nothing to do here. To run several workers at once, "
+                              "use a PostgreSQL store (--db postgresql://…).") from None
+
+
+def run_realtime(store: Store, plugins: Plugins, *, follow: bool = False, poll: float = POLL_S,
+                 policy: outbox.Policy | None = None, carts: Sequence[CartDefinition] = (),
+                 stop: threading.Event | None = None, on_wait: Callable[[], None] | None = None,
+                 on_cycle: Callable[[dict[str, int]], None] | None = None,
+                 worker_id: str | None = None) -> dict[str, Any]:
+    """Deliver outbox work until none is due (or, with ``follow``, until ``stop`` is set).
+
+    :param carts: deliver only to these carts (default: every cart).
+    :param on_cycle: called with the counts of every cycle that claimed work.
+    Returns the summary: totals of rows ``sent``/``retried``/``parked``/``requeued``, the number
+    of ``groups`` delivered (one send per SKU and cart) and the outbox's state counts at the end.
+    """
+    stop = stop or threading.Event()
+    worker_id = worker_id or outbox.new_worker_id()
+    totals = dict.fromkeys(("cycles", "claimed", "groups", "sent", "retried", "parked", "requeued"), 0)
+    summary: dict[str, Any] = {"worker": worker_id, **totals}
+    with JobRun(store, JOB, carts[0] if len(carts) == 1 else None) as run:
+        try:
+            with _one_worker_on_sqlite(store, follow, on_wait):
+                worker = outbox.Worker(store, plugins, policy=policy, worker_id=worker_id,
+                                       cart_ids=[c.id for c in carts if c.id is not None], run=run)
+                while not stop.is_set():
+                    counts = worker.cycle()
+                    summary["cycles"] += 1
+                    for name, value in counts.items():
+                        summary[name] += value
+                    if counts["claimed"]:
+                        if on_cycle:
+                            on_cycle(counts)
+                        continue  # more may be due already
+                    if not follow:
+                        break
+                    stop.wait(poll)
+        finally:
+            with store.begin() as conn:
+                summary["outbox"] = outbox.state_counts(conn, carts[0].id if len(carts) == 1 else None)
+            run.summary = summary
+    return summary

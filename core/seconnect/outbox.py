@@ -1,0 +1,506 @@
+"""Outbound work for carts: written with the change that caused it, claimed and delivered by workers.
+
+A change that a cart must hear of (an inventory quantity, later an order status) is written to
+``outbox`` in the same transaction as the change itself (:func:`enqueue`); ``seconnect run
+realtime`` delivers it. This module is the generic half: claiming, grouping, retries and
+parking. What a delivery *does* is registered per ``kind`` (:func:`register`); inventory's
+deliverer lives in :mod:`seconnect.jobs.inventory`, and order status updates plug in the same
+way with kind ``status``.
+
+Row states::
+
+    pending ──claim──▶ sending ──delivered──▶ sent
+       ▲                 │  │
+       │   retriable ◀───┘  └──not retriable / attempts used up──▶ parked
+       │   failure (backoff)                                        │
+       └───────────────── `outbox retry` (attempts reset) ◀─────────┘
+       └───────────────── lease expired (worker died): requeued, attempts + 1
+
+* **Claiming** (:func:`claim_groups`): due ``pending`` rows, oldest first, ``FOR UPDATE SKIP
+  LOCKED`` on PostgreSQL so concurrent workers (processes or machines) get disjoint rows and
+  never deliver a row twice at the same time; on SQLite the write transaction serialises
+  claimers (and ``run realtime`` allows one worker per SQLite store). Keys another worker is
+  still delivering are left alone, so one key's deliveries do not overtake each other.
+* **Coalescing**: the rows claimed for one ``(cart, kind, key)`` — with every other pending
+  row of that key, due or waiting for a retry — form one :class:`Group`, delivered once.
+* **Retries**: a failure whose error is ``retriable`` (see :mod:`seconnect.errors`) puts the
+  group back to ``pending`` after an exponential backoff with jitter (``backoff_base * 2**(n-1)``
+  seconds, at most ``backoff_max``; a cart's ``Retry-After`` is honoured). With the defaults a
+  row is tried :data:`MAX_ATTEMPTS` times over about 40 minutes.
+* **Parking**: after ``max_attempts`` tries, or at once for a failure retrying cannot fix (bad
+  credentials, SKU unknown at the cart), rows are ``parked`` with the last error. They stay
+  visible in ``seconnect outbox list`` until ``seconnect outbox retry`` re-queues them; the
+  other rows keep being delivered.
+* **Crashes**: a worker refreshes ``claimed_at`` of its rows while it delivers (a heartbeat
+  every quarter lease). Rows left in ``sending`` past the lease (default :data:`LEASE_S`) belong
+  to a worker that died: any worker requeues them (counting an attempt). Nothing is lost; a
+  deliverer must make a repeat harmless (inventory sends absolute quantities) or refuse to
+  guess (:attr:`Group.interrupted`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from .cartdef import CartDefinition
+from .errors import CartHTTPError, SeconnectError
+from .plugins import Plugins
+from .store import Store, claim, tables, utcnow
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "BACKOFF_BASE_S",
+    "BACKOFF_MAX_S",
+    "LEASE_S",
+    "BATCH_ROWS",
+    "Policy",
+    "Group",
+    "Outcome",
+    "DeliveryContext",
+    "register",
+    "deliverer",
+    "enqueue",
+    "requeue_stuck",
+    "claim_groups",
+    "settle",
+    "Worker",
+    "list_rows",
+    "retry_parked",
+    "state_counts",
+    "new_worker_id",
+]
+
+log = logging.getLogger(__name__)
+
+#: Tries before a row is parked (the first delivery counts).
+MAX_ATTEMPTS = 10
+#: First retry wait; doubles per attempt.
+BACKOFF_BASE_S = 5.0
+#: Longest wait between two tries.
+BACKOFF_MAX_S = 1800.0
+#: A row in ``sending`` whose worker gave no sign of life for this long is requeued.
+LEASE_S = 60.0
+#: Rows claimed per cycle (before the rest of their keys' rows are swept in).
+BATCH_ROWS = 500
+#: ``last_error`` of a row requeued after its worker died starts with this.
+INTERRUPTED = "interrupted"
+
+_CHUNK = 1000
+_O = tables.outbox
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Retry, parking and lease settings of a worker (module constants by default)."""
+
+    max_attempts: int = MAX_ATTEMPTS
+    backoff_base: float = BACKOFF_BASE_S
+    backoff_max: float = BACKOFF_MAX_S
+    lease: float = LEASE_S
+    batch_rows: int = BATCH_ROWS
+
+    def backoff(self, attempts: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before try ``attempts + 1``; ±20 % jitter spreads a cart's retries."""
+        wait = min(self.backoff_max, self.backoff_base * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+        return max(wait, retry_after or 0.0)
+
+
+@dataclass
+class Group:
+    """The rows of one ``(cart, kind, key)`` claimed together, oldest first: delivered once."""
+
+    cart_id: int
+    kind: str
+    key: str
+    rows: list[Any] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        return [r.id for r in self.rows]
+
+    @property
+    def attempts(self) -> int:
+        return max((r.attempts for r in self.rows), default=0)
+
+    @property
+    def payloads(self) -> list[Any]:
+        return [r.payload for r in self.rows]
+
+    @property
+    def interrupted(self) -> bool:
+        """A row of the group was being delivered by a worker that died: it may have landed."""
+        return any((r.last_error or "").startswith(INTERRUPTED) for r in self.rows)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one group: ``sent``, ``retry`` (if attempts remain) or ``park``."""
+
+    state: Literal["sent", "retry", "park"]
+    error: str | None = None
+    retry_after: float | None = None
+    settles_parked: bool = False
+    """The delivery supersedes parked rows of the same key (an absolute quantity does)."""
+
+    @classmethod
+    def sent(cls, *, settles_parked: bool = False, note: str | None = None) -> Outcome:
+        return cls("sent", note, settles_parked=settles_parked)
+
+    @classmethod
+    def retry(cls, error: str, retry_after: float | None = None) -> Outcome:
+        return cls("retry", error, retry_after)
+
+    @classmethod
+    def park(cls, error: str) -> Outcome:
+        return cls("park", error)
+
+    @classmethod
+    def from_error(cls, exc: BaseException) -> Outcome:
+        """Retry what the error says may succeed later; park the rest."""
+        if isinstance(exc, SeconnectError):
+            text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            if exc.retriable:
+                return cls.retry(text, exc.retry_after if isinstance(exc, CartHTTPError) else None)
+            return cls.park(text)
+        return cls.retry(f"internal error {type(exc).__name__}: {exc}")
+
+
+@dataclass
+class DeliveryContext:
+    """What a deliverer gets besides the cart and its groups."""
+
+    store: Store
+    plugins: Plugins
+    worker_id: str
+    policy: Policy
+    run: Any = None  # the worker's JobRun, for audit events
+
+
+Deliver = Callable[[DeliveryContext, CartDefinition, list[Group]], list[Outcome]]
+
+_REGISTRY: dict[str, Deliver] = {}
+# Core kinds, imported on first use so that a kind whose module is not there yet is simply
+# not delivered (its rows wait) instead of breaking the worker.
+_BUILTIN = {"inventory": "seconnect.jobs.inventory:deliver", "status": "seconnect.jobs.status:deliver"}
+
+
+def register(kind: str, deliver: Deliver) -> None:
+    """Deliver rows of ``kind`` with ``deliver(ctx, cart, groups) -> [Outcome per group]``.
+
+    A deliverer may raise instead of returning outcomes: the error then decides for every
+    group (:meth:`Outcome.from_error`).
+    """
+    _REGISTRY[kind] = deliver
+
+
+def deliverer(kind: str) -> Deliver | None:
+    if kind not in _REGISTRY and kind in _BUILTIN:
+        module, _, name = _BUILTIN[kind].partition(":")
+        try:
+            _REGISTRY.setdefault(kind, getattr(importlib.import_module(module), name))
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            return None
+    return _REGISTRY.get(kind)
+
+
+def deliverable_kinds() -> list[str]:
+    return sorted(k for k in {*_REGISTRY, *_BUILTIN} if deliverer(k) is not None)
+
+
+def new_worker_id() -> str:
+    """``host:pid:random``: names the worker in ``claimed_by`` and in the audit log."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+# -- writing ----------------------------------------------------------------------------------------
+
+def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows (``cart_id``, ``kind``, ``key``, ``payload``) in the caller's transaction."""
+    if not rows:
+        return
+    now = utcnow()
+    conn.execute(insert(_O), [{"state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now, **r}
+                             for r in rows])
+
+
+# -- claiming ---------------------------------------------------------------------------------------
+
+def requeue_stuck(conn: Connection, policy: Policy, now: datetime | None = None) -> int:
+    """Put rows whose worker stopped renewing its claim back to ``pending`` (or park them when
+    that used their last attempt). Returns how many rows were requeued or parked."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=policy.lease)
+    stuck = claim(conn, _O, (_O.c.state == "sending") & (_O.c.claimed_at < cutoff), _O.c.id, 5000)
+    by_outcome: dict[tuple[str, str], list[int]] = {}
+    for row in stuck:
+        note = (f"{INTERRUPTED}: worker {row.claimed_by} stopped while delivering "
+                f"(no sign of life for {policy.lease:g} s)")
+        state = "parked" if row.attempts + 1 >= policy.max_attempts else "pending"
+        by_outcome.setdefault((state, note), []).append(row.id)
+    for (state, note), ids in by_outcome.items():
+        for chunk in _chunks(ids):
+            conn.execute(update(_O).where(_O.c.id.in_(chunk)).values(
+                state=state, attempts=_O.c.attempts + 1, last_error=note, next_attempt_at=now,
+                claimed_by=None, claimed_at=None))
+        log.warning("%d outbox rows of a stopped worker %s", len(ids), "parked" if state == "parked" else "requeued")
+    return len(stuck)
+
+
+def claim_groups(store: Store, worker_id: str, policy: Policy, kinds: Sequence[str],
+                 cart_ids: Sequence[int] | None = None) -> list[Group]:
+    """Claim due work and return it grouped per ``(cart, kind, key)``; rows are now ``sending``."""
+    if not kinds:
+        return []
+    with store.begin() as conn:
+        now = utcnow()
+        busy = _O.alias("busy")
+        busy_key = select(busy.c.id).where(busy.c.state == "sending", busy.c.cart_id == _O.c.cart_id,
+                                           busy.c.kind == _O.c.kind, busy.c.key == _O.c.key).exists()
+        where = (_O.c.state == "pending") & (_O.c.next_attempt_at <= now) & _O.c.kind.in_(kinds) & ~busy_key
+        if cart_ids:
+            where &= _O.c.cart_id.in_(cart_ids)
+        first = claim(conn, _O, where, [_O.c.next_attempt_at, _O.c.id], policy.batch_rows)
+        if not first:
+            return []
+        rows = {r.id: r for r in first}
+        keys: dict[tuple[int, str], set[str]] = {}
+        for r in first:
+            keys.setdefault((r.cart_id, r.kind), set()).add(r.key)
+        for (cart_id, kind), names in keys.items():
+            for chunk in _chunks(sorted(names)):
+                more = claim(conn, _O, (_O.c.state == "pending") & (_O.c.cart_id == cart_id) & (_O.c.kind == kind)
+                             & _O.c.key.in_(chunk), _O.c.id, policy.batch_rows * 20)
+                rows.update({r.id: r for r in more})
+        for chunk in _chunks(sorted(rows)):
+            conn.execute(update(_O).where(_O.c.id.in_(chunk)).values(state="sending", claimed_by=worker_id,
+                                                                    claimed_at=now))
+    groups: dict[tuple[int, str, str], Group] = {}
+    for row_id in sorted(rows):
+        row = rows[row_id]
+        groups.setdefault((row.cart_id, row.kind, row.key), Group(row.cart_id, row.kind, row.key)).rows.append(row)
+    return list(groups.values())
+
+
+@contextmanager
+def heartbeat(store: Store, worker_id: str, lease: float) -> Iterator[None]:
+    """Keep this worker's claims fresh while it delivers (so slow carts are not mistaken for
+    dead workers); stops with the block. A dead process stops beating, which is the point."""
+    stop = threading.Event()
+    interval = max(0.05, lease / 4)
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            try:
+                with store.begin() as conn:
+                    conn.execute(update(_O).where(_O.c.claimed_by == worker_id, _O.c.state == "sending")
+                                 .values(claimed_at=utcnow()))
+            except Exception:  # a missed beat is retried; the lease has slack for three
+                log.warning("outbox heartbeat failed", exc_info=True)
+
+    thread = threading.Thread(target=beat, name="outbox-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+# -- settling ---------------------------------------------------------------------------------------
+
+def settle(conn: Connection, worker_id: str, policy: Policy, groups: Sequence[Group], outcomes: Sequence[Outcome],
+           now: datetime | None = None) -> dict[str, list[int]]:
+    """Record the outcomes of delivered groups; returns row ids by ``sent``/``retried``/``parked``.
+
+    Only rows still claimed by ``worker_id`` change: if this worker was too slow and its rows
+    were requeued meanwhile, the new owner's view wins.
+    """
+    now = now or utcnow()
+    done: dict[str, list[int]] = {"sent": [], "retried": [], "parked": []}
+    sent_ids: list[int] = []
+    settling: list[Group] = []
+    for group, outcome in zip(groups, outcomes, strict=True):
+        if outcome.state == "sent":
+            sent_ids += group.ids
+            done["sent"] += group.ids
+            if outcome.settles_parked:
+                settling.append(group)
+            continue
+        attempts = group.attempts + 1
+        if outcome.state == "retry" and attempts < policy.max_attempts:
+            values = {"state": "pending", "next_attempt_at": now + timedelta(
+                seconds=policy.backoff(attempts, outcome.retry_after)), "last_error": outcome.error}
+            done["retried"] += group.ids
+        else:
+            error = outcome.error or "delivery failed"
+            if outcome.state == "retry":
+                error = f"gave up after {attempts} attempts: {error}"
+            values = {"state": "parked", "last_error": error}
+            done["parked"] += group.ids
+        conn.execute(update(_O).where(_O.c.id.in_(group.ids), _O.c.state == "sending", _O.c.claimed_by == worker_id)
+                     .values(attempts=attempts, claimed_by=None, claimed_at=None, **values))
+    for chunk in _chunks(sent_ids):
+        conn.execute(update(_O).where(_O.c.id.in_(chunk), _O.c.state == "sending", _O.c.claimed_by == worker_id)
+                     .values(state="sent", sent_at=now))
+    _settle_parked(conn, settling, now)
+    return done
+
+
+def _settle_parked(conn: Connection, groups: Sequence[Group], now: datetime) -> None:
+    """Parked rows older than a delivery that covers them are done: mark them sent."""
+    newest = {(g.cart_id, g.kind, g.key): max(g.ids) for g in groups}
+    by_cart: dict[tuple[int, str], list[str]] = {}
+    for cart_id, kind, key in newest:
+        by_cart.setdefault((cart_id, kind), []).append(key)
+    for (cart_id, kind), keys in by_cart.items():
+        for chunk in _chunks(keys):
+            parked = conn.execute(select(_O.c.id, _O.c.key).where(
+                _O.c.state == "parked", _O.c.cart_id == cart_id, _O.c.kind == kind, _O.c.key.in_(chunk))).all()
+            ids = [r.id for r in parked if r.id < newest[(cart_id, kind, r.key)]]
+            if ids:
+                conn.execute(update(_O).where(_O.c.id.in_(ids)).values(state="sent", sent_at=now))
+
+
+# -- the worker -------------------------------------------------------------------------------------
+
+class Worker:
+    """Claims, delivers and settles outbox work in cycles; ``cycle()`` does one round."""
+
+    def __init__(self, store: Store, plugins: Plugins, *, policy: Policy | None = None,
+                 worker_id: str | None = None, cart_ids: Sequence[int] | None = None, run: Any = None):
+        self.store = store
+        self.plugins = plugins
+        self.policy = policy or Policy()
+        self.worker_id = worker_id or new_worker_id()
+        self.cart_ids = list(cart_ids) if cart_ids else None
+        self.run = run
+        self._last_requeue = float("-inf")
+        self._carts: dict[int, CartDefinition] = {}
+
+    def cycle(self) -> dict[str, int]:
+        """One round: requeue work of dead workers (now and then), claim, deliver per cart, settle.
+
+        Returns row counts of this round: ``claimed``, ``groups``, ``sent``, ``retried``,
+        ``parked``, ``requeued``.
+        """
+        counts = dict.fromkeys(("claimed", "groups", "sent", "retried", "parked", "requeued"), 0)
+        if time.monotonic() - self._last_requeue >= max(0.5, self.policy.lease / 4):
+            with self.store.begin() as conn:
+                counts["requeued"] = requeue_stuck(conn, self.policy)
+            self._last_requeue = time.monotonic()
+        groups = claim_groups(self.store, self.worker_id, self.policy, deliverable_kinds(), self.cart_ids)
+        if not groups:
+            return counts
+        counts["claimed"] = sum(len(g.rows) for g in groups)
+        counts["groups"] = len(groups)
+        batches: dict[tuple[int, str], list[Group]] = {}
+        for group in groups:
+            batches.setdefault((group.cart_id, group.kind), []).append(group)
+        context = DeliveryContext(self.store, self.plugins, self.worker_id, self.policy, self.run)
+        with heartbeat(self.store, self.worker_id, self.policy.lease):
+            for (cart_id, kind), batch in batches.items():
+                done = self._deliver(context, cart_id, kind, batch)
+                for state, ids in done.items():
+                    counts[state] += len(ids)
+        return counts
+
+    def _deliver(self, context: DeliveryContext, cart_id: int, kind: str, groups: list[Group]) -> dict[str, list[int]]:
+        try:
+            cart = self._cart(cart_id)
+            outcomes = deliverer(kind)(context, cart, groups)  # type: ignore[misc]
+            if len(outcomes) != len(groups):
+                raise RuntimeError(f"the {kind} deliverer returned {len(outcomes)} outcomes for {len(groups)} groups")
+        except Exception as exc:
+            if not isinstance(exc, SeconnectError):
+                log.exception("delivering %s work for cart %s failed", kind, cart_id)
+            outcomes = [Outcome.from_error(exc)] * len(groups)
+        with self.store.begin() as conn:
+            done = settle(conn, self.worker_id, self.policy, groups, outcomes)
+            if self.run is not None:
+                self.run.event(conn, "outbox-delivered", worker=self.worker_id, kind=kind, delivered_to=cart_id,
+                               **{k: v for k, v in done.items() if v},
+                               errors=sorted({o.error for o in outcomes if o.error and o.state != "sent"})[:5])
+        return done
+
+    def _cart(self, cart_id: int) -> CartDefinition:
+        from .carts import get_cart
+
+        with self.store.begin() as conn:
+            name = conn.execute(select(tables.carts.c.name).where(tables.carts.c.id == cart_id)).scalar_one()
+            return get_cart(conn, name)
+
+
+# -- looking and re-queuing (the CLI) -----------------------------------------------------------------
+
+def list_rows(conn: Connection, *, states: Sequence[str] | None = None, cart_id: int | None = None,
+              kind: str | None = None, limit: int | None = 200) -> list[dict[str, Any]]:
+    """Outbox rows, newest first, with their cart's name."""
+    query = select(_O, tables.carts.c.name.label("cart")).join(tables.carts, tables.carts.c.id == _O.c.cart_id)
+    if states:
+        query = query.where(_O.c.state.in_(states))
+    if cart_id is not None:
+        query = query.where(_O.c.cart_id == cart_id)
+    if kind:
+        query = query.where(_O.c.kind == kind)
+    query = query.order_by(_O.c.id.desc())
+    if limit:
+        query = query.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def state_counts(conn: Connection, cart_id: int | None = None) -> dict[str, int]:
+    query = select(_O.c.state, func.count()).group_by(_O.c.state)
+    if cart_id is not None:
+        query = query.where(_O.c.cart_id == cart_id)
+    counts = dict.fromkeys(tables.OUTBOX_STATES, 0)
+    counts.update(dict(conn.execute(query).all()))
+    return counts
+
+
+def retry_parked(conn: Connection, *, ids: Sequence[int] = (), cart_id: int | None = None
+                 ) -> tuple[list[int], list[str]]:
+    """Re-queue parked rows (the given ``ids``, else every parked row, of ``cart_id`` if given)
+    with a fresh set of attempts. Returns the ids re-queued and a note per id that was not."""
+    problems: list[str] = []
+    if ids:
+        found = dict(conn.execute(select(_O.c.id, _O.c.state).where(_O.c.id.in_(list(ids)))).all())
+        wanted = []
+        for row_id in ids:
+            state = found.get(row_id)
+            if state is None:
+                problems.append(f"row {row_id} does not exist")
+            elif state != "parked":
+                problems.append(f"row {row_id} is {state}, not parked")
+            else:
+                wanted.append(row_id)
+    else:
+        query = select(_O.c.id).where(_O.c.state == "parked")
+        if cart_id is not None:
+            query = query.where(_O.c.cart_id == cart_id)
+        wanted = list(conn.execute(query.order_by(_O.c.id)).scalars())
+    now = utcnow()
+    for chunk in _chunks(wanted):
+        conn.execute(update(_O).where(_O.c.id.in_(chunk), _O.c.state == "parked").values(
+            state="pending", attempts=0, next_attempt_at=now, claimed_by=None, claimed_at=None))
+    return wanted, problems
