@@ -377,7 +377,7 @@ class OrderFactory:
     def build(self, rng: Dice, index: int, number: int, when: dt.datetime,
               downloadable_only: bool = False) -> dict:
         """One order; ``index`` is its 0-based position in the cart."""
-        forced = self._FORCED.get(index, set())
+        forced = self._FORCED.get(index, _NOTHING_FORCED)
         status_id, deleted = self._status(rng, index, downloadable_only)
         customer = None
         if self.customers and "guest" not in forced and not rng.chance(0.15):
@@ -422,8 +422,7 @@ class OrderFactory:
             "lines": lines, "discount": discount or 0, "discount_kind": kind, "discount_percent": percent,
             "coupon": coupon, "tax_rate": rate, "tax": tax, "payment": payment,
             "message": rng.pick(_MESSAGES), "staff_notes": rng.pick(_STAFF_NOTES),
-            "ip": rng.pick((f"203.0.113.{rng.between(1, 254)}", f"198.51.100.{rng.between(1, 254)}",
-                              f"2001:db8::{rng.between(1, 0xffff):x}")),
+            "ip": _ip(rng),
             "custom_fields": [[name, rng.pick(values)] for name, values in
                               rng.sample(_ORDER_FIELDS, rng.pick((0, 0, 1, 2)))],
         }
@@ -440,7 +439,7 @@ class OrderFactory:
                 return rng.pick(DOWNLOADABLE_STATUSES), 1
         return rng.weighted(DOWNLOADABLE_STATUSES, _STATUS_CUM), 0
 
-    def _lines(self, rng: Dice, forced: set[str]) -> list[dict]:
+    def _lines(self, rng: Dice, forced: frozenset[str] | set[str]) -> list[dict]:
         count = rng.weighted((1, 2, 3, 4, 5), _LINES_CUM)
         picks = [rng.pick(self.products) for _ in range(count)]
         if forced:
@@ -467,7 +466,7 @@ class OrderFactory:
         return lines
 
     @staticmethod
-    def _shipping(rng: Dice, forced: set[str], billing: dict) -> list[dict]:
+    def _shipping(rng: Dice, forced: frozenset[str] | set[str], billing: dict) -> list[dict]:
         """Shipping addresses; ``[]`` means "ship to the billing address" (most orders, and
         what the profiles fall back to), which keeps stored documents small."""
         if "noship" in forced:
@@ -482,7 +481,7 @@ class OrderFactory:
         return addresses
 
     @staticmethod
-    def _payment(rng: Dice, forced: set[str], billing: dict) -> dict:
+    def _payment(rng: Dice, forced: frozenset[str] | set[str], billing: dict) -> dict:
         kind = next((k for k in PAYMENT_KINDS if k in forced), None)
         if "card_unknown" in forced:
             kind = "gateway_card"
@@ -511,6 +510,15 @@ class OrderFactory:
 
 
 _QTYS = (1, 1, 1, 2, 2, 3)
+_NOTHING_FORCED: frozenset[str] = frozenset()
+
+
+def _ip(rng: Dice) -> str:
+    """A documentation-range shopper address, IPv4 or IPv6."""
+    kind = rng.between(0, 2)
+    if kind == 2:
+        return f"2001:db8::{rng.between(1, 0xffff):x}"
+    return f"{('203.0.113', '198.51.100')[kind]}.{rng.between(1, 254)}"
 
 
 def _billing_of(customer: dict) -> dict:
