@@ -104,12 +104,17 @@ def parent_sku_from_name(name: str) -> str:
     """A readable SKU for a parent known only by its name: ``"Brass Ship's Bell"`` → ``BRASS-SHIPS-BELL``.
 
     Words (letters and digits, any script) upper-cased and joined by ``-``; apostrophes are
-    dropped rather than splitting a word; at most :data:`NAME_SKU_MAX` characters. Empty when
-    the name has no letters or digits (the caller then falls back to the cart's id).
+    dropped rather than splitting a word; whole words up to :data:`NAME_SKU_MAX` characters.
+    Empty when the name has no letters or digits (the caller then falls back to the cart's id).
     """
     folded = unicodedata.normalize("NFKC", name or "").replace("'", "").replace("\u2019", "")
-    words = re.findall(r"[^\W_]+", folded)
-    return "-".join(words).upper()[:NAME_SKU_MAX].strip("-")
+    words = [w.upper() for w in re.findall(r"[^\W_]+", folded)]
+    sku = words[0][:NAME_SKU_MAX] if words else ""
+    for word in words[1:]:
+        if len(sku) + 1 + len(word) > NAME_SKU_MAX:
+            break
+        sku += "-" + word
+    return sku
 
 
 def _norm(text: Any) -> str:
@@ -402,7 +407,7 @@ class SkuTranslator:
                 _C, _C.c.product_id == child.c.id).where(_C.c.cart_id == self.cart.id, _P.c.name.in_(chunk))
             seen: set[int] = set()
             for query in (direct, parents):
-                for row in self.conn.execute(query.distinct()):
+                for row in self.conn.execute(query):
                     if row.id not in seen:
                         seen.add(row.id)
                         self._by_name[row.name].append(self._keep(row))
