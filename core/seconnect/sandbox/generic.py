@@ -280,9 +280,6 @@ class GenericProfile(Profile):
         combo = self.catalog.combos[cid]
         return combo["sku"] or f"{parent}-{'-'.join(combo['codes'])}"
 
-    def product_rows(self) -> list[tuple[int, int | None]]:
-        return self._rows
-
     def product_code(self, pid: int, cid: int | None) -> str:
         return self._sku_of[(pid, cid)]
 

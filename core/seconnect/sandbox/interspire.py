@@ -106,7 +106,6 @@ class InterspireProfile(Profile):
     name = "interspire"
     path = "/accountinggateway.php"
     query = "action=process&accounting=stoneedge"
-    bug_names = tuple(BUGS)
 
     def __init__(self, model, bugs: dict[str, bool] | None = None):
         unknown = sorted(set(bugs or {}) - set(BUGS))
@@ -320,9 +319,6 @@ class InterspireProfile(Profile):
         if self.bugs["products_unordered"]:
             random.Random(f"rows:{self.config.seed}").shuffle(rows)
         return rows
-
-    def product_rows(self) -> list[tuple[int, int | None]]:
-        return self._rows
 
     def product_code(self, pid: int, cid: int | None) -> str:
         product = self.catalog.products[pid]

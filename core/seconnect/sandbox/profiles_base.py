@@ -109,10 +109,6 @@ class RecordCache:
         with self._lock:
             self._items.pop(record_id, None)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 class Profile:
     """Base class: a cart script reachable at ``path`` (+ ``query``) on the sandbox host."""
@@ -120,7 +116,6 @@ class Profile:
     name = ""
     path = ""
     query = ""
-    bug_names: tuple[str, ...] = ()
 
     def __init__(self, model: CartModel):
         self.model = model
@@ -144,10 +139,6 @@ class Profile:
 
     def downloadable_where(self) -> str:
         """SQL condition selecting the orders this script hands out."""
-        raise NotImplementedError
-
-    def product_rows(self) -> list[tuple[int, int | None]]:
-        """The product download's records, in the order the script pages them."""
         raise NotImplementedError
 
     def product_code(self, pid: int, cid: int | None) -> str:
