@@ -222,6 +222,7 @@ def test_read_back_shapes(isc):
     ({"orders": 5, "products": 0}, "at least one product"),
     ({"profile": "generic", "bugs": {"htmlentities": False}}, "interspire"),
     ({"faults": "boom"}, "bad fault term"),
+    ({"password": ""}, "must not be empty"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

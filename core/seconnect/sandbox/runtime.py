@@ -55,8 +55,8 @@ class Sandbox:
                 raise ValueError(f"{name} must be 0 or more")
         if orders and not products:
             raise ValueError("a cart with orders needs at least one product")
-        if not user:
-            raise ValueError("user must not be empty")
+        if not user or password == "":
+            raise ValueError("user and password must not be empty (omit password to have one generated)")
         self.profile_name = profile
         self.seed, self.sizes = seed, {"orders": orders, "products": products, "customers": customers}
         self.host, self._port = host, port
