@@ -24,9 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
+
 from seconnect.store import Store, open_store
 from seconnect.testing.postgres import create_database, drop_database, throwaway_postgres
-from sqlalchemy.engine import make_url
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -12,13 +12,13 @@ traceback and exits with ``exit_code``.
     ├── StoreError                      the store database cannot be opened or upgraded (exit 3)
     ├── PluginError                     a plugin is broken or missing (exit 4)
     ├── CapabilityError                 the cart type does not support the operation (exit 5)
-    └── CartError                       talking to a cart failed (exit 6)
-        ├── CartUnreachable             DNS, refused, reset, timeout           retriable
-        ├── CartTLSError                certificate not trusted                 fatal
-        ├── CartHTTPError               non-200 HTTP status                     retriable if 5xx/429
-        ├── CartProtocolError           the reply is not SETI (shows first bytes) fatal
-        └── CartRejected                the cart answered a SETI error          fatal
-            └── CartAuthError           credentials rejected                    fatal
+    └── CartError                       talking to a cart failed (exit 6, or one of its own:)
+        ├── CartUnreachable             DNS, refused, reset, timeout   exit 10  retriable
+        ├── CartTLSError                certificate not trusted        exit 11  fatal
+        ├── CartHTTPError               non-200 HTTP status            exit 12  retriable if 5xx/429
+        ├── CartProtocolError           the reply is not SETI          exit 13  fatal (shows first bytes)
+        └── CartRejected                the cart answered a SETI error exit 14  fatal
+            └── CartAuthError           credentials rejected           exit 15  fatal
 
 ``retriable`` says whether the same call may succeed later unchanged; the retry policy and the
 outbox read it, nothing else decides retries.
@@ -97,15 +97,20 @@ class CartError(SeconnectError):
 class CartUnreachable(CartError):
     """The script could not be reached (DNS, refused, reset, timeout)."""
 
+    exit_code = 10
     retriable = True
 
 
 class CartTLSError(CartError):
     """The cart's certificate could not be verified."""
 
+    exit_code = 11
+
 
 class CartHTTPError(CartError):
     """The script answered with an HTTP status other than 200."""
+
+    exit_code = 12
 
     def __init__(self, message: str, *, status: int, retry_after: float | None = None,
                  hint: str | None = None):
@@ -118,10 +123,16 @@ class CartHTTPError(CartError):
 class CartProtocolError(CartError):
     """The reply is not a SETI reply we can read (HTML page, truncated XML...)."""
 
+    exit_code = 13
+
 
 class CartRejected(CartError):
     """The cart understood the call and answered with a SETI error."""
 
+    exit_code = 14
+
 
 class CartAuthError(CartRejected):
     """The cart rejected the user name, password or store code."""
+
+    exit_code = 15

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+
 from seconnect.cli import build_cli
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from seconnect import carts
 from seconnect.plugins import load_plugins
 from seconnect.sandbox import Sandbox

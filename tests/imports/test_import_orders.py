@@ -11,10 +11,11 @@ import time
 from decimal import Decimal
 
 import pytest
-import seconnect_schemas
 import sqlalchemy as sa
 from click.testing import CliRunner
 from conftest import define_cart
+
+import seconnect_schemas
 from seconnect import Capabilities, Capability, CartType, OrderBatch, hookimpl
 from seconnect.carts import get_cart
 from seconnect.cli import build_cli

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import seconnect_schemas
 from sqlalchemy import Connection, insert, select, text, update
+
+import seconnect_schemas
 
 from ..cartdef import CartDefinition
 from ..errors import SeconnectError, StoreError

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from importlib import metadata
@@ -309,7 +310,10 @@ class SetiClient:
                             retry_after=parse_retry_after(response.headers.get("retry-after")))
 
     def _body(self, response: httpx.Response, function: str) -> Iterator[bytes]:
-        """The reply's bytes, stopping with an error once more than max_reply_bytes arrived."""
+        """The reply's bytes, stopping with an error once more than max_reply_bytes arrived or the
+        whole reply took longer than the timeout (httpx's timeouts are per read, so a script that
+        trickles bytes forever would otherwise never time out)."""
+        deadline = time.monotonic() + self.timeout
         cap = self.max_reply_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
@@ -319,6 +323,10 @@ class SetiClient:
             seen += len(chunk)
             if seen > cap:
                 raise self._too_big(function)
+            if time.monotonic() > deadline:
+                raise CartUnreachable(
+                    f"{function}: {self.host} did not finish its reply within {self.timeout:g} s (timed out)",
+                    hint="The script is very slow: lower DownloadBatchSize or raise RequestTimeout for this cart.")
             yield chunk
 
     def _too_big(self, function: str) -> CartProtocolError:

@@ -25,6 +25,7 @@ from ..operations import (
     StatusUpdate,
 )
 from .client import SetiClient
+from .retry import RetryPolicy
 
 __all__ = ["SetiDialect", "SetiPlugin"]
 
@@ -75,7 +76,8 @@ class SetiPlugin:
     def test_script(self, cart: CartDefinition, check_credentials: bool) -> str | None:
         if not self._mine(cart):
             return None
-        with self._client(cart) as client:
+        # A person is waiting for the answer: report the first failure instead of retrying.
+        with SetiClient.for_cart(cart, retry=RetryPolicy.never()) as client:
             version = client.send_version()
             if check_credentials:
                 client.order_count("All", "All")

@@ -7,10 +7,11 @@ SQLite file), and offline (``--sql``) to hand a DBA the SQL.
 """
 
 from alembic import context
-from seconnect.store.migrate import VERSION_TABLE
-from seconnect.store.tables import metadata
 from sqlalchemy import create_engine
 from sqlalchemy.types import TypeDecorator
+
+from seconnect.store.migrate import VERSION_TABLE
+from seconnect.store.tables import metadata
 
 
 def render_item(type_, obj, autogen_context):
