@@ -107,7 +107,8 @@ def build_cli(plugins: Plugins | None = None) -> click.Group:
 
     from . import commands
 
-    plugins.pm.register(commands, name="seconnect.cli")
+    if not plugins.pm.has_plugin("seconnect.cli"):
+        plugins.pm.register(commands, name="seconnect.cli")
     plugins.hook.register_commands(cli=cli)
     return cli
 
