@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from seconnect.plugins import Plugins, load_plugins
 from seconnect.sandbox import Sandbox
 from seconnect.seti.client import SetiClient

@@ -10,6 +10,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 from click.testing import CliRunner
+
 from seconnect import carts
 from seconnect.cartdef import CartDefinition
 from seconnect.cli import build_cli

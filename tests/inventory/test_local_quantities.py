@@ -9,6 +9,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+
 from seconnect import Capabilities, CartType, InventoryLevel
 from seconnect import Capability as C
 from seconnect.errors import NotFoundError, UsageError
@@ -60,7 +61,6 @@ def shop(store, plugins):
 
 
 def _queued(store, sku):
-    names = {c.id: c.name for c in []}
     with store.begin() as conn:
         names = dict(conn.execute(sa.select(tables.carts.c.id, tables.carts.c.name)).all())
     return sorted(names[r.cart_id] for r in outbox_rows(store, key=sku))

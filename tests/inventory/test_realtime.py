@@ -1,0 +1,234 @@
+"""Real-time inventory end to end: local changes → outbox → `run realtime` → the sandbox carts.
+
+Quantities are read back from the sandboxes' own state. SQLite unless a test says otherwise;
+several workers on PostgreSQL are in test_workers_postgres.py.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from seconnect import Capabilities, CartType, InventoryLevel
+from seconnect import Capability as C
+from seconnect.inventory import adjust_quantity, set_quantity
+from seconnect.jobs.base import cart_lock
+from seconnect.jobs.realtime import _EVERY_CART, run_realtime
+from seconnect.outbox import Policy
+from seconnect.plugins import load_plugins
+from seconnect.seti.plugin import SetiPlugin
+from seconnect.store import tables, utcnow
+
+from .helpers import Cli, add_product, cart_with_products, code_of, outbox_rows, qoh
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+QUICK = Policy(max_attempts=3, backoff_base=0.0, lease=30)
+PLAIN = "LNT-100"
+
+
+def _deliver(store, plugins, policy=QUICK, **kw):
+    return run_realtime(store, plugins, policy=policy, **kw)
+
+
+def _requests(sb, function="qohreplace"):
+    return [f for f, _ in sb.requests()].count(function)
+
+
+def _adjust(store, plugins, sku, *deltas):
+    for delta in deltas:
+        with store.begin() as conn:
+            adjust_quantity(conn, plugins, sku, delta)
+
+
+def _set(store, plugins, sku, value):
+    with store.begin() as conn:
+        set_quantity(conn, plugins, sku, value)
+
+
+@pytest.fixture
+def two(store, plugins, isc, gen):
+    """An Interspire and a generic cart, both synced, products imported as sub-SKUs."""
+    return cart_with_products(store, plugins, isc, "ISC"), cart_with_products(store, plugins, gen, "GEN")
+
+
+def test_plain_product_variation_and_sub_skus_reach_both_carts(store, plugins, isc, gen, two):
+    shop_isc, shop_gen = two
+    # a product of its own that Interspire addresses as a variation ([VARID:n], attribute level)
+    add_product(store, "BELL-BLUE", 6)
+    with store.begin() as conn:
+        p, c = tables.products, tables.product_cart_codes
+        conn.execute(sa.update(c).where(c.c.cart_id == shop_isc.id, c.c.code == "Brass Ship's Bell [VARID:11]")
+                     .values(product_id=sa.select(p.c.id).where(p.c.sku == "BELL-BLUE").scalar_subquery()))
+    _set(store, plugins, PLAIN, 42)
+    _adjust(store, plugins, "DCK-101-Small-Red", -3)  # Interspire's sub-SKU: [VARID:1]
+    _adjust(store, plugins, "DCK-101-S-RED", 5)  # the generic cart's sub-SKU
+    _set(store, plugins, "BELL-BLUE", 2)
+
+    summary = _deliver(store, plugins)
+    assert summary["parked"] == summary["retried"] == 0 and summary["sent"] == 5
+    assert isc.qoh(PLAIN) == gen.qoh(PLAIN) == 42
+    assert isc.qoh("Deck Lantern [VARID:1]") == qoh(store, "DCK-101-Small-Red") == 11
+    assert gen.qoh("DCK-101-S-RED") == qoh(store, "DCK-101-S-RED") == 19
+    assert isc.qoh("Brass Ship's Bell [VARID:11]") == 2
+    assert {r.state for r in outbox_rows(store)} == {"sent"}
+    # Interspire's answers are read back (one downloadqoh per batch), never trusted
+    assert _requests(isc, "downloadqoh") == 1 and _requests(gen, "downloadqoh") == 0
+    assert not any(f == "invupdate" for f, _ in isc.requests() + gen.requests())  # absolute sends only
+
+
+def test_ten_changes_of_one_sku_cost_one_request_per_cart(store, plugins, isc, gen, two):
+    _adjust(store, plugins, PLAIN, *([1] * 6 + [-1] * 4))
+    assert len(outbox_rows(store, key=PLAIN)) == 20
+    summary = _deliver(store, plugins)
+    assert summary["groups"] == 2 and summary["sent"] == 20
+    assert _requests(isc) == 1 and _requests(gen) == 1
+    assert isc.qoh(PLAIN) == gen.qoh(PLAIN) == qoh(store, PLAIN) == 11
+
+
+def test_levels_are_enforced_at_the_cart(store, gen, tmp_path):
+    product_only = CartType(
+        id="ProductOnly", label="generic script, product-level stock only",
+        capabilities=Capabilities.declare(supported=[C.IMPORT_PRODUCTS, C.INVENTORY_SEND, C.INVENTORY_REALTIME],
+                                          realtime_levels=[InventoryLevel.PRODUCT]))
+    plugins = load_plugins(extra=[("product-only", SetiPlugin(product_only))])
+    cart_with_products(store, plugins, gen, "Plain", cart_type="ProductOnly")
+    before = gen.qoh("DCK-101-S-RED")
+    _adjust(store, plugins, "DCK-101-S-RED", 5)
+    _adjust(store, plugins, PLAIN, 5)
+    assert [r.key for r in outbox_rows(store)] == [PLAIN]
+    _deliver(store, plugins)
+    assert gen.qoh(PLAIN) == 14 and gen.qoh("DCK-101-S-RED") == before
+
+
+def test_repeated_failures_park_rows_and_outbox_retry_requeues_them(store, plugins, isc, gen, two, db_url):
+    gen.set_faults("500@qohreplace")
+    _set(store, plugins, PLAIN, 50)
+    summary = _deliver(store, plugins)
+    assert isc.qoh(PLAIN) == 50  # the healthy cart is not held up
+    assert summary["parked"] == 1 and gen.qoh(PLAIN) == 9
+    [row] = outbox_rows(store, cart_id=two[1].id)
+    assert row.state == "parked" and row.attempts == 3
+    assert row.last_error.startswith("gave up after 3 attempts") and "500" in row.last_error
+
+    cli = Cli(db_url)
+    listing = json.loads(cli("outbox", "list", "--json").output)
+    assert listing["counts"]["parked"] == 1 and [r["id"] for r in listing["rows"]] == [row.id]
+    assert "outbox retry" in cli("outbox", "list").output
+    result = cli("outbox", "retry", str(row.id + 999))
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = cli("outbox", "retry", "--all")
+    assert result.exit_code == 0 and "1 parked row re-queued" in result.output
+    gen.set_faults(None)
+    result = cli("run", "realtime", "--once")
+    assert result.exit_code == 0 and "1 sent" in result.output
+    assert gen.qoh(PLAIN) == 50 and outbox_rows(store, cart_id=two[1].id)[0].state == "sent"
+
+
+def test_failures_back_off_before_the_next_try(store, plugins, gen):
+    cart_with_products(store, plugins, gen, "GEN")
+    gen.set_faults("503@qohreplace")
+    _set(store, plugins, PLAIN, 5)
+    summary = _deliver(store, plugins, Policy(backoff_base=60.0))
+    [row] = outbox_rows(store)
+    assert summary["retried"] == 1 and row.state == "pending" and row.attempts == 1
+    assert row.next_attempt_at > utcnow() + timedelta(seconds=40)
+    gen.set_faults(None)
+    assert _deliver(store, plugins)["claimed"] == 0  # not due yet: --once leaves it for later
+
+
+def test_what_retrying_cannot_fix_is_parked_at_once_and_a_later_send_settles_it(store, plugins, gen):
+    cart = cart_with_products(store, plugins, gen, "GEN")
+    add_product(store, "GONE-1", 4, codes={cart.id: ("GONE-1", None)})
+    _set(store, plugins, "GONE-1", 5)
+    _deliver(store, plugins)
+    [row] = outbox_rows(store)
+    assert row.state == "parked" and row.attempts == 1 and "GONE-1" in row.last_error
+    # the merchant fixes the code; the next change's absolute send also settles the parked row
+    with store.begin() as conn:
+        conn.execute(sa.update(tables.product_cart_codes).where(tables.product_cart_codes.c.code == "GONE-1")
+                     .values(code="LNT-100-X"))
+        conn.execute(sa.delete(tables.product_cart_codes).where(tables.product_cart_codes.c.code == "LNT-100"))
+        conn.execute(sa.update(tables.product_cart_codes).where(tables.product_cart_codes.c.code == "LNT-100-X")
+                     .values(code="LNT-100"))
+    _set(store, plugins, "GONE-1", 6)
+    _deliver(store, plugins)
+    assert gen.qoh("LNT-100") == 6 and {r.state for r in outbox_rows(store)} == {"sent"}
+
+
+def test_rejected_credentials_park_everything_for_that_cart(store, plugins, gen):
+    cart_with_products(store, plugins, gen, "GEN")
+    gen.set_faults("badauth")
+    _set(store, plugins, PLAIN, 1)
+    summary = _deliver(store, plugins)
+    [row] = outbox_rows(store)
+    assert summary["parked"] == 1 and row.attempts == 1 and "password" in row.last_error.lower()
+
+
+def test_rows_of_a_dead_worker_are_requeued_and_delivered(store, plugins, gen):
+    cart_with_products(store, plugins, gen, "GEN")
+    _set(store, plugins, PLAIN, 23)
+    with store.begin() as conn:  # a worker claimed it, then died (no heartbeat since)
+        conn.execute(sa.update(tables.outbox).values(state="sending", claimed_by="host:1:dead",
+                                                     claimed_at=utcnow() - timedelta(minutes=5)))
+    summary = _deliver(store, plugins, Policy(lease=60))
+    [row] = outbox_rows(store)
+    assert summary["requeued"] == 1 and row.state == "sent" and row.attempts == 1
+    assert row.last_error.startswith("interrupted: worker host:1:dead")
+    assert gen.qoh(PLAIN) == 23
+
+
+def test_a_cart_type_without_send_gets_summed_deltas(store, gen):
+    deltas_only = CartType(
+        id="DeltaOnly", label="generic script without qohreplace",
+        capabilities=Capabilities.declare(supported=[C.IMPORT_PRODUCTS, C.INVENTORY_REALTIME],
+                                          realtime_levels=list(InventoryLevel)))
+    plugins = load_plugins(extra=[("delta-only", SetiPlugin(deltas_only))])
+    cart_with_products(store, plugins, gen, "Deltas", cart_type="DeltaOnly")
+    _adjust(store, plugins, PLAIN, 2, 3, -1)
+    _deliver(store, plugins)
+    assert gen.qoh(PLAIN) == 13 and _requests(gen, "invupdate") == 1 and _requests(gen) == 0
+    # a delta whose worker died may have landed: parked for the merchant, never sent twice
+    _adjust(store, plugins, PLAIN, 1)
+    with store.begin() as conn:
+        conn.execute(sa.update(tables.outbox).where(tables.outbox.c.state == "pending").values(
+            state="sending", claimed_by="host:1:dead", claimed_at=utcnow() - timedelta(minutes=5)))
+    _deliver(store, plugins)
+    parked = outbox_rows(store, state="parked")
+    assert len(parked) == 1 and "may or may not" in parked[0].last_error and gen.qoh(PLAIN) == 13
+
+
+def test_sync_turned_off_after_queueing_parks_the_rows(store, plugins, gen):
+    from seconnect.params import set_value
+
+    cart = cart_with_products(store, plugins, gen, "GEN")
+    _set(store, plugins, PLAIN, 2)
+    with store.begin() as conn:
+        set_value(conn, "SynchQOH", "FALSE", cart.id)
+    _deliver(store, plugins)
+    [row] = outbox_rows(store)
+    assert row.state == "parked" and "SynchQOH is FALSE" in row.last_error and gen.qoh(PLAIN) == 9
+
+
+def test_a_second_worker_on_sqlite_says_one_is_running(store, plugins, gen, db_url):
+    cart_with_products(store, plugins, gen, "GEN")
+    with cart_lock(store, "realtime", _EVERY_CART, timeout=1):
+        result = Cli(db_url)("run", "realtime", "--once")
+    assert result.exit_code == 3
+    assert "another `seconnect run realtime` worker is delivering" in result.output and "PostgreSQL" in result.output
+    assert "--poll only applies" in Cli(db_url)("run", "realtime", "--poll", "1").output
+
+
+def test_sub_sku_sale_from_one_cart_reaches_the_other(store, plugins, isc, gen, two):
+    from seconnect.inventory import record_sales
+
+    shop_isc, _ = two
+    with store.begin() as conn:
+        record_sales(conn, shop_isc, [{"product_id": None, "local_sku": PLAIN, "quantity": 2, "order_number": "5"}],
+                     plugins=plugins)
+    _deliver(store, plugins)
+    assert gen.qoh(PLAIN) == 7 and _requests(isc) == 0  # Interspire sold them itself
+    assert code_of(store, shop_isc, PLAIN) == PLAIN
