@@ -51,11 +51,12 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,7 +113,11 @@ _PLACEHOLDER_MAIL_DOMAINS = frozenset({"test.com", "invalid", "example.invalid",
 _FAKE_SEQUENCES = ("0123456789", "1234567890")
 _NANP_PREFIX = re.compile(r"^\s*(?:\+\s*1|00\s*1|1(?=[\s.\-(]))")
 _ZIP_PLUS4 = re.compile(r"^(\d{5})-?\d{4}$")
-_WEB_ID_NONE = re.compile(r"^(-?0+|-1)$")  # "0", "000", "-1": carts' spellings of "no account"
+_WEB_ID_NONE = re.compile(r"^(?:-?0+|-1)$")  # "0", "000", "-1": carts' spellings of "no account"
+_ALNUM = re.compile(r"[^\W_]")
+_NON_DIGITS = re.compile(r"\D+")
+_NON_LETTERS = re.compile(r"[^a-z]+")
+_NON_POSTAL = re.compile(r"[^0-9A-Z]+")
 # Placeholder words that are also real names (Korean "Na", Turkish "Nil"): kept in name fields.
 _NAME_WORDS = frozenset({"na", "nil"})
 _NAME_PARTICLES = frozenset({"van", "von", "der", "den", "de", "da", "di", "del", "della", "la", "le", "du",
@@ -127,12 +132,18 @@ _KIND = {"email": "email", "phone": "phone", "web_id": "web_id", "first_name": "
 
 # --------------------------------------------------------------------------------------------
 # values
+#
+# Public functions take raw values. The ``_…_key`` helpers take values already cleaned by
+# ``_clean`` (the matcher cleans each record once: this runs for every order of an import).
 
 
 def _text(value: Any) -> str | None:
+    """Trimmed, inner whitespace runs made one space; None when nothing is left."""
     if value is None:
         return None
-    out = " ".join(str(value).split())
+    out = value.strip() if isinstance(value, str) else str(value).strip()
+    if "  " in out or "\t" in out or "\n" in out or "\r" in out:
+        out = " ".join(out.split())
     return out or None
 
 
@@ -149,52 +160,57 @@ def is_placeholder(value: Any, kind: str | None = None) -> bool:
     if v is None:
         return True
     folded = v.casefold()
-    if kind == "name" and folded in _NAME_WORDS:
-        return False
-    if folded in _PLACEHOLDER_WORDS or not any(ch.isalnum() for ch in v):
-        return True
-    compact = folded.replace(" ", "")
-    if set(compact) in ({"0"}, {"x"}):  # 0000, xxx (other repeated digits can be real: ids, zips)
-        return True
+    # a placeholder word, only zeros or x's (other repeated digits can be real: ids, zip codes),
+    # or no letter or digit at all
+    if folded in _PLACEHOLDER_WORDS or not folded.strip("0x ") or not (v[0].isalnum() or _ALNUM.search(v)):
+        return not (kind == "name" and folded in _NAME_WORDS)
     if kind == "email" or (kind is None and "@" in v):
         return _placeholder_email(folded)
     if kind == "phone":
         return _placeholder_phone(v)
     if kind == "web_id":
-        return bool(_WEB_ID_NONE.match(compact))
+        return _WEB_ID_NONE.match(v) is not None
     return False
 
 
 def _placeholder_email(folded: str) -> bool:
-    if folded.count("@") != 1 or " " in folded:
+    mailbox, at, domain = folded.partition("@")
+    if not at or not mailbox or "@" in domain or " " in folded:
         return True
-    mailbox, domain = folded.split("@")
-    if not mailbox or "." not in domain.strip(".") or domain in _PLACEHOLDER_MAIL_DOMAINS:
+    if "." not in domain.strip(".") or domain in _PLACEHOLDER_MAIL_DOMAINS:
         return True
-    bare = re.sub(r"[^a-z]", "", mailbox.split("+")[0])
-    return bare in _PLACEHOLDER_MAILBOXES
+    return _NON_LETTERS.sub("", mailbox.partition("+")[0]) in _PLACEHOLDER_MAILBOXES
 
 
-def _digits_of(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
-    prefix = _NANP_PREFIX.match(value)
+def _digits_key(clean: str) -> str:
+    digits = _NON_DIGITS.sub("", clean)
+    prefix = _NANP_PREFIX.match(clean)
     if prefix:
-        plus_ones = re.sub(r"\D", "", prefix.group(0))  # "1" or "001"
-        rest = digits[len(plus_ones):]
+        rest = digits[len(_NON_DIGITS.sub("", prefix.group(0))):]  # after "1" or "001"
         if len(rest) == 10:
             return rest
     return digits
 
 
 def _placeholder_phone(value: str) -> bool:
-    digits = _digits_of(value)
-    if len(digits) < 7 or len(set(digits)) == 1:
+    digits = _digits_key(value)
+    if len(digits) < 7 or digits.count(digits[0]) == len(digits):
         return True
-    return any(seq.startswith(digits) or digits.startswith(seq) for seq in _FAKE_SEQUENCES)
+    a, b = _FAKE_SEQUENCES
+    return a.startswith(digits) or b.startswith(digits) or digits.startswith(_FAKE_SEQUENCES)
 
 
 def _clean(value: Any, kind: str | None = None) -> str | None:
     """The value trimmed, or None when it is blank or a placeholder."""
+    if value is None:
+        return None
+    return _clean_text(value if isinstance(value, str) else str(value), kind)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clean_text(value: str, kind: str | None) -> str | None:
+    # Cached: cities, names, states and a repeat buyer's e-mail recur across an import's orders,
+    # and every value is looked at twice (facts_from_order, then the matcher).
     v = _text(value)
     return None if v is None or is_placeholder(v, kind) else v
 
@@ -209,7 +225,7 @@ def phone_digits(value: Any) -> str | None:
     """The ``Phone - No Formatting`` key: the digits (a written ``+1`` country code dropped);
     None when blank or a placeholder."""
     v = _clean(value, "phone")
-    return _digits_of(v) if v else None
+    return _digits_key(v) if v else None
 
 
 def phone_text(value: Any) -> str | None:
@@ -219,24 +235,27 @@ def phone_text(value: Any) -> str | None:
 
 
 def _fold(value: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", value)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in bare).split())
+    if not value.isascii():
+        decomposed = unicodedata.normalize("NFKD", value)
+        value = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in value.casefold()).split())
 
 
 def _postal(value: str) -> str:
-    compact = re.sub(r"[\s]", "", value).upper()
+    compact = value.replace(" ", "").upper()
     plus4 = _ZIP_PLUS4.match(compact)
-    return plus4.group(1) if plus4 else re.sub(r"[^0-9A-Z]", "", compact)
+    return plus4.group(1) if plus4 else _NON_POSTAL.sub("", compact)
+
+
+def _name_address_key(first: str | None, last: str | None, street1: str | None, postal: str | None) -> str | None:
+    if not (first or last) or not street1 or not postal:
+        return None
+    return "|".join((_fold(first or ""), _fold(last or ""), _fold(street1), _postal(postal)))
 
 
 def name_address_key(first: Any, last: Any, street1: Any, postal_code: Any) -> str | None:
     """The ``Name, Address, Zip`` key; None unless a name, street line 1 and postal code exist."""
-    first_c, last_c = _clean(first, "name"), _clean(last, "name")
-    street_c, postal_c = _clean(street1), _clean(postal_code)
-    if not (first_c or last_c) or not street_c or not postal_c:
-        return None
-    return "|".join((_fold(first_c or ""), _fold(last_c or ""), _fold(street_c), _postal(postal_c)))
+    return _name_address_key(_clean(first, "name"), _clean(last, "name"), _clean(street1), _clean(postal_code))
 
 
 def key_columns(values: Mapping[str, Any]) -> dict[str, str | None]:
@@ -276,7 +295,11 @@ def split_full_name(full_name: Any) -> tuple[str | None, str | None]:
 
 @dataclass(frozen=True)
 class CustomerFacts:
-    """What one incoming record says about its customer (cleaned: placeholders are None)."""
+    """What one incoming record says about its customer.
+
+    Values are cleaned on construction: trimmed, and None where blank or a placeholder (see
+    :func:`is_placeholder`), so ``CustomerFacts(phone="0").phone is None``.
+    """
 
     first_name: str | None = None
     last_name: str | None = None
@@ -291,9 +314,15 @@ class CustomerFacts:
     country: str | None = None
     web_id: str | None = None
 
-    def cleaned(self) -> CustomerFacts:
-        """These facts with blanks and placeholders as None (idempotent)."""
-        return CustomerFacts(**{f.name: _clean(getattr(self, f.name), _KIND.get(f.name)) for f in fields(self)})
+    def __post_init__(self) -> None:
+        # Cleaned once, here, so that nothing downstream has to wonder (or clean again).
+        for name, kind in _FACT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _clean(value, kind))
+
+
+_FACT_FIELDS = tuple((name, _KIND.get(name)) for name in (*_CONTACT, *_ADDRESS, "web_id"))
 
 
 def _name_parts(address: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -308,20 +337,18 @@ def _facts(primary: Mapping[str, Any] | None, fallback: Mapping[str, Any] | None
     """Contact data from ``primary`` field by field, else ``fallback``; the address as one block
     from whichever has a street or postal code (never a street of one and a city of the other)."""
     primary, fallback = primary or {}, fallback or {}
-    p_first, p_last = _name_parts(primary)
-    f_first, f_last = _name_parts(fallback)
-    first, last = (p_first, p_last) if (p_first or p_last) else (f_first, f_last)
+    first, last = _name_parts(primary)
+    if not (first or last):
+        first, last = _name_parts(fallback)
 
     def pick(name: str, kind: str | None = None) -> str | None:
         return _clean(primary.get(name), kind) or _clean(fallback.get(name), kind)
 
-    has_address = any(_clean(primary.get(k)) for k in ("street1", "postal_code"))
+    has_address = _clean(primary.get("street1")) or _clean(primary.get("postal_code"))
     block = primary if has_address else fallback
     return CustomerFacts(
-        first_name=first, last_name=last, company=pick("company"),
-        email=pick("email", "email") or _clean(extra_email, "email"), phone=pick("phone", "phone"),
-        web_id=_clean(web_id, "web_id"),
-        **{k: _clean(block.get(k)) for k in _ADDRESS},
+        first, last, pick("company"), pick("email", "email") or _clean(extra_email, "email"),
+        pick("phone", "phone"), *(block.get(k) for k in _ADDRESS), web_id=web_id,
     )
 
 
@@ -382,15 +409,16 @@ def _now() -> datetime:
 
 
 def _rule_key(rule: str, facts: CustomerFacts) -> str | None:
+    """The key cleaned facts offer to a rule."""
     if rule == EMAIL:
-        return normalize_email(facts.email)
+        return facts.email.lower() if facts.email else None
     if rule == PHONE:
-        return phone_text(facts.phone)
+        return facts.phone.casefold() if facts.phone else None
     if rule == PHONE_DIGITS:
-        return phone_digits(facts.phone)
+        return _digits_key(facts.phone) if facts.phone else None
     if rule == WEB_ID:
         return facts.web_id
-    return name_address_key(facts.first_name, facts.last_name, facts.street1, facts.postal_code)
+    return _name_address_key(facts.first_name, facts.last_name, facts.street1, facts.postal_code)
 
 
 def _row_key(rule: str, row: Mapping[str, Any]) -> str | None:
@@ -444,7 +472,7 @@ class CustomerMatcher:
             return []
         if self.conn.dialect.name == "postgresql":
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MATCH_LOCK})
-        batch = _Batch(self, [f.cleaned() for f in facts])
+        batch = _Batch(self, list(facts))
         return batch.run()
 
 
@@ -456,6 +484,9 @@ class _Batch:
         self.conn = matcher.conn
         self.cart = matcher.cart
         self.facts = facts
+        # each record's key per rule, computed once (Phone also needs the digits to look it up)
+        wanted = {*matcher.rules, PHONE_DIGITS} if PHONE in matcher.rules else set(matcher.rules)
+        self.keys = [{rule: _rule_key(rule, f) for rule in wanted} for f in facts]
         self.rows: dict[int, dict[str, Any]] = {}  # customer id (or placeholder) -> values
         self.index: dict[str, dict[str, set[int]]] = {rule: {} for rule in matcher.rules}
         self.links: dict[str, int] = {}  # this cart's web id -> customer
@@ -466,7 +497,7 @@ class _Batch:
 
     def run(self) -> list[MatchResult]:
         self._load()
-        pending = [self._match_one(f) for f in self.facts]
+        pending = [self._match_one(f, k) for f, k in zip(self.facts, self.keys, strict=True)]
         real = self._write()
         return [self._result(p, real) for p in pending]
 
@@ -474,33 +505,37 @@ class _Batch:
     def _load(self) -> None:
         c = tables.customers
         links = tables.customer_web_ids
+        # Matching needs the keys only; filling blanks needs the fields too (never timestamps).
+        wanted = ["id", "phone", *_KEYS] + ([*_CONTACT, *_ADDRESS] if self.m.fill_blanks else [])
+        columns = [c.c[name] for name in dict.fromkeys(wanted)]
         web_ids = {f.web_id for f in self.facts if f.web_id}
         for chunk in _chunks(web_ids):
             self.links.update(self.conn.execute(select(links.c.web_id, links.c.customer_id).where(
                 links.c.cart_id == self.cart.id, links.c.web_id.in_(chunk))).all())
+        # Records already linked by their web id never consult the rules: leave their keys out.
+        open_keys = [keys for f, keys in zip(self.facts, self.keys, strict=True)
+                     if not (f.web_id and f.web_id in self.links)]
         for rule in self.m.rules:
-            keys = {k for f in self.facts if (k := _rule_key(rule, f))}
+            keys = {k for keys in open_keys if (k := keys[rule])}
             if not keys:
                 continue
             if rule == WEB_ID:
                 self._load_same_store_web_ids(keys)
                 continue
-            # "Phone" is looked up through the indexed digits column, then compared as typed.
-            column, lookup = {
-                EMAIL: (c.c.email_norm, keys),
-                PHONE: (c.c.phone_digits, {d for f in self.facts if (d := phone_digits(f.phone))}),
-                PHONE_DIGITS: (c.c.phone_digits, keys),
-                NAME_ADDRESS: (c.c.name_address_key, keys),
-            }[rule]
+            column = {EMAIL: c.c.email_norm, PHONE_DIGITS: c.c.phone_digits, NAME_ADDRESS: c.c.name_address_key,
+                      PHONE: c.c.phone_digits}[rule]
+            lookup = keys
+            if rule == PHONE:  # looked up through the indexed digits column, then compared as typed
+                lookup = {d for keys in open_keys if (d := keys[PHONE_DIGITS])}
             for chunk in _chunks(lookup):
-                for row in self.conn.execute(select(c).where(column.in_(chunk))).mappings():
-                    self._remember(dict(row))
+                for row in self.conn.execute(select(*columns).where(column.in_(chunk))):
+                    self._remember(row._asdict())
         if self.m.fill_blanks:
             missing = (set(self.links.values()) | {cid for ids in self.index.get(WEB_ID, {}).values()
                                                    for cid in ids}) - set(self.rows)
             for chunk in _chunks(missing):
-                for row in self.conn.execute(select(c).where(c.c.id.in_(chunk))).mappings():
-                    self._remember(dict(row))
+                for row in self.conn.execute(select(*columns).where(c.c.id.in_(chunk))):
+                    self._remember(row._asdict())
 
     def _load_same_store_web_ids(self, keys: set[str]) -> None:
         links, carts = tables.customer_web_ids, tables.carts
@@ -513,9 +548,11 @@ class _Batch:
                 self.index[WEB_ID].setdefault(web_id, set()).add(customer_id)
 
     def _remember(self, row: dict[str, Any]) -> None:
-        """Keep a customer's values and index it under every active rule's key."""
-        self.rows[row["id"]] = row
-        self._index(row["id"], row)
+        """Keep a customer's values and index it under every active rule's key (once: a
+        customer found by several rules' queries comes back several times)."""
+        if row["id"] not in self.rows:
+            self.rows[row["id"]] = row
+            self._index(row["id"], row)
 
     def _index(self, cid: int, row: Mapping[str, Any]) -> None:
         for rule, keyed in self.index.items():
@@ -524,14 +561,14 @@ class _Batch:
                 keyed.setdefault(key, set()).add(cid)
 
     # -- deciding, in memory --------------------------------------------------------------
-    def _match_one(self, facts: CustomerFacts) -> _Pending:
+    def _match_one(self, facts: CustomerFacts, keys: Mapping[str, str | None]) -> _Pending:
         if facts.web_id:
             linked = self.new_links.get(facts.web_id, self.links.get(facts.web_id))
             if linked is not None:
                 return self._matched(WEB_ID_LINK, linked, facts, [])
         ambiguous: list[tuple[str, tuple[int, ...]]] = []
         for rule in self.m.rules:
-            key = _rule_key(rule, facts)
+            key = keys[rule]
             if key is None:
                 continue
             candidates = self.index[rule].get(key, ())
@@ -553,7 +590,8 @@ class _Batch:
     def _create(self, facts: CustomerFacts) -> int:
         cid = -(len(self.created) + 1)
         row: dict[str, Any] = {name: getattr(facts, name) for name in (*_CONTACT, *_ADDRESS)}
-        row.update(key_columns(row), created_at=self.now, updated_at=self.now,
+        row.update(email_norm=_rule_key(EMAIL, facts), phone_digits=_rule_key(PHONE_DIGITS, facts),
+                   name_address_key=_rule_key(NAME_ADDRESS, facts), created_at=self.now, updated_at=self.now,
                    created_from=self.m.source, source_cart_id=self.cart.id)
         self.created.append(cid)
         self.rows[cid] = row

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from click.testing import CliRunner
+
 from seconnect import params
 from seconnect.cartdef import CartDefinition
 from seconnect.carts import add_cart, get_cart

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import event, func, select
+
 from seconnect.matching import CREATED, WEB_ID_LINK, CustomerFacts, CustomerMatcher
 from seconnect.store import tables
-from sqlalchemy import event, func, select
 
 
 def _customers(store) -> list[dict]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -21,6 +22,7 @@ from . import App, emit, pass_app, table
 _FIELDS = ("first_name", "last_name", "company", "email", "phone", "street1", "street2", "city", "state",
            "postal_code", "country")
 _RECENT_ORDERS = 10
+_CENT = Decimal("0.01")
 
 
 @click.group("customers")
@@ -30,6 +32,14 @@ def command() -> None:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _money(value: Decimal | None) -> str | None:
+    """Cents as order records spell them ("19.99"); more decimals only when the amount has them."""
+    if value is None:
+        return None
+    cents = value.quantize(_CENT)
+    return str(cents) if cents == value else format(value.normalize(), "f")
 
 
 def _name(row: Any) -> str:
@@ -136,7 +146,7 @@ def show(app: App, customer_id, as_json) -> None:
             .order_by(o.c.ordered_at.desc(), o.c.id.desc()).limit(_RECENT_ORDERS)).all()
     record["recent_orders"] = [
         {"cart": r.name, "number": r.number, "date": _iso(r.ordered_at), "matched_by": r.customer_match,
-         "grand_total": str(r.grand_total) if r.grand_total is not None else None} for r in recent]
+         "grand_total": _money(r.grand_total)} for r in recent]
     emit(record, as_json, _show_text)
 
 
