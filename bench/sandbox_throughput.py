@@ -21,6 +21,7 @@ import threading
 import time
 
 import httpx
+
 from seconnect.sandbox import Sandbox
 
 

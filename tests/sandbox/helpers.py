@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from html.entities import name2codepoint
 
 import httpx
+
 from seconnect.sandbox import Sandbox
 
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}

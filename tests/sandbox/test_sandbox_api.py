@@ -9,6 +9,7 @@ import unicodedata
 
 import httpx
 import pytest
+
 from seconnect.sandbox import Sandbox, sandbox_fixture
 
 from .helpers import Seti, trust

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from seconnect.sandbox import BUGS
 
 from .helpers import Seti, lenient_xml, money, response_code

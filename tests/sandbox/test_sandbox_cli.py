@@ -13,6 +13,7 @@ import time
 import httpx
 import pytest
 from click.testing import CliRunner
+
 from seconnect.cli.sandbox import sandbox
 
 LAUNCH = "from seconnect.cli.sandbox import sandbox; sandbox(prog_name='seconnect sandbox')"

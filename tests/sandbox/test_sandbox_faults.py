@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from seconnect.sandbox import FaultPlan
 
 from .helpers import Seti, trust
