@@ -290,8 +290,7 @@ class SkuTranslator:
     def _resolve(self, todo: dict[tuple, Mapping[str, Any]]) -> None:
         skus = [key[0] for key in todo if key[0]]
         self._load(self._by_code, skus, self._code_query)
-        self._load(self._by_sku, skus, lambda chunk: select(*_COLUMNS, _P.c.sku.label("key")).where(
-            _P.c.sku.in_(chunk)))
+        self._load(self._by_sku, skus, self._sku_query)
         found: dict[tuple, tuple[_Product, str]] = {}
         for key in todo:
             sku = key[0]
@@ -310,10 +309,11 @@ class SkuTranslator:
         related = [p for p, _ in found.values()] + [p for ps in named.values() for p in ps]
         if self.mode == SUB_SKUS:
             self._load_children([p.id for p in related])
-            built = [self._built_sku(p, line) for key, line in todo.items() if key in found
-                     for p in [found[key][0]] if line.get("options")]
-            self._load(self._by_sku, [b for b in built if b], lambda chunk: select(
-                *_COLUMNS, _P.c.sku.label("key")).where(_P.c.sku.in_(chunk)))
+            bases = {key: [found[key][0]] if key in found else [] for key in todo}
+            for key, candidates in named.items():
+                bases[key] += candidates
+            built = [self._built_sku(p, todo[key]) for key, ps in bases.items() for p in ps]
+            self._load(self._by_sku, [b for b in built if b], self._sku_query)
         else:
             self._load_ids([p.parent_id for p in related if p.parent_id])
         for key, line in todo.items():
@@ -358,6 +358,7 @@ class SkuTranslator:
         return Translation(line.get("sku") or "", None, "unmapped")
 
     def _built_sku(self, product: _Product, line: Mapping[str, Any]) -> str | None:
+        """The sub-SKU the import would have built for this parent and the line's choices."""
         codes = [option_code(o.get("value"), o.get("code"), self.delimiter) for o in line.get("options") or ()
                  if o.get("value") is not None and (o.get("type") or "").casefold() not in FREE_TEXT_TYPES]
         return build_sub_sku(product.sku, codes, self.delimiter) if codes else None
@@ -366,6 +367,10 @@ class SkuTranslator:
     def _code_query(self, chunk: Sequence[str]):
         return select(*_COLUMNS, _C.c.code.label("key")).join(_C, _C.c.product_id == _P.c.id).where(
             _C.c.cart_id == self.cart.id, _C.c.code.in_(chunk))
+
+    @staticmethod
+    def _sku_query(chunk: Sequence[str]):
+        return select(*_COLUMNS, _P.c.sku.label("key")).where(_P.c.sku.in_(chunk))
 
     def _load(self, cache: dict[str, _Product | None], keys: Iterable[str], query) -> None:
         missing = sorted({k for k in keys if k not in cache})

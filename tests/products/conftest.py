@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+
 from seconnect.cartdef import CartDefinition
 from seconnect.plugins import Plugins, load_plugins
 from seconnect.sandbox import Sandbox

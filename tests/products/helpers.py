@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from seconnect import carts
 from seconnect.cartdef import CartDefinition
 from seconnect.plugins import Plugins

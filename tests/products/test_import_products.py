@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import seconnect_generic
 import sqlalchemy as sa
+
+import seconnect_generic
 from seconnect import hookimpl
 from seconnect.carts import get_cart
 from seconnect.errors import UsageError
@@ -52,9 +53,14 @@ def test_counts_follow_the_sandbox_catalogue(store, plugins, make_cart, sandbox,
     assert run.status == "ok" and run.summary == summary
 
 
-def test_sub_skus_are_parent_plus_option_codes(store, plugins, make_cart, sandbox):
-    """Every variation is its own product under its parent, named by the SKU rule."""
+@pytest.mark.parametrize("batch", [50, 4])
+def test_sub_skus_are_parent_plus_option_codes(store, plugins, make_cart, sandbox, batch):
+    """Every variation is its own product under its parent, named by the SKU rule — also when
+    small batches put a parent and its variations in different transactions."""
     cart = make_cart(sandbox)
+    with store.begin() as conn:
+        set_value(conn, "DownloadBatchSize", str(batch), cart.id)
+        cart = get_cart(conn, cart.name)
     import_products(store, plugins, cart, attributes="sub-skus")
     rows = _by_sku(store)
     ids = web_ids(store, cart)
@@ -246,3 +252,27 @@ def test_invalid_records_are_quarantined_and_the_rest_imports(store, gen):
     import_products(store, fixed, cart)
     assert count(store, Q, Q.c.resolved_at.is_(None)) == 2
     assert _by_sku(store)["BAD-PRICE"].price == 12.5
+
+
+class Reverser:
+    """Sends the generic cart's catalogue backwards, four records a batch: variations first."""
+
+    @hookimpl(tryfirst=True)
+    def import_products(self, cart, batch_size):
+        real = seconnect_generic.plugin.import_products(cart=cart, batch_size=batch_size)
+        if real is None:
+            return None
+        records = [r for batch in real for r in batch][::-1]
+        return (records[i:i + 4] for i in range(0, len(records), 4))
+
+
+def test_variations_sent_before_their_parent_wait_for_it(store, plugins, gen):
+    backwards = load_plugins(extra=[("reverser", Reverser())])
+    first = add_cart(store, backwards, gen, "Backwards")
+    summary = import_products(store, backwards, first, attributes="sub-skus")
+    assert summary["created"] == expected(gen, "sub-skus")["products"]
+    assert _by_sku(store)["DCK-101-OAK"].option_values == {"Wood": "Oak"}  # the parent's lists were used
+    # the same catalogue in its natural order names every product the same way
+    second = add_cart(store, plugins, gen, "Forwards")
+    again = import_products(store, plugins, second, attributes="sub-skus")
+    assert again["created"] == 0 and again["updated"] == summary["created"]

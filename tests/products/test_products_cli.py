@@ -7,6 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from seconnect.cli import build_cli
 from seconnect.cli import products as products_cli
 from seconnect.jobs.import_products import import_products

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
+
 from seconnect.jobs.import_products import import_products
 from seconnect.seti import SetiClient
 from seconnect.store import tables

@@ -13,15 +13,19 @@ is given, because (as SEOM warns) changing it breaks the translation of order li
 **Variation records** (``record["variation"]``, set by the cart's plugin):
 
 * sub-SKU mode: each variation is a local product whose ``parent_id`` is its parent and whose
-  SKU is built by :func:`~seconnect.subskus.build_sub_sku`; its cart code maps to it. Keyed by
-  the cart's WebID, so Interspire combinations that all share their parent's Code (bug §6.6-10)
-  still become one sub-SKU each; their code row is then the combination's own address,
-  ``<parent name> [VARID:<combination id>]`` (seti-protocol §6.4), since the shared code cannot
-  tell them apart.
+  SKU is built by :func:`~seconnect.subskus.build_sub_sku` (option names and codes from the
+  parent's ``OptionLists`` when it has them); its cart code maps to it. A built SKU that another
+  variant or another parent's product already holds gets ``<delimiter><combination id>``
+  appended. Keyed by the cart's WebID, so Interspire combinations that all share their parent's
+  Code (bug §6.6-10) still become one sub-SKU each; their code row is then the combination's own
+  address, ``<parent name> [VARID:<combination id>]`` (seti-protocol §6.4), since the shared
+  code cannot tell them apart. (Combinations flagged as sharing a code but sent with different
+  codes are taken at their word: the codes.)
 * options mode: a variation has no local product; its code maps to the parent (a shared code
   maps once, to the one parent).
 * a parent the cart does not export (Interspire) is created from its variations: SKU = the
-  shared code when there is one, else :func:`~seconnect.subskus.parent_sku_from_name`
+  parent code the plugin names or the code the combinations share, else
+  :func:`~seconnect.subskus.parent_sku_from_name`
   (``-<parent web id>`` appended if another product already holds that SKU); name = the
   parent's name; price = the lowest variation price; no stock of its own. Its own code row is
   the shared code, else the parent code the plugin names, else its name (Interspire addresses a
@@ -256,6 +260,7 @@ class _Importer:
         self._held: dict[tuple[str, str], list[dict]] = {}
         self._sub_sku_owner: dict[str, str] = {}  # sub-SKU -> row code of the variation given it
         self._counted_parents: set[int] = set()
+        self._parked: set[str | None] = set()  # external ids quarantined in this run
 
     # -- entry points ---------------------------------------------------------------------------
     def store_mode(self, conn: Connection) -> None:
@@ -280,7 +285,7 @@ class _Importer:
             target.setdefault(_parent_key(record), []).append(record)
         if ready:
             self._apply_variations(conn, ready)
-        self._resolve_quarantined(conn, good)
+        self._resolve_quarantined(conn, plain + [r for records in ready.values() for r in records])
 
     def held_chunks(self, size: int) -> Iterator[dict[tuple[str, str], list[dict]]]:
         """Variations still waiting for their parent, a parent's variations never split."""
@@ -344,13 +349,15 @@ class _Importer:
             reason = "; ".join(problems)
             if (external_id, json.dumps(record, default=str, ensure_ascii=False)) not in parked:
                 quarantine_record(conn, self.cart, "product", external_id, reason, record)
+            self._parked.add(external_id)
             self.summary["quarantined"] += 1
             code = record.get("code") if isinstance(record, dict) else None
             self._plan(code if isinstance(code, str) else None, None, code if isinstance(code, str) else None,
                        "quarantine", reason=reason)
 
-    def _resolve_quarantined(self, conn: Connection, good: Sequence[Mapping[str, Any]]) -> None:
-        ids = sorted({i for i in map(_external_id, good) if i is not None})
+    def _resolve_quarantined(self, conn: Connection, stored: Sequence[Mapping[str, Any]]) -> None:
+        """A record parked by an earlier run that has now been stored is no longer parked."""
+        ids = sorted({i for i in map(_external_id, stored) if i is not None and i not in self._parked})
         for chunk in chunked(ids):
             conn.execute(update(_Q).where(
                 _Q.c.cart_id == self.cart.id, _Q.c.kind == "product", _Q.c.resolved_at.is_(None),
