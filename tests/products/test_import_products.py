@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -276,3 +277,27 @@ def test_variations_sent_before_their_parent_wait_for_it(store, plugins, gen):
     second = add_cart(store, plugins, gen, "Forwards")
     again = import_products(store, plugins, second, attributes="sub-skus")
     assert again["created"] == 0 and again["updated"] == summary["created"]
+
+
+def test_two_carts_importing_the_same_skus_at_once(store, plugins, isc):
+    """Two carts of one catalogue imported concurrently (several workers on one store): both
+    finish and every SKU exists once, whichever import created it."""
+    carts = [add_cart(store, plugins, isc, name) for name in ("North", "South")]
+    start = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def run(cart):
+        start.wait()
+        try:
+            results[cart.name] = import_products(store, plugins, cart, attributes="sub-skus")
+        except Exception as exc:  # reported below, with the other thread's outcome
+            results[cart.name] = exc
+
+    threads = [threading.Thread(target=run, args=(cart,)) for cart in carts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(r, dict) for r in results.values()), results
+    assert count(store, P) == expected(isc, "sub-skus")["products"]
+    assert count(store, C) == 2 * expected(isc, "sub-skus")["codes"]

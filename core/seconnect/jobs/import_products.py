@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, func, select, update
 
 from ..capabilities import Capability
 from ..cartdef import CartDefinition
@@ -665,10 +665,22 @@ class _Importer:
         return claimed
 
     def _insert(self, conn: Connection, rows: list[dict]) -> dict[str, int]:
-        """Insert new products; their ids by SKU."""
+        """Insert new products; their ids by SKU.
+
+        Rows go in SKU order and a SKU that appeared meanwhile (another cart's import committing
+        the same SKU on a shared PostgreSQL store) is linked instead of failing the batch.
+        """
         if not rows:
             return {}
-        return {row.sku: row.id for row in conn.execute(insert(_P).returning(_P.c.id, _P.c.sku), rows)}
+        rows = sorted(rows, key=lambda r: r["sku"])
+        ids = {r.sku: r.id for r in upsert(conn, _P, rows, ["sku"], [], returning=["id", "sku"])}
+        raced = [r for r in rows if r["sku"] not in ids]
+        if raced:
+            ids.update({r.sku: r.id for r in self._products_by_sku(conn, [r["sku"] for r in raced]).values()})
+            self._update(conn, [_changes(ids[r["sku"]], r, **({"parent_id": r["parent_id"],
+                                                                "option_values": r["option_values"]}
+                                                               if r["parent_id"] else {})) for r in raced])
+        return ids
 
     def _update(self, conn: Connection, changes: list[dict]) -> None:
         """Descriptive fields the record carries (an absent one keeps its value); never ``qoh``."""
