@@ -1,0 +1,122 @@
+"""Order import benchmark: seconnect against the floor, memory, concurrency and incremental cost.
+
+Prints (nothing is asserted; ratios are measured in one run because machines are noisy):
+1. 20,000 orders (~3 lines each) over HTTPS on loopback from the generic sandbox: the wall time
+   of `seconnect run import-orders` (a subprocess, fresh SQLite store) divided by the floor — the
+   same requests fetched and parsed by a bare loop that stores nothing. Target <= 1.3.
+2. Peak RSS of the import process at 20k and 100k orders (target: flat in N, <= 150 MB).
+3. With --latency-ms 150 and batch 50: speed-up of concurrent batch fetching (MaxConcurrentRequests
+   4) over sequential paging (1). Target >= 3x.
+4. Incremental: 10 new orders on a store already holding 100k: time, next to the same on 20k.
+
+Usage: python bench/import_orders.py [--quick]   (--quick: 5k/20k instead of 20k/100k)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from seconnect.cartdef import CartDefinition, Secret
+from seconnect.sandbox import Sandbox
+from seconnect.seti import SetiClient
+
+
+def run_measured(env: dict, *args: str, stdin: str | None = None) -> tuple[float, int, str]:
+    """Run the CLI in a subprocess; returns (wall seconds, the child's own peak RSS in KiB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "seconnect", *args], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if stdin:
+        proc.stdin.write(stdin)
+    proc.stdin.close()
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's rusage, not all children's
+    wall = time.perf_counter() - started
+    if status:
+        raise SystemExit(f"seconnect {' '.join(args)} failed:\n{err}")
+    return wall, usage.ru_maxrss, out
+
+
+def new_store(sb: Sandbox, folder: Path, batch: int, concurrency: int) -> dict:
+    env = {**os.environ, "SECONNECT_DB": f"sqlite:///{folder / 'bench.db'}",
+           "SECONNECT_KEY_FILE": str(folder / "key")}
+    run_measured(env, "carts", "add", "Bench", "--type", "Generic", "--user", sb.user, "--script-url", sb.script_url,
+              "--ca-bundle", sb.ca_file, "--password-stdin", stdin=sb.password + "\n")
+    run_measured(env, "params", "set", "DownloadBatchSize", str(batch), "--cart", "Bench")
+    run_measured(env, "params", "set", "MaxConcurrentRequests", str(concurrency), "--cart", "Bench")
+    return env
+
+
+def floor(sb: Sandbox, batch: int) -> float:
+    """The same requests, fetched and parsed, nothing stored."""
+    cart = CartDefinition(name="floor", type="Generic", user=sb.user, password=Secret(sb.password),
+                          script_url=sb.script_url, ca_bundle=sb.ca_file)
+    started = time.perf_counter()
+    with SetiClient.for_cart(cart) as client:
+        total = client.order_count("All")
+        for start in range(1, total + 1, batch):
+            client.download_orders(lastorder="All", startnum=start, batchsize=batch)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    small, large = (5_000, 20_000) if args.quick else (20_000, 100_000)
+    batch = 500
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        print(f"== 1. {small:,} orders, batch {batch}, HTTPS on loopback")
+        started = time.perf_counter()
+        with Sandbox("generic", orders=small, products=200, customers=2_000, seed=1,
+                     state_dir=root / "cart-small") as sb:
+            print(f"sandbox generated in {time.perf_counter() - started:.1f} s")
+            sb.warm()
+            floor_s = floor(sb, batch)
+            env = new_store(sb, root / "s1", batch, 2)
+            wall, rss_small, out = run_measured(env, "run", "import-orders", "--cart", "Bench")
+            print(out.strip())
+            print(f"floor (fetch + parse, store nothing): {floor_s:.2f} s = {small / floor_s:,.0f} orders/s")
+            print(f"seconnect import: {wall:.2f} s = {small / wall:,.0f} orders/s; ratio {wall / floor_s:.2f} "
+                  f"(target <= 1.3); peak RSS {rss_small / 1024:.0f} MB")
+            sb.add_orders(10)
+            inc_small, _, _ = run_measured(env, "run", "import-orders", "--cart", "Bench")
+
+        print(f"\n== 2. {large:,} orders: peak RSS")
+        with Sandbox("generic", orders=large, products=200, customers=5_000, seed=2,
+                     state_dir=root / "cart-large") as sb:
+            sb.warm()
+            env = new_store(sb, root / "s2", batch, 2)
+            wall, rss_large, out = run_measured(env, "run", "import-orders", "--cart", "Bench")
+            print(out.strip())
+            print(f"seconnect import: {wall:.2f} s = {large / wall:,.0f} orders/s; peak RSS {rss_large / 1024:.0f} MB "
+                  f"(at {small:,}: {rss_small / 1024:.0f} MB; target flat, <= 150 MB)")
+            print(f"\n== 4. incremental: 10 new orders on a store holding {large:,}")
+            sb.add_orders(10)
+            inc_large, _, out = run_measured(env, "run", "import-orders", "--cart", "Bench")
+            print(out.strip())
+            print(f"10 new orders: {inc_large:.2f} s on {large:,} vs {inc_small:.2f} s on {small:,} "
+                  "(process start included)")
+
+        print("\n== 3. latency 150 ms, batch 50: concurrent batches vs sequential paging")
+        n = 2_000
+        with Sandbox("generic", orders=n, products=100, customers=500, seed=3, latency_ms=150,
+                     state_dir=root / "cart-latency") as sb:
+            times = {}
+            for concurrency in (1, 4):
+                env = new_store(sb, root / f"s3-{concurrency}", 50, concurrency)
+                times[concurrency], _, _ = run_measured(env, "run", "import-orders", "--cart", "Bench")
+                print(f"MaxConcurrentRequests {concurrency}: {times[concurrency]:.2f} s for {n:,} orders")
+            print(f"speed-up {times[1] / times[4]:.1f}x (target >= 3x)")
+
+
+if __name__ == "__main__":
+    main()
