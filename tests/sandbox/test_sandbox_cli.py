@@ -14,9 +14,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from seconnect.cli.sandbox import sandbox
+from seconnect.cli.sandbox import command as sandbox
 
-LAUNCH = "from seconnect.cli.sandbox import sandbox; sandbox(prog_name='seconnect sandbox')"
+LAUNCH = "from seconnect.cli.sandbox import command; command(prog_name='seconnect sandbox')"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -14,4 +14,4 @@ _NOUNS = ("carts", "params", "plugins_cmd", "run", "orders", "quarantine", "sand
 def register_commands(cli) -> None:
     for noun in _NOUNS:
         module = importlib.import_module(f"{__package__}.{noun}")
-        cli.add_command(getattr(module, "command", None) or getattr(module, noun))
+        cli.add_command(module.command)

@@ -50,7 +50,7 @@ def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
 @click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the store's data (and its CA) in DIR across runs; default: a temporary directory.")
 @click.option("--quiet", is_flag=True, help="Do not print a line per request.")
-def sandbox(profile: str, host: str, port: int, seed: int, orders: int, products: int, customers: int,
+def command(profile: str, host: str, port: int, seed: int, orders: int, products: int, customers: int,
             latency_ms: float, faults: str | None, bug_items: tuple[str, ...], state_dir: Path | None,
             quiet: bool) -> None:
     """Serve a simulated web store speaking SETI over HTTPS until Ctrl-C."""
