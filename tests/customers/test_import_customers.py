@@ -13,7 +13,7 @@ from seconnect.carts import get_cart
 from seconnect.errors import CapabilityError
 from seconnect.hookspecs import hookimpl
 from seconnect.jobs.import_customers import import_customers
-from seconnect.matching import normalize_email, phone_digits
+from seconnect.matching import CustomerFacts, normalize_email, phone_digits
 from seconnect.plugins import load_plugins
 from seconnect.sandbox import Sandbox
 from seconnect.store import tables
@@ -205,3 +205,28 @@ def test_a_cart_type_without_customer_import_is_refused_before_any_run(store, pl
     with pytest.raises(CapabilityError, match="customer import"):
         import_customers(store, plugins, cart)
     assert _rows(store, tables.runs) == []
+
+
+def test_import_fills_blanks_and_reports_ambiguity_once_per_batch(store, plugins, make_cart, set_rules, match,
+                                                                  generic_sandbox):
+    held = {str(c["id"]): c for c in generic_sandbox.customers()}
+    cart = _sandbox_cart(store, make_cart, set_rules, generic_sandbox, "None")
+    # before the import: two customers share customer 1's e-mail; customer 2's e-mail alone is known
+    twins = match(cart, CustomerFacts(first_name="A", email=held["1"]["email"]),
+                  CustomerFacts(first_name="B", email=held["1"]["email"]))
+    [known] = match(cart, CustomerFacts(email=held["2"]["email"]))
+    cart = set_rules(cart, "Email")
+    summary = import_customers(store, plugins, cart)
+
+    assert summary["filled"] == 1
+    [row] = _rows(store, tables.customers, tables.customers.c.id == known.customer_id)
+    assert (row["first_name"], row["phone"], row["street1"]) == (
+        held["2"]["first"], held["2"]["phone"], held["2"]["street1"])
+    assert row["created_from"] == "order import"  # where it was first seen
+    assert _customer_of(store, cart)["2"] == known.customer_id
+    assert _customer_of(store, cart)["1"] not in {t.customer_id for t in twins}
+    [event] = _rows(store, tables.audit_events, tables.audit_events.c.event == "customer-matches-ambiguous")
+    assert event["detail"]["count"] == 1
+    [listed] = event["detail"]["records"]
+    assert (listed["web_id"], listed["rule"]) == ("1", "created")
+    assert listed["detail"].startswith("Email: 2 customers match")

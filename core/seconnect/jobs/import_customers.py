@@ -29,6 +29,7 @@ __all__ = ["JOB", "import_customers"]
 
 JOB = "import-customers"
 SOURCE = "customer import"
+_MAX_LISTED = 100
 
 
 def import_customers(store: Store, plugins: Plugins, cart: CartDefinition, *,
@@ -79,10 +80,15 @@ def _store_batch(conn: Connection, run: JobRun, cart: CartDefinition, records: S
         run.event(conn, "customer-quarantined", web_id=web_id, reason=problems[0])
         summary["quarantined"] += 1
     matcher = CustomerMatcher(conn, cart, source=SOURCE, fill_blanks=True)
+    ambiguous: list[dict[str, Any]] = []
     for record, result in zip(good, matcher.match_many([facts_from_customer(r) for r in good]), strict=True):
         matched[result.rule] += 1
         if result.filled:
             summary["filled"] += 1
         if result.detail:
-            run.event(conn, "customer-match-ambiguous", web_id=record["web_id"], customer_id=result.customer_id,
-                      rule=result.rule, detail=result.detail)
+            ambiguous.append({"web_id": record["web_id"], "customer_id": result.customer_id, "rule": result.rule,
+                              "detail": result.detail})
+    if ambiguous:
+        # One event per batch: a store where many customers share a phone must not turn the audit
+        # log into one row per record.
+        run.event(conn, "customer-matches-ambiguous", count=len(ambiguous), records=ambiguous[:_MAX_LISTED])
