@@ -3,6 +3,8 @@ ambiguity, placeholders, batches, identity links and blank-field filling."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 
 from sqlalchemy import event, func, select
@@ -300,3 +302,25 @@ def test_one_query_per_rule_per_batch(store, cart, match, set_rules):
 def test_empty_batch_touches_nothing(store, cart, match):
     assert match(cart) == []
     assert _count(store) == 0
+
+
+def test_concurrent_batches_do_not_create_the_same_customer_twice(store, cart, match):
+    """Two workers importing the same new buyer at once: the second waits for the first's batch
+    to commit (PostgreSQL: advisory lock; SQLite: the write transaction), then matches it."""
+    buyer = CustomerFacts(first_name="Ana", email="ana@example.com")
+    second: list = []
+    started = threading.Event()
+
+    def other_worker():
+        started.set()
+        second.extend(match(cart, buyer))
+
+    with store.begin() as conn:
+        [first] = CustomerMatcher(conn, cart, source="order import").match_many([buyer])
+        worker = threading.Thread(target=other_worker)
+        worker.start()
+        started.wait()
+        time.sleep(0.3)  # give the other worker time to reach the lock while this batch is open
+    worker.join(timeout=30)
+    assert [(r.customer_id, r.rule) for r in second] == [(first.customer_id, "Email")]
+    assert _count(store) == 1
