@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from .errors import NotFoundError, UsageError
 from .store import tables
@@ -167,6 +167,8 @@ def set_value(conn: Connection, name: str, raw: str, cart_id: int | None) -> tup
         raise UsageError(f"{param.name} is a global parameter; it cannot be set per cart.",
                          hint=f"Run `seconnect params set {param.name} VALUE` without --cart.")
     value = param.parse(raw)
+    if param.name == "SubSKUDelimiter":
+        _refuse_if_sub_skus_exist(conn, cart_id)
     table = tables.params
     where = (table.c.name == param.name) & (
         table.c.cart_id.is_(None) if cart_id is None else table.c.cart_id == cart_id)
@@ -175,3 +177,18 @@ def set_value(conn: Connection, name: str, raw: str, cart_id: int | None) -> tup
     else:
         conn.execute(insert(table).values(name=param.name, cart_id=cart_id, value=param.format(value)))
     return param, value
+
+
+def _refuse_if_sub_skus_exist(conn: Connection, cart_id: int | None) -> None:
+    """SEOM warns that changing the sub-SKU build settings once sub-SKUs exist breaks the
+    translation of order lines; refuse instead of silently breaking it."""
+    codes, products = tables.product_cart_codes, tables.products
+    query = (select(func.count()).select_from(codes.join(products, products.c.id == codes.c.product_id))
+             .where(products.c.parent_id.is_not(None)))
+    if cart_id is not None:
+        query = query.where(codes.c.cart_id == cart_id)
+    if conn.execute(query).scalar_one():
+        raise UsageError("sub-SKUs already exist: changing SubSKUDelimiter now would break the translation "
+                         "of order lines to them.",
+                         hint="Back up the store file, change it, then rebuild the mapping with "
+                              "`seconnect run import-products --cart NAME --attributes sub-skus --rebuild`.")

@@ -140,14 +140,12 @@ def import_customers_cmd(app: App, cart_name, all_carts, as_json) -> None:
 def import_products_cmd(app: App, cart_name, all_carts, attributes, rebuild, dry_run, as_json) -> None:
     """Import product records (attributes as options or as sub-SKUs)."""
     from ..jobs.import_products import import_products
+    from .products import planned_text
 
     def describe(s: dict[str, Any]) -> str:
         if dry_run:
-            lines = [f"dry run ({s['attributes']}): {_plural(len(s.get('planned') or []), 'SKU')} planned, nothing changed"]
-            lines += [f"  {p['action']:<7} {p['sku']}" + (f"  (sub-SKU of {p['parent']})" if p.get("parent") else "")
-                      + (f"  [cart code {p['cart_code']}]" if p.get("cart_code") else "")
-                      for p in s.get("planned") or ()]
-            return "\n".join(lines)
+            return (f"dry run ({s['attributes']}), nothing changed:\n"
+                    + planned_text(s.get("planned") or []))
         return (f"{_plural(s['received'], 'product record')} ({s['attributes']}): {s['created']} created, "
                 f"{s['updated']} updated, {s['sub_skus']} sub-SKUs; {s['quarantined']} quarantined")
 

@@ -12,6 +12,7 @@ from seconnect import Capabilities, CartType
 from seconnect import Capability as C
 from seconnect import InventoryLevel as L
 from seconnect.seti.plugin import SetiDialect, SetiPlugin
+from seconnect.subskus import split_variation_name
 
 __all__ = ["CART_TYPE", "plugin", "variation_of"]
 
@@ -57,7 +58,6 @@ CART_TYPE = CartType(
 
 _VARID = re.compile(r"\[VARID:(\d+)\]", re.IGNORECASE)
 _WEB_ID = re.compile(r"^(\d+)-(\d+)$")
-_NAME_VALUES = re.compile(r"^(?P<name>.*?) \((?P<values>[^()]*)\)$")
 
 
 def variation_of(record: dict) -> dict:
@@ -72,16 +72,14 @@ def variation_of(record: dict) -> dict:
     if not match:
         return record
     parent_web_id, combination = match.groups()
-    name = record.get("name") or ""
-    named = _NAME_VALUES.match(name)
-    values = [v.strip() for v in named.group("values").split(",")] if named else []
+    parent_name, values = split_variation_name(record.get("name") or "")
     code = record.get("code") or ""
     return {
         **record,
         "variation": {
             "parent_web_id": parent_web_id,
             "combination_id": combination,
-            "parent_name": named.group("name") if named else name,
+            "parent_name": parent_name,
             "values": values,
             "code_is_shared": not _VARID.search(code),
         },
