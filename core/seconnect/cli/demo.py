@@ -54,7 +54,7 @@ def command(ctx: click.Context, profile: str, orders: int, keep: str | None) -> 
     profiles = ["interspire", "generic"] if profile == "both" else [profile]
     try:
         for name in profiles:
-            with Sandbox(name, orders=orders, products=25, customers=40, seed=7) as sb:
+            with Sandbox(name, orders=orders, products=25, customers=40, seed=7 + profiles.index(name)) as sb:
                 _run_profile(store, app.plugins, sb, name)
     finally:
         store.close()
