@@ -269,3 +269,26 @@ def test_two_imports_of_one_cart_at_once_do_not_duplicate(db_url, tmp_path):
         assert [p.returncode for p in procs] == [0, 0], outputs
         assert _count(db_url)[0] == len(sb.downloadable_order_numbers())
         assert sum("0 orders" in out for out, _ in outputs) <= 1
+
+
+@pytest.mark.parametrize("attributes", ["options", "sub-skus"])
+def test_order_lines_translate_to_parent_or_sub_sku(store, plugins, sandbox, attributes):
+    from seconnect.jobs.import_products import import_products
+
+    cart = define_cart(store, plugins, sandbox)
+    import_products(store, plugins, cart, attributes=attributes)
+    summary = import_orders(store, plugins, cart)
+    assert summary["unmapped_lines"] == 0
+    with store.begin() as conn:
+        rows = conn.execute(
+            sa.select(tables.order_lines.c.sku, tables.order_lines.c.local_sku, tables.order_lines.c.options,
+                      tables.products.c.parent_id)
+            .join(tables.products, tables.products.c.id == tables.order_lines.c.product_id)).all()
+    with_options = [r for r in rows if r.options and any(o.get("value") for o in r.options)]
+    variant_lines = [r for r in rows if r.parent_id is not None]
+    if attributes == "sub-skus":
+        assert variant_lines, "lines of variations map to their sub-SKUs"
+        assert all(r.local_sku != r.sku or sandbox.profile.name == "generic" for r in variant_lines)
+    else:
+        assert not variant_lines, "in options mode lines stay on the parent SKU"
+        assert with_options
