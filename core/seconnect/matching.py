@@ -44,9 +44,13 @@ Decisions:
 - Everything is batch-shaped: one query per rule per batch (``IN`` lists), bookkeeping in
   memory, bulk inserts and updates. Customers created earlier in a batch are matched by later
   records of the same batch (a guest who ordered twice gets one customer).
+  New customers are numbered in one statement and inserted in one bulk insert.
 - On PostgreSQL the matcher takes a transaction-level advisory lock, so two workers importing
-  at once cannot both create the same customer; it is released when the batch commits.
+  at once cannot both create the same customer; it is released when the batch commits (batches
+  of different carts wait for each other at that point: correctness over parallelism).
   SQLite's write transaction (``Store.begin``) already serialises writers.
+- Lookups use the key columns only. Code that writes ``customers`` by other means must fill them
+  with :func:`key_columns`, or those customers cannot be found by the rules.
 """
 
 from __future__ import annotations
