@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import define_cart
+from orders_helpers import define_cart
 
 import seconnect_schemas
 from seconnect import Capabilities, Capability, CartType, OrderBatch, hookimpl

@@ -7,7 +7,7 @@ import importlib
 from ..hookspecs import hookimpl
 
 # One module per noun; each exports a click command or group named after its module.
-_NOUNS = ("carts", "params", "plugins_cmd", "run", "orders", "quarantine", "sandbox", "demo")
+_NOUNS = ("carts", "params", "plugins_cmd", "run", "orders", "customers", "products", "quarantine", "sandbox", "demo")
 
 
 @hookimpl
