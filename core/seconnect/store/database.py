@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,7 @@ import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from ..errors import StoreError
 from .migrate import first_line, upgrade
@@ -184,6 +186,10 @@ def _create_engine(url: URL) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
     """Per-connection pragmas, and our own BEGIN so DDL and SELECTs are really transactional."""
 
@@ -194,9 +200,14 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_conn.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-            if wal:
-                # Readers never block the writer and vice versa; persistent in the file.
-                cursor.execute("PRAGMA journal_mode = WAL")
+            if wal and cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                # Readers never block the writer and vice versa; persistent in the file. Switching
+                # needs the file to itself and SQLite answers "locked" at once, without its busy
+                # handler, while another process is switching too: retry for the busy timeout.
+                for attempt in Retrying(retry=retry_if_exception(_locked), wait=wait_fixed(0.05),
+                                        stop=stop_after_delay(SQLITE_BUSY_TIMEOUT_S), reraise=True):
+                    with attempt:
+                        cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             # Safe with WAL (a power cut may lose the last commits, never corrupts).
             cursor.execute("PRAGMA synchronous = NORMAL")
