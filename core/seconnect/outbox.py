@@ -195,7 +195,7 @@ Deliver = Callable[[DeliveryContext, CartDefinition, list[Group]], list[Outcome]
 _REGISTRY: dict[str, Deliver] = {}
 # Core kinds, imported on first use so that a kind whose module is not there yet is simply
 # not delivered (its rows wait) instead of breaking the worker.
-_BUILTIN = {"inventory": "seconnect.jobs.inventory:deliver", "status": "seconnect.jobs.status:deliver"}
+_BUILTIN = {"inventory": "seconnect.jobs.inventory:deliver", "status": "seconnect.status:deliver"}
 
 
 def register(kind: str, deliver: Deliver) -> None:

@@ -40,6 +40,55 @@ def show(app: App, number, cart_name, as_json) -> None:
     emit(details, as_json, _text)
 
 
+@command.command("set-status")
+@click.argument("number")
+@click.argument("label", nargs=-1, required=True)
+@click.option("--cart", "cart_name", required=True, help="The cart the order came from.")
+@click.option("--tracking", "tracking", multiple=True, metavar="NUM[,CARRIER[,DATE[,METHOD]]]",
+              help="A package's tracking number, optionally with its carrier code, pickup date and ship "
+                   "method. Repeat it, one per package.")
+@click.option("--carrier", default="", metavar="CODE",
+              help="Carrier (UPS, FedEx, USPS…) of every package that names none.")
+@click.option("--pickup-date", default="", metavar="DATE",
+              help="Pickup date (YYYY-MM-DD or M/D/YYYY) of every package that names none.")
+@click.option("--note", default="", help="Kept with the change and sent to the cart (which may show it to the customer).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def set_status(app: App, number, label, cart_name, tracking, carrier, pickup_date, note, as_json) -> None:
+    """Set order NUMBER's status to LABEL and queue the change for the cart when SEOM's rules allow.
+
+    LABEL is one of the status labels (quotes optional): Order Received, Payment Received,
+    Shipped, Cancelled, or one added to the StatusLabels parameter. The change is sent only if
+    the label changed, UseStatusUpdates is TRUE and the cart takes status updates (its type
+    supports them, or UseGenericStatusUpdates is TRUE for it); otherwise it is kept locally and
+    the reason is printed. `seconnect run realtime` delivers queued changes.
+
+    \b
+    Two packages, both UPS:
+      seconnect orders set-status 1041 Shipped --cart Shop --tracking 1Z001 --tracking 1Z002 --carrier UPS
+    One package with its own carrier and pickup date:
+      seconnect orders set-status 1041 Shipped --cart Shop --tracking 9400110,USPS,2024-03-15
+    """
+    from .. import status
+
+    packages = status.parse_packages(tracking, carrier=carrier, pickup_date=pickup_date)
+    with app.store.begin() as conn:
+        change = status.set_status(conn, app.plugins, cart_name, number, " ".join(label), packages=packages,
+                                   note=note)
+    emit(change.as_dict(), as_json, _status_text)
+
+
+def _status_text(d: dict) -> str:
+    packages = len(d["packages"])
+    head = (f"Order {d['order_number']} ({d['cart']}): {d['previous'] or '-'} → {d['label']}"
+            + (f", {packages} package{'' if packages == 1 else 's'}" if packages else "") + ".")
+    if d["push"] == "queued":
+        return f"{head}\nQueued for the cart (outbox row {d['outbox_id']}); `seconnect run realtime` sends it."
+    if not d["changed"]:
+        return f"{head}\nLabel unchanged: nothing is sent to the cart."
+    return f"{head}\nKept in the store file, not sent to the cart: {d['reason']}"
+
+
 def _address(a: dict | None) -> str:
     if not a:
         return "(none)"
