@@ -292,3 +292,32 @@ def test_order_lines_translate_to_parent_or_sub_sku(store, plugins, sandbox, att
     else:
         assert not variant_lines, "in options mode lines stay on the parent SKU"
         assert with_options
+
+
+def test_new_orders_take_their_quantities_off_local_stock(store, plugins, tmp_path):
+    from seconnect.jobs.import_products import import_products
+
+    with Sandbox("generic", orders=40, products=10, customers=10, seed=12, state_dir=tmp_path / "c") as sb:
+        cart = define_cart(store, plugins, sb)
+        import_products(store, plugins, cart, attributes="sub-skus")
+        with store.begin() as conn:
+            conn.execute(sa.update(tables.products).values(qoh=1000))
+        import_orders(store, plugins, cart)
+        with store.begin() as conn:
+            sold = dict(conn.execute(
+                sa.select(tables.order_lines.c.product_id, sa.func.sum(tables.order_lines.c.quantity))
+                .where(tables.order_lines.c.product_id.is_not(None))
+                .group_by(tables.order_lines.c.product_id)).all())
+            qoh = dict(conn.execute(sa.select(tables.products.c.id, tables.products.c.qoh)).all())
+            parents = {r.id for r in conn.execute(sa.select(tables.products.c.parent_id.label("id"))
+                                                  .where(tables.products.c.parent_id.is_not(None)))}
+        assert sold
+        assert any(pid in qoh and pid not in parents for pid in sold)
+        for pid, quantity in sold.items():
+            assert qoh[pid] == 1000 - quantity, pid  # a sub-SKU's own stock, not its parent's
+        # a re-sent order does not take stock off twice
+        with store.begin() as conn:
+            conn.execute(sa.delete(tables.checkpoints))
+        assert import_orders(store, plugins, cart)["updated"] > 0
+        with store.begin() as conn:
+            assert dict(conn.execute(sa.select(tables.products.c.id, tables.products.c.qoh)).all()) == qoh

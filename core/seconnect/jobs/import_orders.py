@@ -25,6 +25,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from ..capabilities import Capability
 from ..cartdef import CartDefinition
+from ..inventory import record_sales
 from ..matching import CustomerMatcher, facts_from_order
 from ..plugins import Plugins
 from ..store import Store, tables, upsert
@@ -70,7 +71,8 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
         try:
             for batch in batches:
                 with store.begin() as conn:
-                    _store_batch(conn, run, cart, batch.records, check, custom_fields_supported, summary, matched)
+                    _store_batch(conn, run, plugins, cart, batch.records, check, custom_fields_supported,
+                                 summary, matched)
                     set_checkpoint(conn, cart, JOB, batch.checkpoint)
                 summary["checkpoint"] = batch.checkpoint
                 if progress:
@@ -82,7 +84,7 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
     return summary
 
 
-def _store_batch(conn: Connection, run: JobRun, cart: CartDefinition, records: Sequence[Any],
+def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefinition, records: Sequence[Any],
                  check: RecordCheck, custom_fields_supported: bool, summary: dict[str, Any],
                  matched: Counter[str]) -> None:
     summary["received"] += len(records)
@@ -138,18 +140,26 @@ def _store_batch(conn: Connection, run: JobRun, cart: CartDefinition, records: S
         for child in (tables.order_lines, tables.order_payments, tables.order_adjustments,
                       tables.order_custom_fields):
             conn.execute(delete(child).where(child.c.order_id.in_(stale)))
-    _insert_children(conn, cart, good, ids, custom_fields_supported, summary)
+    sold = _insert_children(conn, cart, good, ids, custom_fields_supported, summary)
+    # Only orders new to the store file take stock off: a re-sent order was counted already.
+    new_numbers = {good[i]["number"] for i in fresh}
+    record_sales(conn, cart, [line for line in sold if line["order_number"] in new_numbers], plugins=plugins)
 
 
 def _insert_children(conn: Connection, cart: CartDefinition, records: Sequence[dict], ids: dict[str, int],
-                     custom_fields_supported: bool, summary: dict[str, Any]) -> None:
+                     custom_fields_supported: bool, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Insert lines, payments, adjustments and custom fields; returns the lines as sales."""
     lines: list[dict[str, Any]] = []
     payments: list[dict[str, Any]] = []
     adjustments: list[dict[str, Any]] = []
     custom: list[dict[str, Any]] = []
-    all_lines = [(ids[r["number"]], line) for r in records for line in r.get("lines") or ()]
+    all_lines = [(r["number"], line) for r in records for line in r.get("lines") or ()]
     translations = SkuTranslator(conn, cart).translate([line for _, line in all_lines])
-    for (order_id, line), tr in zip(all_lines, translations, strict=True):
+    sales = []
+    for (number, line), tr in zip(all_lines, translations, strict=True):
+        order_id = ids[number]
+        sales.append({"order_number": number, "product_id": tr.product_id, "local_sku": tr.local_sku,
+                      "quantity": line.get("quantity") or 0})
         if tr.product_id is None:
             summary["unmapped_lines"] += 1
         lines.append({
@@ -188,6 +198,7 @@ def _insert_children(conn: Connection, cart: CartDefinition, records: Sequence[d
         if values:
             conn.execute(insert(table), values)
     summary["custom_fields_stored"] += len(custom)
+    return sales
 
 
 def _renumber(lines: list[dict[str, Any]]) -> None:

@@ -49,7 +49,7 @@ def _retry_order(conn: Connection, run: JobRun, cart, record: Any, plugins: Plug
     if problems:
         return problems
     summary: Counter[str] = Counter()
-    _store_batch(conn, run, cart, [record], check, supported, summary, Counter())
+    _store_batch(conn, run, plugins, cart, [record], check, supported, summary, Counter())
     return []
 
 
