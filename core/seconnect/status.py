@@ -195,8 +195,8 @@ def _blockers(conn: Connection, cart: CartDefinition, refusal: str | None) -> st
     """Everything that keeps status changes from this cart, each with the way out."""
     reasons = [refusal] if refusal else []
     if not cart.param("UseStatusUpdates", False):
-        reasons.append("UseStatusUpdates is FALSE, so status changes stay in the store file "
-                       "(`seconnect params set UseStatusUpdates TRUE` turns status updates on).")
+        reasons.append("UseStatusUpdates is FALSE: status updates are off "
+                       "(`seconnect params set UseStatusUpdates TRUE` turns them on).")
     if not conn.execute(select(tables.carts.c.active).where(tables.carts.c.id == cart.id)).scalar():
         reasons.append(f"Cart {cart.name!r} is inactive.")
     return " ".join(reasons) or None
@@ -271,6 +271,9 @@ def _update_of(payload: dict[str, Any]) -> StatusUpdate:
                         packages=tuple(Package(**p) for p in payload.get("packages") or ()))
 
 
+_CHECK_FIRST = "the update may have reached the cart; check the order there before sending it again"
+
+
 def _retry_hint(row_id: int) -> str:
     return f"outbox row {row_id}: `seconnect outbox retry {row_id}` sends it again"
 
@@ -294,8 +297,7 @@ class _Delivery:
         rows = sorted(group.rows, key=lambda r: r.id)
         oldest_parked = self.parked_before.get(group.key)
         if oldest_parked is not None and oldest_parked < rows[0].id:
-            return self.hold(rows, f"held behind outbox row {oldest_parked}, an earlier update of this order "
-                                   "that was not delivered")
+            return self.hold(rows, oldest_parked)
         for i, row in enumerate(rows):
             hist = self.history.get(row.id)
             if hist is not None and hist.push_state == "sent":  # delivered; only its bookkeeping was lost
@@ -316,8 +318,7 @@ class _Delivery:
         if hist is None and group.interrupted:
             return "unconfirmed: delivery was interrupted and the store file has no record of how far it got"
         if hist is not None and (hist.push_reason or "").startswith(SENDING):
-            return (f"unconfirmed: the cart was asked ({hist.push_reason}) but no answer was recorded; the "
-                    "update may have reached it — check the order at the cart before sending it again")
+            return f"unconfirmed: the cart was asked ({hist.push_reason}) but no answer was recorded; {_CHECK_FIRST}"
         if hist is not None and hist.push_state == "rejected":  # decided; the outbox just missed it
             return hist.push_reason or "rejected"
         return self.blocked
@@ -332,8 +333,7 @@ class _Delivery:
         except SeconnectError as exc:
             outcome = outbox.Outcome.from_error(exc)
             if outcome.state == "retry" and not certainly_unprocessed(exc):
-                return outbox.Outcome.park(f"unconfirmed: {outcome.error} — the update may have reached the cart; "
-                                           "check the order at the cart before sending it again")
+                return outbox.Outcome.park(f"unconfirmed: {outcome.error} — {_CHECK_FIRST}")
             if outcome.state == "retry" and group.attempts + 1 < self.ctx.policy.max_attempts:
                 with self.ctx.store.begin() as conn:
                     self.history_of(conn, [row.id], "queued", f"retrying: {outcome.error}")
@@ -361,19 +361,20 @@ class _Delivery:
         with self.ctx.store.begin() as conn:
             self.history_of(conn, [first.id], "rejected", reason if hint in reason else f"{reason} — {hint}")
             if later:
-                self.history_of(conn, [r.id for r in later], "rejected",
-                                f"held behind outbox row {first.id}, an earlier update of this order that was "
-                                f"not delivered; `seconnect outbox retry --all --cart {self.cart.name}` sends "
-                                "them in order")
+                self.history_of(conn, [r.id for r in later], "rejected", self.held_behind(first.id, hint=True))
         more = f" ({len(later)} later update{'' if len(later) == 1 else 's'} of this order held behind it)" \
             if later else ""
         return outbox.Outcome.park(reason + more)
 
-    def hold(self, rows: Sequence[Any], reason: str) -> outbox.Outcome:
+    def hold(self, rows: Sequence[Any], blocker: int) -> outbox.Outcome:
+        """Park all of ``rows``: an older update of their order is parked."""
         with self.ctx.store.begin() as conn:
-            self.history_of(conn, [r.id for r in rows], "rejected",
-                            f"{reason}; `seconnect outbox retry --all --cart {self.cart.name}` sends them in order")
-        return outbox.Outcome.park(reason)
+            self.history_of(conn, [r.id for r in rows], "rejected", self.held_behind(blocker, hint=True))
+        return outbox.Outcome.park(self.held_behind(blocker, hint=False))
+
+    def held_behind(self, blocker: int, *, hint: bool) -> str:
+        text = f"held behind outbox row {blocker}, an earlier update of this order that was not delivered"
+        return f"{text}; `seconnect outbox retry --all --cart {self.cart.name}` sends them in order" if hint else text
 
 
 def deliver(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outbox.Group]) -> list[outbox.Outcome]:
