@@ -101,6 +101,9 @@ def _search_field(n: int, default: str) -> Param:
 PARAMS: Mapping[str, Param] = {p.name: p for p in (
     Param("UseStatusUpdates", "bool", False, "global",
           "Enables Status Events: order status changes are queued for carts that accept them."),
+    Param("StatusLabels", "text", "", "global",
+          "Extra order status labels, separated by ';' (besides Order Received, Payment Received, "
+          "Shipped, Cancelled)."),
     Param("UseGenericStatusUpdates", "bool", False, "cart",
           "Send order status updates to this cart with the generic SETI updatestatus call, even "
           "when its cart type does not declare status-update support."),
