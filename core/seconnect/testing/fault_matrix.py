@@ -172,7 +172,7 @@ def _realtime_setup(w: _World) -> None:
     with w.store.begin() as conn:
         params.set_value(conn, "SynchQOH", "TRUE", w.cart.id)
         w.cart = carts.get_cart(conn, w.cart.name)
-        ids = conn.execute(sa.select(tables.products.c.id).where(tables.products.c.qoh.is_not(None))
+        ids = conn.execute(sa.select(tables.products.c.id).where(tables.products.c.qoh >= 5)
                            .order_by(tables.products.c.id).limit(5)).scalars().all()
         apply_changes(conn, w.plugins, [QuantityChange(product_id=i, delta=-1) for i in ids]
                       + [QuantityChange(product_id=i, delta=-2) for i in ids], source="fault matrix")
@@ -199,6 +199,28 @@ def _realtime_check(w: _World) -> tuple[int, int]:
     return pending + _qoh_differences(w), 0
 
 
+def _status_setup(w: _World) -> None:
+    from ..operations import Package
+    from ..status import set_status
+
+    _orders(w)
+    number = w.sb.downloadable_order_numbers()[0]
+    with w.store.begin() as conn:
+        params.set_value(conn, "UseStatusUpdates", "TRUE", None)
+        set_status(conn, w.plugins, w.cart.name, number, "Shipped",
+                   packages=(Package("1ZFAULT0001", "UPS"), Package("1ZFAULT0002", "UPS")))
+
+
+def _status_check(w: _World) -> tuple[int, int]:
+    """An update is never lost: it reached the cart, or it is parked with its reason for the
+    merchant (a cut-off reply leaves it unconfirmed: seconnect does not guess and resend)."""
+    number = w.sb.downloadable_order_numbers()[0]
+    at_cart = [u for u in w.sb.status_updates() if str(u["order"]) == number]
+    parked = _count(w.store, sa.select(sa.func.count()).select_from(tables.outbox)
+                    .where(tables.outbox.c.state == "parked"))
+    return (0 if at_cart or parked else 1), max(0, len(at_cart) - 1)
+
+
 JOBS: dict[str, tuple[Callable[[_World], None] | None, Callable[[_World], None], Callable[[_World], tuple[int, int]]]] = {
     "test script": (None, _test_script, _test_check),
     "import orders": (None, _orders, _orders_check),
@@ -207,6 +229,7 @@ JOBS: dict[str, tuple[Callable[[_World], None] | None, Callable[[_World], None],
     "inventory get": (_with_products, _inventory_get, _inventory_get_check),
     "inventory send": (lambda w: (_with_products(w), _local_changes(w)), _inventory_send, _inventory_send_check),
     "realtime inventory": (_realtime_setup, _realtime, _realtime_check),
+    "status push": (_status_setup, _realtime, _status_check),
 }
 
 
