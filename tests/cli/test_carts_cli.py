@@ -24,6 +24,8 @@ def test_add_show_list_edit_remove(seconnect):
 
     text = seconnect("carts", "show", "Harbor").output
     assert "Cart ID/User Name:" in text and "UseGenericStatusUpdates to TRUE" in text
+    assert "reach this cart for: variations the cart addresses by its own codes" in text
+    assert "SynchQOH is FALSE for this cart" in text
 
     listed = json.loads(seconnect("carts", "list", "--json").output)
     assert [c["name"] for c in listed] == ["Harbor"]

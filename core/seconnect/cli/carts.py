@@ -151,9 +151,28 @@ def _show_text(s: dict) -> str:
         lines.append(line)
         if cap.value in s["notes"]:
             lines.append(f"      {s['notes'][cap.value]}")
+        if cap is Capability.INVENTORY_REALTIME and caps[cap.value] == "supported":
+            lines.append("      " + _realtime_explanation(caps["realtime-levels"], s["params"].get("SynchQOH") == "TRUE"))
     lines += ["", "Cart-based parameters:"]
     lines += [f"  {k} = {v}" for k, v in s["params"].items()]
     return "\n".join(lines)
+
+
+_LEVEL_WORDS = {
+    "product": "plain products",
+    "attribute": "variations the cart addresses by its own codes (e.g. [VARID:n])",
+    "sub-sku": "sub-SKUs built from attributes",
+}
+
+
+def _realtime_explanation(levels: list[str], synced: bool) -> str:
+    reached = "; ".join(_LEVEL_WORDS[level] for level in levels) or "nothing"
+    missing = [w for level, w in _LEVEL_WORDS.items() if level not in levels]
+    text = f"Local quantity changes reach this cart for: {reached}."
+    if missing:
+        text += f" Not sent: {'; '.join(missing)}."
+    return text + (" SynchQOH is TRUE: changes are queued for `seconnect run realtime`." if synced else
+                   " SynchQOH is FALSE for this cart: set it TRUE to send changes in real time.")
 
 
 @command.command("types")
