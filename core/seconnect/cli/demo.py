@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
-from ..capabilities import Capability
 from ..errors import SeconnectError
 from ..plugins import Plugins
 
@@ -84,7 +84,6 @@ def _run_profile(store, plugins: Plugins, sb, profile: str) -> None:
     version = plugins.call("test_script", cart, None, check_credentials=True)
     _say(f"Test passed: Script version: {version}")
 
-    caps = plugins.capabilities_for(cart)
     try:
         _step("import-products")
         s = import_products(store, plugins, cart, attributes=attributes)
@@ -102,6 +101,56 @@ def _run_profile(store, plugins: Plugins, sb, profile: str) -> None:
     except SeconnectError as exc:
         _say(f"Error: {exc}")
         raise
-    if not caps.supports(Capability.STATUS_UPDATES):
-        note = plugins.resolve_type(cart.type).notes.get(Capability.STATUS_UPDATES.value, "")
-        _say(f"\nStatus updates for {cart.type}: {note}")
+    _inventory(store, plugins, sb, cart)
+    _status(store, plugins, sb, cart)
+
+
+def _inventory(store, plugins: Plugins, sb, cart) -> None:
+    from .. import carts, params
+    from ..inventory import QuantityChange, apply_changes
+    from ..jobs.inventory import inventory_get
+    from ..jobs.realtime import run_realtime
+    from ..store import tables
+
+    _step("inventory-get")
+    s = inventory_get(store, plugins, cart)
+    _say(f"{s['received']} quantities from the cart: {s['matched']} matched to the store file "
+         f"({s['changed']} changed), {s['unknown_count']} codes the store file does not track separately, "
+         f"{s['queued']} changes queued for other synced carts")
+    _step("real-time inventory")
+    with store.begin() as conn:
+        params.set_value(conn, "SynchQOH", "TRUE", cart.id)
+        cart = carts.get_cart(conn, cart.name)
+        row = conn.execute(select(tables.products.c.id, tables.products.c.sku, tables.product_cart_codes.c.code)
+                           .join(tables.product_cart_codes, tables.product_cart_codes.c.product_id == tables.products.c.id)
+                           .where(tables.product_cart_codes.c.cart_id == cart.id, tables.products.c.qoh >= 3)
+                           .order_by(tables.products.c.id)).first()
+        if row is None:
+            _say("No tracked product to change.")
+            return
+        before = sb.qoh(row.code)
+        apply_changes(conn, plugins, [QuantityChange(product_id=row.id, delta=-3)], source="demo",
+                      reason="3 sold in the shop downstairs")
+    run_realtime(store, plugins, follow=False)
+    _say(f"{row.sku}: 3 sold locally; the cart's quantity went from {before} to {sb.qoh(row.code)}.")
+
+
+def _status(store, plugins: Plugins, sb, cart) -> None:
+    from .. import params
+    from ..jobs.realtime import run_realtime
+    from ..operations import Package
+    from ..status import set_status
+
+    _step("order status update")
+    number = sb.downloadable_order_numbers()[0]
+    with store.begin() as conn:
+        params.set_value(conn, "UseStatusUpdates", "TRUE", None)
+        change = set_status(conn, plugins, cart.name, number, "Shipped",
+                            packages=(Package("1Z999AA10123456784", "UPS"), Package("1Z999AA10123456785", "UPS")))
+    if change.push != "queued":
+        _say(f"Order {number} is Shipped in the store file; nothing is sent: {change.reason}")
+        return
+    run_realtime(store, plugins, follow=False)
+    received = [u for u in sb.status_updates() if str(u["order"]) == number]
+    _say(f"Order {number} → Shipped with 2 tracking numbers; the cart received: "
+         + (", ".join(u["status"] for u in received) or "nothing yet"))
