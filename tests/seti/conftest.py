@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+
 from seconnect.cartdef import Secret
 from seconnect.seti import RetryPolicy, SetiClient
 

@@ -7,6 +7,7 @@ import inspect
 import pkgutil
 
 import pytest
+
 import seconnect.seti as seti
 import seconnect_schemas
 

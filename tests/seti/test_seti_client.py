@@ -6,6 +6,7 @@ from datetime import date
 
 import httpx
 import pytest
+
 from seconnect.cartdef import CartDefinition, Secret
 from seconnect.errors import CartProtocolError, CartRejected, UsageError
 from seconnect.seti import Package, RetryPolicy, SetiClient, StatusResult, StatusUpdate

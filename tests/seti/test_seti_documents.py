@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from seconnect.errors import CartAuthError, CartProtocolError
 from seconnect.seti import iter_document, read_records
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
+
 from seconnect.errors import UsageError
 from seconnect.seti import (
     Package,

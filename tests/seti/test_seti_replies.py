@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from seconnect.errors import CartAuthError, CartProtocolError, CartRejected
 from seconnect.seti import parse_text_reply, read_text
 from seconnect.seti.replies import parse_qoh_results, snippet

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from seconnect.errors import CartAuthError, CartHTTPError, CartProtocolError, CartTLSError, CartUnreachable
 from seconnect.seti import RetryPolicy, certainly_unprocessed
 

@@ -6,10 +6,11 @@ import copy
 from xml.sax.saxutils import escape
 
 import pytest
-import seconnect_schemas as schemas
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+
+import seconnect_schemas as schemas
 from seconnect.seti import read_records
 
 from .conftest import FIXTURES

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from seconnect.testing import postgres
 from sqlalchemy.engine import make_url
+
+from seconnect.testing import postgres
 
 
 def test_finds_server_binaries() -> None:

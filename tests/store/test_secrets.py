@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert, select
+
 from seconnect import secrets
 from seconnect.cartdef import Secret
 from seconnect.errors import UsageError
 from seconnect.store import open_store
 from seconnect.store import tables as t
-from sqlalchemy import insert, select
 
 PASSWORD = "correct horse battery staple"
 

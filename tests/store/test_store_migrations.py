@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
 from seconnect.errors import StoreError
 from seconnect.store import current_revision, head_revision, open_store
 from seconnect.store import tables as t
 from seconnect.store.database import make_engine
 from seconnect.store.migrate import MIGRATIONS, VERSION_TABLE, upgrade
-from sqlalchemy import inspect, text
 
 
 def _revision_file(directory: Path, rev: str, down: str, body: str) -> None:

@@ -8,12 +8,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.engine import make_url
+
 from seconnect.errors import StoreError
 from seconnect.store import default_db_url, open_store
 from seconnect.store import tables as t
 from seconnect.store.database import ENV_DB
-from sqlalchemy import insert, inspect, select
-from sqlalchemy.engine import make_url
 
 
 def test_default_db_url_prefers_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from seconnect.store import tables as t
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
+
+from seconnect.store import tables as t
 
 
 def _cart(conn, name: str = "Main") -> int:

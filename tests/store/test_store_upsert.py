@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from sqlalchemy import insert, select, text, update
+
 from seconnect.store import claim, open_store, upsert, utcnow
 from seconnect.store import tables as t
-from sqlalchemy import insert, select, text, update
 
 
 def _products(conn) -> dict[str, tuple]:
