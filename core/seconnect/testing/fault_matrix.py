@@ -233,6 +233,14 @@ JOBS: dict[str, tuple[Callable[[_World], None] | None, Callable[[_World], None],
 }
 
 
+def _parked(w: _World) -> str | None:
+    """Outbound work does not fail the worker: it is parked with the cart's reason."""
+    with w.store.begin() as conn:
+        error = conn.execute(sa.select(tables.outbox.c.last_error).where(tables.outbox.c.state == "parked")
+                             .limit(1)).scalar()
+    return f"parked: {error[:70]}" if error else None
+
+
 def _retry_parked(w: _World) -> None:
     """A merchant's rerun after a failure: parked outbound work is re-queued first."""
     from ..outbox import retry_parked
@@ -262,7 +270,7 @@ def run_cell(job: str, fault: str, folder: Path, *, profile: str = "generic") ->
                 timer.start()
             try:
                 run(world)
-                outcome = "completed"
+                outcome = _parked(world) or "completed"
             except SeconnectError as exc:
                 outcome = f"failed: {exc.message[:70]}"
             finally:
