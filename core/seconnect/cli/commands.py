@@ -6,12 +6,22 @@ import importlib
 
 from ..hookspecs import hookimpl
 
-# One module per noun; each exports a click command or group named after its module.
-_NOUNS = ("carts", "params", "plugins_cmd", "run", "orders", "customers", "products", "quarantine", "sandbox", "demo")
+# One module per noun; each exports a click command or group named ``command``.
+_NOUNS = ("carts", "params", "plugins_cmd", "run", "orders", "customers", "products", "inventory", "outbox",
+          "quarantine", "sandbox", "demo")
+# Modules adding jobs to `seconnect run`; each exports a list ``commands``.
+_RUN_JOBS = ("run_inventory",)
+
+
+def _module(name: str):
+    return importlib.import_module(f"{__package__}.{name}")
 
 
 @hookimpl
 def register_commands(cli) -> None:
     for noun in _NOUNS:
-        module = importlib.import_module(f"{__package__}.{noun}")
-        cli.add_command(module.command)
+        cli.add_command(_module(noun).command)
+    run = cli.commands["run"]
+    for name in _RUN_JOBS:
+        for job in _module(name).commands:
+            run.add_command(job)
