@@ -192,31 +192,55 @@ class DeliveryContext:
 
 Deliver = Callable[[DeliveryContext, CartDefinition, list[Group]], list[Outcome]]
 
+Requeued = Callable[[Connection, Sequence[int]], None]
+
 _REGISTRY: dict[str, Deliver] = {}
+_ON_REQUEUE: dict[str, Requeued] = {}
 # Core kinds, imported on first use so that a kind whose module is not there yet is simply
 # not delivered (its rows wait) instead of breaking the worker.
-_BUILTIN = {"inventory": "seconnect.jobs.inventory:deliver", "status": "seconnect.status:deliver"}
+_BUILTIN = {"inventory": "seconnect.jobs.inventory:deliver", "inventory-check": "seconnect.jobs.inventory:verify",
+            "status": "seconnect.status:deliver"}
+_BUILTIN_ON_REQUEUE = {"status": "seconnect.status:requeued"}
 
 
-def register(kind: str, deliver: Deliver) -> None:
+def register(kind: str, deliver: Deliver, *, on_requeue: Requeued | None = None) -> None:
     """Deliver rows of ``kind`` with ``deliver(ctx, cart, groups) -> [Outcome per group]``.
 
     A deliverer may raise instead of returning outcomes: the error then decides for every
-    group (:meth:`Outcome.from_error`).
+    group (:meth:`Outcome.from_error`). ``on_requeue(conn, ids)`` is called, in the same
+    transaction, when ``outbox retry`` re-queues parked rows of the kind, so that a kind's own
+    bookkeeping (e.g. a status history) follows.
     """
     _REGISTRY[kind] = deliver
+    if on_requeue is not None:
+        _ON_REQUEUE[kind] = on_requeue
+
+
+def _builtin(path: str) -> Any | None:
+    module, _, name = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
 
 
 def deliverer(kind: str) -> Deliver | None:
     if kind not in _REGISTRY and kind in _BUILTIN:
-        module, _, name = _BUILTIN[kind].partition(":")
-        try:
-            _REGISTRY.setdefault(kind, getattr(importlib.import_module(module), name))
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        found = _builtin(_BUILTIN[kind])
+        if found is None:
             return None
+        _REGISTRY.setdefault(kind, found)
     return _REGISTRY.get(kind)
+
+
+def _requeue_hook(kind: str) -> Requeued | None:
+    if kind not in _ON_REQUEUE and kind in _BUILTIN_ON_REQUEUE:
+        found = _builtin(_BUILTIN_ON_REQUEUE[kind])
+        if found is not None:
+            _ON_REQUEUE.setdefault(kind, found)
+    return _ON_REQUEUE.get(kind)
 
 
 def deliverable_kinds() -> list[str]:
@@ -500,7 +524,14 @@ def retry_parked(conn: Connection, *, ids: Sequence[int] = (), cart_id: int | No
             query = query.where(_O.c.cart_id == cart_id)
         wanted = list(conn.execute(query.order_by(_O.c.id)).scalars())
     now = utcnow()
+    kinds: dict[str, list[int]] = {}
     for chunk in _chunks(wanted):
+        for row_id, kind in conn.execute(select(_O.c.id, _O.c.kind).where(_O.c.id.in_(chunk))):
+            kinds.setdefault(kind, []).append(row_id)
         conn.execute(update(_O).where(_O.c.id.in_(chunk), _O.c.state == "parked").values(
             state="pending", attempts=0, next_attempt_at=now, claimed_by=None, claimed_at=None))
+    for kind, ids in kinds.items():
+        hook = _requeue_hook(kind)
+        if hook is not None:
+            hook(conn, ids)
     return wanted, problems

@@ -30,6 +30,12 @@ QUICK = Policy(max_attempts=3, backoff_base=0.0, lease=30)
 PLAIN = "LNT-100"
 
 
+@pytest.fixture(autouse=True)
+def checks_at_once(monkeypatch):
+    """Read-back checks are due at once, so that one `--once` run also verifies."""
+    monkeypatch.setattr("seconnect.jobs.inventory.VERIFY_DELAY_S", 0.0)
+
+
 def _deliver(store, plugins, policy=QUICK, **kw):
     return run_realtime(store, plugins, policy=policy, **kw)
 
@@ -69,24 +75,44 @@ def test_plain_product_variation_and_sub_skus_reach_both_carts(store, plugins, i
     _set(store, plugins, "BELL-BLUE", 2)
 
     summary = _deliver(store, plugins)
-    assert summary["parked"] == summary["retried"] == 0 and summary["sent"] == 5
+    assert summary["parked"] == summary["retried"] == 0
+    assert len(outbox_rows(store, kind="inventory")) == 5
+    # Interspire's answers are never trusted: each send there is checked by a read-back
+    assert sorted(r.key for r in outbox_rows(store, kind="inventory-check")) == [
+        "BELL-BLUE", "DCK-101-Small-Red", PLAIN]
     assert isc.qoh(PLAIN) == gen.qoh(PLAIN) == 42
     assert isc.qoh("Deck Lantern [VARID:1]") == qoh(store, "DCK-101-Small-Red") == 11
     assert gen.qoh("DCK-101-S-RED") == qoh(store, "DCK-101-S-RED") == 19
     assert isc.qoh("Brass Ship's Bell [VARID:11]") == 2
-    assert {r.state for r in outbox_rows(store)} == {"sent"}
-    # Interspire's answers are read back (one downloadqoh per batch), never trusted
-    assert _requests(isc, "downloadqoh") == 1 and _requests(gen, "downloadqoh") == 0
+    assert {(r.kind, r.key, r.state, r.last_error) for r in outbox_rows(store) if r.state != "sent"} == set()
+    assert _requests(isc, "downloadqoh") == 1 and _requests(gen, "downloadqoh") == 0  # one read-back per batch
     assert not any(f == "invupdate" for f, _ in isc.requests() + gen.requests())  # absolute sends only
 
 
 def test_ten_changes_of_one_sku_cost_one_request_per_cart(store, plugins, isc, gen, two):
     _adjust(store, plugins, PLAIN, *([1] * 6 + [-1] * 4))
     assert len(outbox_rows(store, key=PLAIN)) == 20
-    summary = _deliver(store, plugins)
-    assert summary["groups"] == 2 and summary["sent"] == 20
+    _deliver(store, plugins)
+    assert {r.state for r in outbox_rows(store, key=PLAIN, kind="inventory")} == {"sent"}
     assert _requests(isc) == 1 and _requests(gen) == 1
     assert isc.qoh(PLAIN) == gen.qoh(PLAIN) == qoh(store, PLAIN) == 11
+
+
+def test_a_cart_that_keeps_showing_another_quantity_gets_resent_then_parked(store, plugins, isc):
+    cart_with_products(store, plugins, isc, "ISC")
+    # Interspire variations share their parent's code: a send to it sets the parent's own stock,
+    # which the cart never lists, so the read-back keeps showing a variation's quantity.
+    add_product(store, "SHARED", 5)
+    with store.begin() as conn:
+        conn.execute(sa.update(tables.product_cart_codes).where(tables.product_cart_codes.c.code == "DCK-101")
+                     .values(product_id=sa.select(tables.products.c.id).where(tables.products.c.sku == "SHARED")
+                             .scalar_subquery(), web_id=None))
+    _set(store, plugins, "SHARED", 6)
+    _deliver(store, plugins)
+    assert _requests(isc) == 3 and _requests(isc, "downloadqoh") == 3  # first send + two resends
+    [check] = outbox_rows(store, state="parked")
+    assert check.kind == "inventory-check" and "after being sent 6 (3 times)" in check.last_error
+    assert {r.state for r in outbox_rows(store, kind="inventory")} == {"sent"}
 
 
 def test_levels_are_enforced_at_the_cart(store, gen, tmp_path):

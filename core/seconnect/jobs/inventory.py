@@ -17,16 +17,19 @@ copies meant to initialise counts, before real-time sync takes over.
   "Update Error", seti-protocol §6.6-5) the plugin reports ``unverified`` and the quantities are
   read back in one Get and reported verified or mismatched. Negative local quantities (oversold)
   are sent as 0: a cart cannot sell fewer than none.
-* **Real-time** (:func:`deliver`, registered for outbox kind ``inventory``): one group per SKU;
-  where the cart type supports Send the group sends the SKU's *current* local quantity (so any
-  number of coalesced changes cost one item, and a repeat after a crash is harmless), verified by
-  read-back like Send; otherwise the summed delta goes out with ``adjust``.
+* **Real-time** (:func:`deliver`, outbox kind ``inventory``): one group per SKU and cart; where
+  the cart type supports Send the group sends the SKU's *current* local quantity (any number of
+  coalesced changes cost one item, and a repeat after a crash is harmless); otherwise the summed
+  delta goes out with ``adjust``. Answers the cart cannot vouch for are checked by
+  :func:`verify` (outbox kind ``inventory-check``) with one read-back per cart every
+  :data:`VERIFY_DELAY_S` seconds, so read-backs never hold up the sends themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -42,7 +45,8 @@ from ..seti.retry import certainly_unprocessed
 from ..store import Store, tables, utcnow
 from .base import JobRun, cart_lock
 
-__all__ = ["JOB_GET", "JOB_SEND", "inventory_get", "inventory_send", "deliver", "SEND_CHUNK", "LIST_MAX"]
+__all__ = ["JOB_GET", "JOB_SEND", "CHECK_KIND", "inventory_get", "inventory_send", "deliver", "verify",
+           "SEND_CHUNK", "LIST_MAX", "VERIFY_DELAY_S", "MAX_RESENDS"]
 
 JOB_GET = "inventory-get"
 JOB_SEND = "inventory-send"
@@ -52,6 +56,12 @@ SEND_CHUNK = 5000
 APPLY_CHUNK = 1000
 #: Longest lists (unknown codes, failed SKUs) kept in a summary; counts are always complete.
 LIST_MAX = 200
+#: Outbox kind of the read-back checks that follow real-time sends the cart's answer cannot vouch for.
+CHECK_KIND = "inventory-check"
+#: Seconds a check waits after its send: one read-back then serves every SKU sent meanwhile.
+VERIFY_DELAY_S = 2.0
+#: Times a SKU the cart shows differently after a send is sent again before its check is parked.
+MAX_RESENDS = 2
 
 _P = tables.products
 _C = tables.product_cart_codes
@@ -288,10 +298,17 @@ def _judge(plugins: Plugins, cart: CartDefinition, items: Sequence[tuple[str, in
 
 
 def _record_sent(conn: Connection, cart: CartDefinition, sent: dict[str, int], verdicts: dict[str, _Verdict]) -> None:
-    good = [{"c": code, "s": qty, "q": verdicts[code].cart_qoh} for code, qty in sent.items() if verdicts[code].good]
+    """``last_sent_qoh`` of what the cart took (and ``cart_qoh`` where its answer says what it now
+    holds); a code without a verdict was sent but awaits its read-back: only ``last_sent_qoh``."""
+    where = (_C.c.cart_id == cart.id) & (_C.c.code == bindparam("c"))
+    good = [{"c": code, "s": qty, "q": verdicts[code].cart_qoh} for code, qty in sent.items()
+            if code in verdicts and verdicts[code].good]
     if good:
-        conn.execute(update(_C).where(_C.c.cart_id == cart.id, _C.c.code == bindparam("c"))
-                     .values(last_sent_qoh=bindparam("s"), cart_qoh=bindparam("q"), updated_at=utcnow()), good)
+        conn.execute(update(_C).where(where).values(last_sent_qoh=bindparam("s"), cart_qoh=bindparam("q"),
+                                                    updated_at=utcnow()), good)
+    waiting = [{"c": code, "s": qty} for code, qty in sent.items() if code not in verdicts]
+    if waiting:
+        conn.execute(update(_C).where(where).values(last_sent_qoh=bindparam("s"), updated_at=utcnow()), waiting)
 
 
 def _settle_send(store: Store, plugins: Plugins, cart: CartDefinition,
@@ -436,12 +453,14 @@ def deliver(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outb
 def _deliver_absolute(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outbox.Group],
                       plan: dict[int, tuple[Any, list[_Code]]]) -> dict[int, outbox.Outcome]:
     items = [(c.code, max(product.qoh, 0)) for product, entries in plan.values() for c in entries]
-    results = _send_items(ctx.plugins, cart, items)
-    verdicts = _judge(ctx.plugins, cart, items, results, {c.code: c.web_id for _, es in plan.values() for c in es})
-    sent = dict(items)
+    answered = dict(zip([code for code, _ in items], _send_items(ctx.plugins, cart, items), strict=True))
+    trusted = [(code, qty) for code, qty in items if answered[code].outcome is not InventoryOutcome.UNVERIFIED]
+    verdicts = _judge(ctx.plugins, cart, trusted, [answered[code] for code, _ in trusted], {})
     outcomes: dict[int, outbox.Outcome] = {}
-    for i, (_product, entries) in plan.items():
-        bad = [(c.code, verdicts[c.code]) for c in entries if not verdicts[c.code].good]
+    checks: list[dict[str, Any]] = []
+    due = utcnow() + timedelta(seconds=VERIFY_DELAY_S)
+    for i, (product, entries) in plan.items():
+        bad = [(c.code, verdicts[c.code]) for c in entries if c.code in verdicts and not verdicts[c.code].good]
         parked = [f"{code}: {v.note}" for code, v in bad if v.outcome in ("not-found", "not-tracked")]
         if parked:
             outcomes[i] = outbox.Outcome.park("; ".join(parked))
@@ -449,9 +468,66 @@ def _deliver_absolute(ctx: outbox.DeliveryContext, cart: CartDefinition, groups:
             outcomes[i] = outbox.Outcome.retry("; ".join(f"{code}: {v.note}" for code, v in bad))
         else:
             outcomes[i] = outbox.Outcome.sent(settles_parked=True)
+            resent = max((int(p.get("round") or 0) for p in groups[i].payloads), default=0)
+            checks += [{"cart_id": cart.id, "kind": CHECK_KIND, "key": groups[i].key, "next_attempt_at": due,
+                        "payload": {"code": c.code, "web_id": c.web_id, "sent": max(product.qoh, 0),
+                                    "round": resent}}
+                       for c in entries if c.code not in verdicts]
     with ctx.store.begin() as conn:
-        _record_sent(conn, cart, sent, verdicts)
+        _record_sent(conn, cart, dict(items), verdicts)
+        outbox.enqueue(conn, checks)
         _resync_if_moved(conn, cart, [groups[i] for i in plan], {groups[i].key: p.qoh for i, (p, _) in plan.items()})
+    return outcomes
+
+
+def verify(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outbox.Group]) -> list[outbox.Outcome]:
+    """Check quantities sent without a trustworthy answer (outbox kind ``inventory-check``).
+
+    Checks wait :data:`VERIFY_DELAY_S` after their send, so that one read of the cart's whole
+    quantity list serves every SKU sent meanwhile (Interspire lists its whole catalogue in one
+    page). Per SKU: the cart shows what was sent → done (``cart_qoh`` recorded); the local
+    quantity moved on since → done (the newer send is checked itself); the cart does not list
+    the code, or lists no quantity → parked; it shows another number (a sale at the cart in
+    between, or the update did not apply) → the current quantity is sent again, at most
+    :data:`MAX_RESENDS` times, then parked with both numbers.
+    """
+    back = _ReadBack(ctx.plugins, cart)
+    with ctx.store.begin() as conn:
+        local = dict(conn.execute(select(_P.c.sku, _P.c.qoh).where(_P.c.sku.in_([g.key for g in groups]))).all())
+    outcomes: list[outbox.Outcome] = []
+    seen: dict[str, int | None] = {}
+    again: dict[str, int] = {}
+    for group in groups:
+        latest = {p["code"]: p for p in group.payloads}  # older sends of a code are superseded
+        problems = []
+        for code, p in latest.items():
+            present, qoh = back.qoh(code, p.get("web_id"))
+            if present and qoh == p["sent"]:
+                seen[code] = qoh
+            elif local.get(group.key) is None or max(local[group.key], 0) != p["sent"]:
+                continue  # superseded by a newer change, whose own send is checked
+            elif not present:
+                problems.append(f"{code}: not in the cart's quantity list after sending")
+            elif qoh is None:
+                problems.append(f"{code}: the cart reports no quantity for it")
+            elif int(p.get("round") or 0) < MAX_RESENDS:
+                again[group.key] = int(p.get("round") or 0) + 1
+            else:
+                problems.append(f"{code}: the cart shows {qoh} after being sent {p['sent']} "
+                                f"({int(p.get('round') or 0) + 1} times)")
+        outcomes.append(outbox.Outcome.park("; ".join(problems)) if problems else outbox.Outcome.sent())
+    with ctx.store.begin() as conn:
+        if seen:
+            conn.execute(update(_C).where(_C.c.cart_id == cart.id, _C.c.code == bindparam("c"))
+                         .values(cart_qoh=bindparam("q"), updated_at=utcnow()),
+                         [{"c": code, "q": qoh} for code, qoh in seen.items()])
+        ob = tables.outbox
+        waiting = set(conn.execute(select(ob.c.key).where(ob.c.cart_id == cart.id, ob.c.kind == KIND,
+                                                          ob.c.state == "pending", ob.c.key.in_(list(again))))
+                      .scalars()) if again else set()
+        outbox.enqueue(conn, [{"cart_id": cart.id, "kind": KIND, "key": key,
+                               "payload": {"delta": 0, "qoh": local[key], "resync": True, "round": n}}
+                              for key, n in again.items() if key not in waiting])
     return outcomes
 
 
