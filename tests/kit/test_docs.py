@@ -12,10 +12,12 @@ import inspect
 import re
 import sys
 
+import click
 import pytest
 from kit_docs import DOCS, EXAMPLE, ROOT, assemble, blocks, is_made_of, sections, slug, tutorial_files
 
 from seconnect import Capabilities, Capability, CartDefinition, CartType, Secret, hookimpl, hookspecs
+from seconnect.cli import build_cli
 from seconnect.errors import CapabilityError, PluginError
 from seconnect.plugins import DISABLE_ENV, BrokenPlugin, load_plugins
 from seconnect.testing.conformance import CartTypeSuite, CartUnderTest
@@ -96,10 +98,12 @@ def test_capabilities_doc_covers_every_capability():
 
 
 def test_refusals_quoted_in_the_docs_are_what_seconnect_says(monkeypatch):
-    monkeypatch.syspath_prepend(str(EXAMPLE))
-    monkeypatch.delitem(sys.modules, "seconnect_examplecart", raising=False)
-    from seconnect_examplecart import plugin
-
+    monkeypatch.syspath_prepend(str(EXAMPLE))  # the example from its folder: it is not installed here
+    try:
+        from seconnect_examplecart import plugin
+    finally:
+        for name in [m for m in sys.modules if m.partition(".")[0] == "seconnect_examplecart"]:
+            del sys.modules[name]
     plugins = load_plugins(extra=[("examplecart", plugin)])
     cart = CartDefinition(name="My shop", type="ExampleCart", user="u", password=Secret("p"), script_url="h/api")
     with pytest.raises(CapabilityError) as refused:
@@ -156,3 +160,18 @@ def test_links_between_the_docs_resolve():
 def test_readme_points_plugin_authors_at_the_docs():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/plugins/tutorial.md" in readme and "seconnect.testing.conformance" in readme
+
+
+def test_commands_named_in_the_docs_exist():
+    cli = build_cli(load_plugins())
+    for page in DOCS.glob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        named = re.findall(r"`seconnect ([a-z][a-z -]*)", text) + re.findall(r"^\$ seconnect ([a-z][a-z -]*)", text, re.M)
+        for words in named:
+            command: click.Command = cli
+            for word in words.split():
+                if not isinstance(command, click.Group) or word.startswith("-"):
+                    break
+                found = command.commands.get(word)
+                assert found is not None, f"{page.name}: `seconnect {words.strip()}` is no command"
+                command = found

@@ -69,7 +69,7 @@ from ..operations import (
 from ..plugins import ENTRY_POINT_GROUP, Plugins, load_plugins
 from ..store import Store, open_store, tables, utcnow
 
-__all__ = ["CartTypeSuite", "CartUnderTest", "SandboxCart", "Rig", "ConformanceFailure", "FAULTS"]
+__all__ = ["CartTypeSuite", "CartUnderTest", "SandboxCart", "Rig", "FAULTS"]
 
 C = Capability
 HOOKS_DOC = "docs/plugins/hooks.md"
@@ -166,10 +166,6 @@ class SandboxCart:
 
     def set_fault(self, kind: str | None) -> None:
         self.sandbox.set_faults(kind)
-
-
-class ConformanceFailure(AssertionError):
-    """Raised (through ``pytest.fail``) when a plugin breaks a rule; the text names the fix."""
 
 
 def _signature(hook: str) -> str:
@@ -271,18 +267,22 @@ class Rig:
         return [f"{r.external_id}: {r.reason}" for r in self.rows(
             sa.select(q.c.external_id, q.c.reason).where(q.c.cart_id == self.cart.id, q.c.kind == kind))]
 
-    def deliver_outbox(self) -> dict[str, int]:
-        """Run the outbox worker (``seconnect run realtime --once``) until nothing is pending."""
+    def deliver_outbox(self, budget: float = 20.0) -> dict[str, int]:
+        """Run the outbox worker (``seconnect run realtime --once``) until nothing is pending,
+        waiting for rows due later (retries, read-back checks) within ``budget`` seconds."""
         from .. import outbox
         from ..jobs.realtime import run_realtime
 
         policy = outbox.Policy(backoff_base=0.1, backoff_max=0.3)
-        for _ in range(6):
-            summary = run_realtime(self.store, self.plugins, policy=policy)
-            if not summary["outbox"]["pending"]:
-                break
-            time.sleep(0.35)
-        return summary["outbox"]
+        deadline = time.monotonic() + budget
+        while True:
+            counts = run_realtime(self.store, self.plugins, policy=policy)["outbox"]
+            o = tables.outbox
+            due = self.rows(sa.select(sa.func.min(o.c.next_attempt_at)).where(o.c.state == "pending"))[0][0]
+            if due is None or time.monotonic() >= deadline:
+                return counts
+            wait = (due - utcnow()).total_seconds() if due.tzinfo else 0.0
+            time.sleep(min(max(wait, 0.05), max(deadline - time.monotonic(), 0.0)))
 
     def outbox_errors(self) -> list[str]:
         o = tables.outbox
@@ -578,12 +578,13 @@ class CartTypeSuite:
                             "page so that each request starts right after the last record of the previous one "
                             "(e.g. by the last number or offset actually received).", imp.hook)
             if expected is not None:
-                missing = [k for k in expected if k not in set(keys)]
+                got, wanted = set(keys), set(expected)
+                missing = [k for k in expected if k not in got]
                 if missing:
                     rig.problem(f"with batch_size={batch_size} these {kind} never came: {_listed(missing)}.",
                                 "keep requesting pages until the cart has no more records; do not stop at a "
                                 "short or empty-looking page before the end.", imp.hook)
-                extra = [k for k in keys if k not in set(expected)]
+                extra = [k for k in keys if k not in wanted]
                 if extra:
                     rig.problem(f"with batch_size={batch_size} records the cart does not hold came: "
                                 f"{_listed(extra)}.", f"return only the cart's own {kind}.", imp.hook)

@@ -33,7 +33,7 @@ def test_the_plugin_is_found_through_its_entry_point():
     assert code == 0 and "ExampleCart (JSON API)" in out
 
 
-def test_a_merchant_connects_and_imports(shop):
+def test_a_merchant_connects_imports_and_pushes(shop):
     code, out = seconnect("carts", "add", "My shop", "--type", "ExampleCart", "--user", shop.user,
                           "--script-url", shop.script_url, "--ca-bundle", shop.ca_file, "--password-stdin",
                           input=shop.password + "\n")
@@ -48,9 +48,16 @@ def test_a_merchant_connects_and_imports(shop):
     code, out = seconnect("run", "import-customers", "--cart", "My shop")
     assert code == 5 and "customers arrive with their orders" in out, out
 
+    assert seconnect("inventory", "set", "EX-100", "3")[0] == 0
+    code, out = seconnect("run", "inventory-send", "--cart", "My shop", "--sku", "EX-100")
+    assert code == 0 and shop.qoh("EX-100") == 3, out
+
     assert seconnect("params", "set", "UseStatusUpdates", "TRUE")[0] == 0
-    code, out = seconnect("orders", "set-status", shop.order_numbers()[0], "Shipped", "--cart", "My shop")
+    first = shop.order_numbers()[0]
+    code, out = seconnect("orders", "set-status", first, "Shipped", "--cart", "My shop")
     assert code == 0 and "Queued for the cart" in out, out
+    code, out = seconnect("run", "realtime", "--once")
+    assert code == 0 and shop.status_updates() == [(first, "Shipped")], out
 
 
 def test_a_wrong_key_is_reported_as_such(shop):
