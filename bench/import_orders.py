@@ -22,9 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from seconnect.cartdef import CartDefinition, Secret
 from seconnect.sandbox import Sandbox
-from seconnect.seti import SetiClient
 
 
 def run_measured(env: dict, *args: str, stdin: str | None = None) -> tuple[float, int, str]:
@@ -53,16 +51,25 @@ def new_store(sb: Sandbox, folder: Path, batch: int, concurrency: int) -> dict:
     return env
 
 
+_FLOOR = """
+import sys, time
+url, user, password, ca, batch = sys.argv[1:6]
+cart = CartDefinition(name="floor", type="Generic", user=user, password=Secret(password), script_url=url, ca_bundle=ca)
+started = time.perf_counter()
+with SetiClient.for_cart(cart) as client:
+    total = client.order_count("All")
+    for start in range(1, total + 1, int(batch)):
+        client.download_orders(lastorder="All", startnum=start, batchsize=int(batch))
+print(time.perf_counter() - started)
+"""
+
+
 def floor(sb: Sandbox, batch: int) -> float:
-    """The same requests, fetched and parsed, nothing stored."""
-    cart = CartDefinition(name="floor", type="Generic", user=sb.user, password=Secret(sb.password),
-                          script_url=sb.script_url, ca_bundle=sb.ca_file)
-    started = time.perf_counter()
-    with SetiClient.for_cart(cart) as client:
-        total = client.order_count("All")
-        for start in range(1, total + 1, batch):
-            client.download_orders(lastorder="All", startnum=start, batchsize=batch)
-    return time.perf_counter() - started
+    """The same requests, fetched and parsed, nothing stored — in its own process, like the
+    import, so neither shares the sandbox's interpreter."""
+    out = subprocess.run([sys.executable, "-c", _FLOOR, sb.script_url, sb.user, sb.password, sb.ca_file, str(batch)],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip())
 
 
 def main() -> None:
