@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -51,6 +51,12 @@ class RegisteredType:
     plugin: str
 
 
+def _plugin_bug(owner: str, hook: str, cart: CartDefinition, exc: Exception) -> PluginError:
+    return PluginError(
+        f"plugin {owner!r} failed in {hook} for cart {cart.name!r}: {type(exc).__name__}: {exc}",
+        hint=f"This is a bug in the plugin; report it to its authors, or set {DISABLE_ENV}={owner}.")
+
+
 class _CoreHooks:
     """Core's own hook wrapper around every cart operation: timing, and plugin bugs named."""
 
@@ -64,12 +70,7 @@ class _CoreHooks:
         except SeconnectError:
             raise
         except Exception as exc:  # a plugin bug, not a cart problem: say whose
-            owner = self._plugins.owner_of(cart.type)
-            raise PluginError(
-                f"plugin {owner!r} failed in {hook} for cart {cart.name!r}: "
-                f"{type(exc).__name__}: {exc}",
-                hint=f"This is a bug in the plugin; report it to its authors, or set {DISABLE_ENV}={owner}.",
-            ) from exc
+            raise _plugin_bug(self._plugins.owner_of(cart.type), hook, cart, exc) from exc
         log.debug("cart %s: %s answered in %.1f ms", cart.name, hook,
                   (time.perf_counter() - started) * 1000)
         return result
@@ -175,12 +176,23 @@ class Plugins:
         if capability is not None:
             self.require(cart, capability)
         result = getattr(self.pm.hook, hook)(cart=cart, **kwargs)
+        if isinstance(result, Iterator):
+            # Batches are produced lazily: a plugin bug can surface while core iterates.
+            return self._guarded(result, hook, cart)
         if result is None:
             raise PluginError(
                 f"no installed plugin answered {hook} for cart {cart.name!r} of type {cart.type!r}.",
                 hint=f"The type is provided by plugin {self.owner_of(cart.type)!r}; "
                      "it declares the capability but does not implement the hook. Report it to its authors.")
         return result
+
+    def _guarded(self, batches: Iterator[Any], hook: str, cart: CartDefinition) -> Iterator[Any]:
+        try:
+            yield from batches
+        except SeconnectError:
+            raise
+        except Exception as exc:
+            raise _plugin_bug(self.owner_of(cart.type), hook, cart, exc) from exc
 
     # -- listing ----------------------------------------------------------------------------
     def describe(self) -> list[dict[str, Any]]:

@@ -190,3 +190,27 @@ def test_duplicate_cart_type_keeps_the_first(caplog):
     plugins = load_plugins(extra=[("clash", Clash())])
     assert plugins.resolve_type("Interspire").label.startswith("BigCommerce")
     assert "already provided" in caplog.text
+
+
+def test_plugin_bug_while_iterating_batches_is_named():
+    class LazyBug:
+        @hookimpl
+        def seconnect_cart_types(self):
+            return [CartType(id="LazyBug", label="x", capabilities=Capabilities.declare(
+                supported=[Capability.IMPORT_CUSTOMERS]))]
+
+        @hookimpl
+        def import_customers(self, cart, batch_size):
+            if cart.type != "LazyBug":
+                return None
+
+            def pages():
+                yield [{"web_id": "1"}]
+                raise ZeroDivisionError("oops in page 2")
+            return pages()
+
+    plugins = load_plugins(extra=[("lazybug", LazyBug())])
+    pages = plugins.call("import_customers", _cart("LazyBug"), Capability.IMPORT_CUSTOMERS, batch_size=1)
+    assert next(pages) == [{"web_id": "1"}]
+    with pytest.raises(PluginError, match="plugin 'lazybug' failed in import_customers for cart 'Shop': ZeroDivisionError"):
+        next(pages)
