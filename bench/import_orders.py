@@ -53,6 +53,8 @@ def new_store(sb: Sandbox, folder: Path, batch: int, concurrency: int) -> dict:
 
 _FLOOR = """
 import sys, time
+from seconnect.cartdef import CartDefinition, Secret
+from seconnect.seti import SetiClient
 url, user, password, ca, batch = sys.argv[1:6]
 cart = CartDefinition(name="floor", type="Generic", user=user, password=Secret(password), script_url=url, ca_bundle=ca)
 started = time.perf_counter()
