@@ -1,19 +1,21 @@
 """Real-time inventory: change → cart latency and coalescing under a steady stream of local changes.
 
-Two sandbox carts (generic and interspire by default, both synced, products imported as
-sub-SKUs: a few thousand SKUs) on a PostgreSQL store (a throwaway cluster unless ``--db`` is
+Two sandbox carts (generic and interspire by default, each in its own process; both synced,
+products imported as sub-SKUs: a few thousand SKUs) on a PostgreSQL store (a throwaway cluster unless ``--db`` is
 given). ``--workers`` worker processes run the real outbox worker (``run_realtime --follow``)
 while this process makes ``--rate`` local quantity changes per second for ``--seconds``
-seconds, in one transaction every 100 ms, on random SKUs. Afterwards:
+seconds, in one transaction every 100 ms, on random SKUs (``--hot-share 0.5`` sends half of
+them to ``--hot-skus`` best sellers, where coalescing shows). Afterwards:
 
 * latency per outbox row = ``sent_at - created_at``: from the change's transaction to the
-  cart's confirmed reply (for Interspire: after its read-back). p50 / p99 / max, per cart;
+  cart's reply confirming the send. p50 / p99 / max, per cart. Interspire's replies prove
+  nothing, so its sends are also checked by batched read-backs (reported separately);
 * coalescing ratio = outbox rows delivered / sends made (one per SKU and cart and delivery),
   and rows per ``qohreplace`` request the sandbox actually served;
 * every cart quantity is compared with the store file.
 
 Run: ``.venv/bin/python bench/realtime_latency.py [--rate 500] [--seconds 20] [--products 1500]
-[--workers 2] [--carts generic,interspire] [--poll 0.05] [--db URL]``. Traffic: 127.0.0.1 only.
+[--workers 2] [--carts generic,interspire] [--poll 0.05] [--hot-share 0] [--db URL]``. Traffic: 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from inventory_send import cart_stock  # same directory: one way to read a sandb
 from seconnect import carts
 from seconnect.inventory import QuantityChange, apply_changes
 from seconnect.jobs.import_products import import_products
+from seconnect.jobs.inventory import VERIFY_DELAY_S
 from seconnect.params import set_value
 from seconnect.plugins import load_plugins
 from seconnect.sandbox import Sandbox
@@ -51,6 +54,39 @@ def _worker(url: str, key_file: str, poll: float, stop, results) -> None:
         store.close()
 
 
+def _serve(profile: str, products: int, state_dir: str, pipe) -> None:
+    """A sandbox cart in its own process, so that its HTTPS serving never competes with the
+    producer for one interpreter lock. Answers "info", "stock" and "requests"; "stop" ends it."""
+    with Sandbox(profile, products=products, orders=0, customers=0, seed=11, state_dir=state_dir) as sb:
+        pipe.send({"script_url": sb.script_url, "user": sb.user, "password": sb.password, "ca_file": sb.ca_file})
+        while True:
+            command = pipe.recv()
+            if command == "stock":
+                pipe.send(cart_stock(sb))
+            elif command == "requests":
+                pipe.send([f for f, _ in sb.requests()])
+            else:
+                return
+
+
+class _RemoteCart:
+    """The parent's handle on a sandbox process."""
+
+    def __init__(self, ctx, profile: str, products: int, state_dir: Path):
+        self.pipe, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(profile, products, str(state_dir), child), daemon=True)
+        self.process.start()
+        self.info = self.pipe.recv()
+
+    def ask(self, command: str):
+        self.pipe.send(command)
+        return self.pipe.recv()
+
+    def stop(self) -> None:
+        self.pipe.send("stop")
+        self.process.join(timeout=30)
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -66,15 +102,17 @@ def run(url: str, work: Path, args: argparse.Namespace) -> None:
     store = open_store(url)
     plugins = load_plugins()
     profiles = [p.strip() for p in args.carts.split(",") if p.strip()]
+    ctx = mp.get_context("spawn")
     with contextlib.ExitStack() as stack:
-        sandboxes = {}
+        sandboxes: dict[int, tuple[str, _RemoteCart]] = {}
         for i, profile in enumerate(profiles):
-            sb = stack.enter_context(Sandbox(profile, products=args.products, orders=0, customers=0, seed=11,
-                                             state_dir=work / profile))
+            sb = _RemoteCart(ctx, profile, args.products, work / profile)
+            stack.callback(sb.stop)
             name = f"{profile}-{i}"
             with store.begin() as conn:
                 carts.add_cart(conn, plugins, name=name, cart_type="Interspire" if profile == "interspire" else "Generic",
-                               user=sb.user, password=sb.password, script_url=sb.script_url, ca_bundle=sb.ca_file)
+                               user=sb.info["user"], password=sb.info["password"], script_url=sb.info["script_url"],
+                               ca_bundle=sb.info["ca_file"])
                 cart = carts.get_cart(conn, name)
                 set_value(conn, "SynchQOH", "TRUE", cart.id)
                 cart = carts.get_cart(conn, name)
@@ -85,18 +123,19 @@ def run(url: str, work: Path, args: argparse.Namespace) -> None:
             pids = list(conn.execute(sa.select(p.c.id).where(p.c.qoh.is_not(None), sa.exists().where(
                 c.c.product_id == p.c.id))).scalars())
         print(f"carts: {', '.join(n for n, _ in sandboxes.values())}; {len(pids)} SKUs with stock; "
-              f"{args.workers} workers; {args.rate} changes/s for {args.seconds} s")
+              f"{args.workers} workers; {args.rate} changes/s for {args.seconds} s"
+              + (f", {args.hot_share:.0%} of them on {args.hot_skus} best sellers" if args.hot_share else ""))
 
-        ctx = mp.get_context("spawn")
         stop, results = ctx.Event(), ctx.Queue()
         workers = [ctx.Process(target=_worker, args=(url, os.environ["SECONNECT_KEY_FILE"], args.poll, stop, results))
                    for _ in range(args.workers)]
         for w in workers:
             w.start()
         time.sleep(3)  # let the workers import and connect before the clock starts
-        requests_before = {cid: len(sb.requests()) for cid, (_, sb) in sandboxes.items()}
+        requests_before = {cid: len(sb.ask("requests")) for cid, (_, sb) in sandboxes.items()}
 
         rng = random.Random(3)
+        hot = rng.sample(pids, min(args.hot_skus, len(pids)))
         tick, per_tick = 0.1, max(1, round(args.rate * 0.1))
         started = time.perf_counter()
         made, behind = 0, 0.0
@@ -107,7 +146,8 @@ def run(url: str, work: Path, args: argparse.Namespace) -> None:
                 time.sleep(delay)
             else:
                 behind = max(behind, -delay)
-            changes = [QuantityChange(rng.choice(pids), delta=rng.choice([-2, -1, 1, 3])) for _ in range(per_tick)]
+            changes = [QuantityChange(rng.choice(hot if rng.random() < args.hot_share else pids),
+                                      delta=rng.choice([-2, -1, 1, 3])) for _ in range(per_tick)]
             with store.begin() as conn:
                 apply_changes(conn, plugins, changes, source="bench", reason="bench")
             made += len(changes)
@@ -124,18 +164,25 @@ def run(url: str, work: Path, args: argparse.Namespace) -> None:
               f"(producer at most {behind * 1000:.0f} ms behind schedule); outbox drained {drained:.2f} s later")
         o = tables.outbox
         with store.begin() as conn:
-            rows = conn.execute(sa.select(o.c.cart_id, o.c.created_at, o.c.sent_at, o.c.state)).all()
+            rows = conn.execute(sa.select(o.c.cart_id, o.c.kind, o.c.created_at, o.c.sent_at, o.c.state)).all()
         states = {r.state for r in rows}
         every = []
         for cart_id, (name, sb) in sandboxes.items():
-            lat = [(r.sent_at - r.created_at).total_seconds() for r in rows if r.cart_id == cart_id and r.sent_at]
+            lat = [(r.sent_at - r.created_at).total_seconds() for r in rows
+                   if r.cart_id == cart_id and r.sent_at and r.kind == "inventory"]
+            checks = [(r.sent_at - r.created_at).total_seconds() for r in rows
+                      if r.cart_id == cart_id and r.sent_at and r.kind == "inventory-check"]
             every += lat
-            sends = sum(1 for f, _ in sb.requests()[requests_before[cart_id]:] if f == "qohreplace")
-            reads = sum(1 for f, _ in sb.requests()[requests_before[cart_id]:] if f == "downloadqoh")
+            served = sb.ask("requests")[requests_before[cart_id]:]
+            sends, reads = served.count("qohreplace"), served.count("downloadqoh")
             print(f"  {name:<14} {len(lat)} rows: latency p50 {statistics.median(lat) * 1000:.0f} ms, "
                   f"p99 {_percentile(lat, 0.99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms; "
-                  f"{sends} qohreplace requests ({len(lat) / max(sends, 1):.1f} rows each), {reads} read-backs")
-        groups = sum(s["groups"] for s in summaries)
+                  f"{sends} qohreplace requests ({len(lat) / max(sends, 1):.1f} rows each)")
+            if checks:
+                print(f"  {'':<14} {len(checks)} sends checked by {reads} read-backs, "
+                      f"p50 {statistics.median(checks) * 1000:.0f} ms after their send was queued (checks wait "
+                      f"{VERIFY_DELAY_S:g} s by design)")
+        groups = sum(s["groups"] for s in summaries) - sum(1 for r in rows if r.kind == "inventory-check")
         print(f"all carts: p50 {statistics.median(every) * 1000:.0f} ms, p99 {_percentile(every, 0.99) * 1000:.0f} ms; "
               f"coalescing {len(every)} rows / {groups} sends = {len(every) / max(groups, 1):.2f}; "
               f"per worker rows sent {[s['sent'] for s in summaries]}, parked {sum(s['parked'] for s in summaries)}, "
@@ -145,7 +192,7 @@ def run(url: str, work: Path, args: argparse.Namespace) -> None:
                                  .where(p.c.qoh.is_not(None))).all()
             parked = set(conn.execute(sa.select(o.c.cart_id, o.c.key).where(o.c.state == "parked")).all())
         checked = [r for r in pairs if (r.cart_id, r.sku) not in parked]
-        held = {cid: cart_stock(sb) for cid, (_, sb) in sandboxes.items()}
+        held = {cid: sb.ask("stock") for cid, (_, sb) in sandboxes.items()}
         wrong = sum(1 for r in checked if held[r.cart_id][r.web_id] != max(r.qoh, 0))
         print(f"read back: {wrong} of {len(checked)} cart quantities differ from the store file "
               f"({len(pairs) - len(checked)} SKUs parked, e.g. not tracked at the cart)")
@@ -160,6 +207,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--carts", default="generic,interspire")
     parser.add_argument("--poll", type=float, default=0.05)
+    parser.add_argument("--hot-share", type=float, default=0.0,
+                        help="share of changes that hit a few best sellers (0: every SKU equally likely)")
+    parser.add_argument("--hot-skus", type=int, default=50, help="how many best sellers")
     parser.add_argument("--db", help="PostgreSQL store URL (default: a throwaway cluster)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="seconnect-bench-"))

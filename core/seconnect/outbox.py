@@ -49,12 +49,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, tuple_, update
 
 from .cartdef import CartDefinition
 from .errors import CartHTTPError, SeconnectError
@@ -96,6 +97,10 @@ BACKOFF_MAX_S = 1800.0
 LEASE_S = 60.0
 #: Rows claimed per cycle (before the rest of their keys' rows are swept in).
 BATCH_ROWS = 500
+#: Seconds a worker reuses a cart's definition (and parameters such as SynchQOH) before re-reading it.
+CART_TTL_S = 5.0
+#: Carts one worker delivers to at the same time (one thread each).
+PARALLEL_CARTS = 8
 #: ``last_error`` of a row requeued after its worker died starts with this.
 INTERRUPTED = "interrupted"
 
@@ -176,7 +181,7 @@ class Outcome:
             if exc.retriable:
                 return cls.retry(text, exc.retry_after if isinstance(exc, CartHTTPError) else None)
             return cls.park(text)
-        return cls.retry(f"internal error {type(exc).__name__}: {exc}")
+        return cls.retry(f"internal error {type(exc).__name__}: {str(exc)[:300]}")
 
 
 @dataclass
@@ -299,23 +304,18 @@ def claim_groups(store: Store, worker_id: str, policy: Policy, kinds: Sequence[s
     with store.begin() as conn:
         now = utcnow()
         busy = _O.alias("busy")
-        busy_key = select(busy.c.id).where(busy.c.state == "sending", busy.c.cart_id == _O.c.cart_id,
-                                           busy.c.kind == _O.c.kind, busy.c.key == _O.c.key).exists()
-        where = (_O.c.state == "pending") & (_O.c.next_attempt_at <= now) & _O.c.kind.in_(kinds) & ~busy_key
+        due = _O.alias("due")
+        busy_key = select(busy.c.id).where(busy.c.state == "sending", busy.c.cart_id == due.c.cart_id,
+                                           busy.c.kind == due.c.kind, busy.c.key == due.c.key).exists()
+        due_keys = select(due.c.cart_id, due.c.kind, due.c.key).where(
+            due.c.state == "pending", due.c.next_attempt_at <= now, due.c.kind.in_(kinds), ~busy_key)
         if cart_ids:
-            where &= _O.c.cart_id.in_(cart_ids)
-        first = claim(conn, _O, where, [_O.c.next_attempt_at, _O.c.id], policy.batch_rows)
-        if not first:
-            return []
-        rows = {r.id: r for r in first}
-        keys: dict[tuple[int, str], set[str]] = {}
-        for r in first:
-            keys.setdefault((r.cart_id, r.kind), set()).add(r.key)
-        for (cart_id, kind), names in keys.items():
-            for chunk in _chunks(sorted(names)):
-                more = claim(conn, _O, (_O.c.state == "pending") & (_O.c.cart_id == cart_id) & (_O.c.kind == kind)
-                             & _O.c.key.in_(chunk), _O.c.id, policy.batch_rows * 20)
-                rows.update({r.id: r for r in more})
+            due_keys = due_keys.where(due.c.cart_id.in_(cart_ids))
+        due_keys = due_keys.order_by(due.c.next_attempt_at, due.c.id).limit(policy.batch_rows)
+        # every pending row of those keys, due or waiting for a retry: one delivery covers them all
+        found = claim(conn, _O, (_O.c.state == "pending") & tuple_(_O.c.cart_id, _O.c.kind, _O.c.key).in_(due_keys),
+                      _O.c.id, policy.batch_rows * 20)
+        rows = {r.id: r for r in found}
         for chunk in _chunks(sorted(rows)):
             conn.execute(update(_O).where(_O.c.id.in_(chunk)).values(state="sending", claimed_by=worker_id,
                                                                     claimed_at=now))
@@ -420,7 +420,7 @@ class Worker:
         self.cart_ids = list(cart_ids) if cart_ids else None
         self.run = run
         self._last_requeue = float("-inf")
-        self._carts: dict[int, CartDefinition] = {}
+        self._carts: dict[int, tuple[float, CartDefinition]] = {}
 
     def cycle(self) -> dict[str, int]:
         """One round: requeue work of dead workers (now and then), claim, deliver per cart, settle.
@@ -433,23 +433,41 @@ class Worker:
             with self.store.begin() as conn:
                 counts["requeued"] = requeue_stuck(conn, self.policy)
             self._last_requeue = time.monotonic()
+        started = time.perf_counter()
         groups = claim_groups(self.store, self.worker_id, self.policy, deliverable_kinds(), self.cart_ids)
         if not groups:
             return counts
+        log.debug("claimed %d rows in %d groups in %.0f ms", sum(len(g.rows) for g in groups), len(groups),
+                  (time.perf_counter() - started) * 1000)
         counts["claimed"] = sum(len(g.rows) for g in groups)
         counts["groups"] = len(groups)
         batches: dict[tuple[int, str], list[Group]] = {}
         for group in groups:
             batches.setdefault((group.cart_id, group.kind), []).append(group)
         context = DeliveryContext(self.store, self.plugins, self.worker_id, self.policy, self.run)
+        per_cart: dict[int, list[tuple[str, list[Group]]]] = {}
+        for (cart_id, kind), batch in batches.items():
+            per_cart.setdefault(cart_id, []).append((kind, batch))
+
+        def one_cart(cart_id: int) -> list[dict[str, list[int]]]:
+            return [self._deliver(context, cart_id, kind, batch) for kind, batch in per_cart[cart_id]]
+
+        # Carts are independent: a slow one (or one being read back) must not hold up the others.
+        # Within one cart calls stay sequential, as carts share their request quota.
         with heartbeat(self.store, self.worker_id, self.policy.lease):
-            for (cart_id, kind), batch in batches.items():
-                done = self._deliver(context, cart_id, kind, batch)
-                for state, ids in done.items():
-                    counts[state] += len(ids)
+            if len(per_cart) == 1:
+                results = [one_cart(next(iter(per_cart)))]
+            else:
+                with ThreadPoolExecutor(max_workers=min(len(per_cart), PARALLEL_CARTS),
+                                        thread_name_prefix="outbox-cart") as pool:
+                    results = list(pool.map(one_cart, per_cart))
+        for done in (d for per in results for d in per):
+            for state, ids in done.items():
+                counts[state] += len(ids)
         return counts
 
     def _deliver(self, context: DeliveryContext, cart_id: int, kind: str, groups: list[Group]) -> dict[str, list[int]]:
+        started = time.perf_counter()
         try:
             cart = self._cart(cart_id)
             outcomes = deliverer(kind)(context, cart, groups)  # type: ignore[misc]
@@ -459,20 +477,29 @@ class Worker:
             if not isinstance(exc, SeconnectError):
                 log.exception("delivering %s work for cart %s failed", kind, cart_id)
             outcomes = [Outcome.from_error(exc)] * len(groups)
+        delivered = time.perf_counter()
         with self.store.begin() as conn:
             done = settle(conn, self.worker_id, self.policy, groups, outcomes)
             if self.run is not None:
                 self.run.event(conn, "outbox-delivered", worker=self.worker_id, kind=kind, delivered_to=cart_id,
                                **{k: v for k, v in done.items() if v},
                                errors=sorted({o.error for o in outcomes if o.error and o.state != "sent"})[:5])
+        log.debug("cart %s, %s: %d groups delivered in %.0f ms, settled in %.0f ms", cart_id, kind, len(groups),
+                  (delivered - started) * 1000, (time.perf_counter() - delivered) * 1000)
         return done
 
     def _cart(self, cart_id: int) -> CartDefinition:
+        """The cart's definition, re-read at most every few seconds (edits apply that soon)."""
         from .carts import get_cart
 
-        with self.store.begin() as conn:
+        cached = self._carts.get(cart_id)
+        if cached is not None and time.monotonic() - cached[0] < CART_TTL_S:
+            return cached[1]
+        with self.store.connect() as conn:
             name = conn.execute(select(tables.carts.c.name).where(tables.carts.c.id == cart_id)).scalar_one()
-            return get_cart(conn, name)
+            cart = get_cart(conn, name)
+        self._carts[cart_id] = (time.monotonic(), cart)
+        return cart
 
 
 # -- looking and re-queuing (the CLI) -----------------------------------------------------------------

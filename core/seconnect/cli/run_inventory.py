@@ -57,8 +57,9 @@ def _describe_send(s: dict[str, Any]) -> str:
                   for p in s["plan"]]
         lines += _more(s["items"], len(s["plan"]))
     else:
-        order = ("ok", "verified", "mismatched", "not-found", "not-tracked", "error", "skipped")
-        parts = [f"{counts[k]} {k.replace('-', ' ')}" for k in order if counts.get(k)]
+        order = ("ok", "verified", "mismatched", "not-found", "not-tracked", "error", "skipped", "untracked")
+        parts = [f"{counts[k]} {k.replace('-', ' ') if k != 'untracked' else 'not tracked locally'}"
+                 for k in order if counts.get(k)]
         lines = [f"{_plural(s['items'], 'SKU')} sent: " + (", ".join(parts) or "nothing to send")]
     for p in s["problems"]:
         lines.append(f"  {p['outcome']}: {p['sku']}" + (f" ({p['code']})" if p.get("code") and p["code"] != p["sku"]

@@ -301,12 +301,13 @@ def _record_sent(conn: Connection, cart: CartDefinition, sent: dict[str, int], v
     """``last_sent_qoh`` of what the cart took (and ``cart_qoh`` where its answer says what it now
     holds); a code without a verdict was sent but awaits its read-back: only ``last_sent_qoh``."""
     where = (_C.c.cart_id == cart.id) & (_C.c.code == bindparam("c"))
-    good = [{"c": code, "s": qty, "q": verdicts[code].cart_qoh} for code, qty in sent.items()
+    # rows are updated in code order, as everywhere: two workers never wait on each other in a cycle
+    good = [{"c": code, "s": qty, "q": verdicts[code].cart_qoh} for code, qty in sorted(sent.items())
             if code in verdicts and verdicts[code].good]
     if good:
         conn.execute(update(_C).where(where).values(last_sent_qoh=bindparam("s"), cart_qoh=bindparam("q"),
                                                     updated_at=utcnow()), good)
-    waiting = [{"c": code, "s": qty} for code, qty in sent.items() if code not in verdicts]
+    waiting = [{"c": code, "s": qty} for code, qty in sorted(sent.items()) if code not in verdicts]
     if waiting:
         conn.execute(update(_C).where(where).values(last_sent_qoh=bindparam("s"), updated_at=utcnow()), waiting)
 
@@ -332,8 +333,9 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
     """Send local quantities to the cart (every product it has a code for, or ``skus``).
 
     Returns the summary: ``counts`` per outcome (ok, verified, not-found, not-tracked, error,
-    mismatched, skipped), ``problems`` (SKU, code, outcome, note) and, for a dry run, ``plan``
-    (SKU, code, quantity, last sent) with nothing sent.
+    mismatched, skipped; ``untracked`` for products without a local quantity, such as parents of
+    sub-SKUs), ``problems`` (SKU, code, outcome, note) and, for a dry run, ``plan`` (SKU, code,
+    quantity, last sent) with nothing sent.
     """
     plugins.require(cart, Capability.INVENTORY_SEND)
     with store.begin() as conn:
@@ -359,8 +361,12 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
             problems.append({"sku": sku, "code": None, "outcome": "skipped", "note": f"no code at cart {cart.name}"})
     for entries in grouped.values():
         first = entries[0]
-        if first.qoh is None:
-            problems.append({"sku": first.sku, "code": None, "outcome": "skipped", "note": "stock not tracked locally"})
+        if first.qoh is None:  # e.g. the parent of sub-SKUs; named only when asked for by SKU
+            if skus:
+                problems.append({"sku": first.sku, "code": None, "outcome": "skipped",
+                                 "note": "stock not tracked locally (`seconnect inventory set` starts tracking it)"})
+            else:
+                counts["untracked"] = counts.get("untracked", 0) + 1
             continue
         usable, why = sendable_codes(first.parent_id, [(c.code, c.web_id) for c in entries], _ALL_LEVELS)
         if not usable:
@@ -371,7 +377,7 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
                 items.append((c.code, max(c.qoh or 0, 0)))
                 owner[c.code] = c
     for p in problems:
-        counts[p["outcome"]] = counts.get(p["outcome"], 0) + 1
+        counts[p["outcome"]] = counts.get(p["outcome"], 0) + 1  # "untracked" was counted as it went
     summary["items"] = len(items)
     if dry_run:
         summary["plan"] = _cap([{"sku": owner[code].sku, "code": code, "qoh": qty,
@@ -520,7 +526,7 @@ def verify(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outbo
         if seen:
             conn.execute(update(_C).where(_C.c.cart_id == cart.id, _C.c.code == bindparam("c"))
                          .values(cart_qoh=bindparam("q"), updated_at=utcnow()),
-                         [{"c": code, "q": qoh} for code, qoh in seen.items()])
+                         [{"c": code, "q": qoh} for code, qoh in sorted(seen.items())])
         ob = tables.outbox
         waiting = set(conn.execute(select(ob.c.key).where(ob.c.cart_id == cart.id, ob.c.kind == KIND,
                                                           ob.c.state == "pending", ob.c.key.in_(list(again))))
