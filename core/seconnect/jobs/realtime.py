@@ -12,6 +12,7 @@ beside the store): ``--follow`` waits as a standby and takes over when the runni
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,8 @@ from ..store import Store
 from .base import JobRun, cart_lock
 
 __all__ = ["JOB", "POLL_S", "run_realtime"]
+
+log = logging.getLogger(__name__)
 
 JOB = "realtime"
 #: Seconds between looks at the outbox when it is empty (``--follow``): changes reach carts
@@ -72,8 +75,21 @@ def run_realtime(store: Store, plugins: Plugins, *, follow: bool = False, poll: 
             with _one_worker_on_sqlite(store, follow, on_wait):
                 worker = outbox.Worker(store, plugins, policy=policy, worker_id=worker_id,
                                        cart_ids=[c.id for c in carts if c.id is not None], run=run)
+                failures = 0
                 while not stop.is_set():
-                    counts = worker.cycle()
+                    try:
+                        counts = worker.cycle()
+                        failures = 0
+                    except Exception:
+                        # A follower outlives a database restart or a network blip: its claimed
+                        # rows come back after the lease. A one-shot run reports the error.
+                        if not follow:
+                            raise
+                        failures += 1
+                        summary["errors"] = summary.get("errors", 0) + 1
+                        log.exception("outbox cycle failed; trying again in %.0f s", min(30.0, 2.0 ** failures))
+                        stop.wait(min(30.0, 2.0 ** failures))
+                        continue
                     summary["cycles"] += 1
                     for name, value in counts.items():
                         summary[name] += value
