@@ -89,6 +89,15 @@ def test_plain_product_variation_and_sub_skus_reach_both_carts(store, plugins, i
     assert not any(f == "invupdate" for f, _ in isc.requests() + gen.requests())  # absolute sends only
 
 
+def test_once_also_does_the_read_back_checks_its_sends_scheduled(store, plugins, isc, two, monkeypatch, db_url):
+    monkeypatch.setattr("seconnect.jobs.inventory.VERIFY_DELAY_S", 0.5)
+    _set(store, plugins, PLAIN, 3)
+    result = Cli(db_url)("run", "realtime", "--once")
+    assert result.exit_code == 0 and "Outbox now: 0 pending" in result.output, result.output
+    [check] = outbox_rows(store, kind="inventory-check")
+    assert check.state == "sent" and isc.qoh(PLAIN) == 3
+
+
 def test_ten_changes_of_one_sku_cost_one_request_per_cart(store, plugins, isc, gen, two):
     _adjust(store, plugins, PLAIN, *([1] * 6 + [-1] * 4))
     assert len(outbox_rows(store, key=PLAIN)) == 20

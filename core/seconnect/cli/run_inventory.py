@@ -155,7 +155,8 @@ def realtime_cmd(app: App, mode, cart_names, poll, lease, as_json) -> None:
 
 def _describe_realtime(s: dict[str, Any]) -> str:
     state = s.get("outbox") or {}
-    text = (f"{_plural(s['claimed'], 'queued change')} handled in {_plural(s['groups'], 'send')}: "
+    deliveries = f"{s['groups']} deliver{'y' if s['groups'] == 1 else 'ies'}"
+    text = (f"{_plural(s['claimed'], 'outbox row')} handled in {deliveries}: "
             f"{s['sent']} sent, {s['retried']} to retry, {s['parked']} parked")
     if s["requeued"]:
         text += f"; {s['requeued']} requeued from a stopped worker"

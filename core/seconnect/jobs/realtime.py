@@ -1,8 +1,9 @@
 """`seconnect run realtime` — the worker that delivers the outbox (SEOM's "stack controller").
 
-``--once`` delivers everything due now and exits (for cron); ``--follow`` keeps polling until
-stopped (systemd), finishing the batch in hand on SIGTERM/Ctrl-C. The rules for claiming,
-coalescing, retries, parking and crash recovery are :mod:`seconnect.outbox`'s.
+``--once`` delivers everything due now and exits (for cron) — waiting a few seconds, if need be,
+for the follow-up work its own deliveries scheduled (read-back checks); ``--follow`` keeps
+polling until stopped (systemd), finishing the batch in hand on SIGTERM/Ctrl-C. The rules for
+claiming, coalescing, retries, parking and crash recovery are :mod:`seconnect.outbox`'s.
 
 Several workers: on PostgreSQL run as many as you like, on one machine or several — they claim
 disjoint rows with ``FOR UPDATE SKIP LOCKED``. On SQLite one worker runs at a time (a file lock
@@ -18,11 +19,13 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import func, select
+
 from .. import outbox
 from ..cartdef import CartDefinition, Secret
 from ..errors import StoreError
 from ..plugins import Plugins
-from ..store import Store
+from ..store import Store, tables, utcnow
 from .base import JobRun, cart_lock
 
 __all__ = ["JOB", "POLL_S", "run_realtime"]
@@ -33,6 +36,10 @@ JOB = "realtime"
 #: Seconds between looks at the outbox when it is empty (``--follow``): changes reach carts
 #: well within a second, at the cost of one indexed query per interval.
 POLL_S = 0.25
+
+#: ``--once`` waits up to this many seconds in all for work its own deliveries scheduled shortly
+#: after them (the read-back checks of Interspire sends, a first quick retry).
+ONCE_GRACE_S = 8.0
 
 # The SQLite worker lock is one lock for the whole store, not per cart.
 _EVERY_CART = CartDefinition(name="(every cart)", type="", user="", password=Secret(""), script_url="")
@@ -52,6 +59,18 @@ def _one_worker_on_sqlite(store: Store, follow: bool, on_wait: Callable[[], None
         raise StoreError("another `seconnect run realtime` worker is delivering for this SQLite store.",
                          hint="It delivers everything due; nothing to do here. To run several workers at once, "
                               "use a PostgreSQL store (--db postgresql://…).") from None
+
+
+def _next_due(store: Store, carts: Sequence[CartDefinition]) -> float | None:
+    """Seconds until the next pending row this worker could deliver is due (None: none waits)."""
+    o = tables.outbox
+    query = select(func.min(o.c.next_attempt_at)).where(o.c.state == "pending",
+                                                        o.c.kind.in_(outbox.deliverable_kinds()))
+    if carts:
+        query = query.where(o.c.cart_id.in_([c.id for c in carts]))
+    with store.connect() as conn:
+        due = conn.execute(query).scalar()
+    return None if due is None else max(0.0, (due - utcnow()).total_seconds())
 
 
 def run_realtime(store: Store, plugins: Plugins, *, follow: bool = False, poll: float = POLL_S,
@@ -75,7 +94,7 @@ def run_realtime(store: Store, plugins: Plugins, *, follow: bool = False, poll: 
             with _one_worker_on_sqlite(store, follow, on_wait):
                 worker = outbox.Worker(store, plugins, policy=policy, worker_id=worker_id,
                                        cart_ids=[c.id for c in carts if c.id is not None], run=run)
-                failures = 0
+                failures, waited = 0, 0.0
                 while not stop.is_set():
                     try:
                         counts = worker.cycle()
@@ -98,7 +117,13 @@ def run_realtime(store: Store, plugins: Plugins, *, follow: bool = False, poll: 
                             on_cycle(counts)
                         continue  # more may be due already
                     if not follow:
-                        break
+                        soon = _next_due(store, carts) if summary["claimed"] else None
+                        if soon is None or waited + soon > ONCE_GRACE_S:
+                            break
+                        soon = max(soon, 0.2)  # due but not claimable (its SKU busy elsewhere): still count time
+                        waited += soon  # follow-up work of this run (read-back checks) is due shortly
+                        stop.wait(soon)
+                        continue
                     stop.wait(poll)
         finally:
             with store.begin() as conn:
