@@ -1,13 +1,11 @@
 """Helpers for the inventory tests: carts on sandboxes with their products imported, direct
-catalogue set-up for tests that need no cart, and the CLI with the inventory commands."""
+catalogue set-up for tests that need no cart, and the CLI in-process or as a subprocess."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
-import click
 import sqlalchemy as sa
 from click.testing import CliRunner
 
@@ -20,31 +18,8 @@ from seconnect.plugins import Plugins
 from seconnect.sandbox import Sandbox
 from seconnect.store import Store, tables
 
-HERE = Path(__file__).parent
-
-
-def _registered() -> bool:
-    cli = build_cli()
-    run = cli.commands.get("run")
-    return "inventory" in cli.commands and isinstance(run, click.Group) and "realtime" in run.commands
-
-
-#: How to start the real CLI in a subprocess: `python -m seconnect` once the inventory commands
-#: are registered in the main group, until then a launcher that adds them the same way.
-MAIN = [sys.executable, "-m", "seconnect"] if _registered() else [sys.executable, str(HERE / "launch_cli.py")]
-
-
-def build() -> click.Group:
-    """The seconnect CLI with the inventory, outbox and run commands present."""
-    from seconnect.cli import inventory, outbox, run_inventory
-
-    cli = build_cli()
-    for module in (inventory, outbox):
-        cli.commands.setdefault(module.command.name, module.command)
-    run = cli.commands["run"]
-    for command in run_inventory.commands:
-        run.commands.setdefault(command.name, command)  # type: ignore[attr-defined]
-    return cli
+#: The real CLI in a subprocess.
+MAIN = [sys.executable, "-m", "seconnect"]
 
 
 class Cli:
@@ -55,7 +30,7 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None):
-        return self.runner.invoke(build(), ["--db", self.db_url, *args], input=input, catch_exceptions=False)
+        return self.runner.invoke(build_cli(), ["--db", self.db_url, *args], input=input, catch_exceptions=False)
 
 
 def add_cart(store: Store, plugins: Plugins, sb: Sandbox | None, name: str, *, cart_type: str | None = None,
