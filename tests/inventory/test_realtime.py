@@ -267,3 +267,38 @@ def test_sub_sku_sale_from_one_cart_reaches_the_other(store, plugins, isc, gen, 
     _deliver(store, plugins)
     assert gen.qoh(PLAIN) == 7 and _requests(isc) == 0  # Interspire sold them itself
     assert code_of(store, shop_isc, PLAIN) == PLAIN
+
+
+def test_imported_orders_take_stock_off_and_reach_the_other_cart(store, plugins, gen, tmp_path):
+    from seconnect.jobs.import_orders import import_orders
+    from seconnect.sandbox import Sandbox
+
+    p, c, ic = tables.products, tables.product_cart_codes, tables.inventory_changes
+    with Sandbox("interspire", products=12, orders=25, customers=10, seed=3, state_dir=tmp_path / "shop") as shop:
+        origin = cart_with_products(store, plugins, shop, "ISC")
+        other = cart_with_products(store, plugins, gen, "GEN")
+        with store.begin() as conn:
+            before = dict(conn.execute(sa.select(p.c.id, p.c.qoh)).all())
+        import_orders(store, plugins, origin)
+        with store.begin() as conn:
+            lines = conn.execute(sa.select(tables.order_lines.c.product_id, tables.order_lines.c.quantity)
+                                 .where(tables.order_lines.c.product_id.is_not(None))).all()
+            after = dict(conn.execute(sa.select(p.c.id, p.c.qoh)).all())
+            sources = set(conn.execute(sa.select(ic.c.source)).scalars())
+        sold: dict[int, int] = {}
+        for line in lines:
+            if before[line.product_id] is not None:  # untracked products are left alone
+                sold[line.product_id] = sold.get(line.product_id, 0) + int(line.quantity)
+        assert sold and all(after[pid] == before[pid] - n for pid, n in sold.items())
+        assert all(s.startswith("order ") and s.endswith(" from ISC") for s in sources)
+        assert {r.cart_id for r in outbox_rows(store)} == {other.id}  # Interspire sold them itself
+
+        import_orders(store, plugins, origin)  # nothing new: nothing taken off twice
+        with store.begin() as conn:
+            assert dict(conn.execute(sa.select(p.c.id, p.c.qoh)).all()) == after
+
+        _deliver(store, plugins)
+        with store.begin() as conn:
+            codes = conn.execute(sa.select(c.c.code, p.c.qoh).join(p, p.c.id == c.c.product_id).where(
+                c.c.cart_id == other.id, p.c.id.in_(list(sold)))).all()
+        assert codes and all(gen.qoh(code) == max(q, 0) for code, q in codes)
