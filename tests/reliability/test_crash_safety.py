@@ -65,3 +65,61 @@ def test_import_killed_at_random_points(sqlite_url, tmp_path):
         assert lines == sum(len(o["lines"]) for o in sb.orders() if o["number"] in set(expected))
         # killed runs stay 'running' in the audit log (a kill can also land after the run finished)
         assert 1 <= running <= killed
+
+
+@pytest.mark.slow
+def test_realtime_worker_killed_at_random_points(sqlite_url, tmp_path):
+    from seconnect import carts, params
+    from seconnect.inventory import QuantityChange, apply_changes
+    from seconnect.jobs.import_products import import_products
+    from seconnect.plugins import load_plugins
+    from seconnect.store import open_store, tables
+
+    rng = random.Random(1129)
+    plugins = load_plugins()
+    with Sandbox("generic", orders=5, products=30, customers=5, seed=32, latency_ms=60,
+                 state_dir=tmp_path / "cart") as sb:
+        store = open_store(sqlite_url)
+        with store.begin() as conn:
+            carts.add_cart(conn, plugins, name="Shop", cart_type="Generic", user=sb.user, password=sb.password,
+                           script_url=sb.script_url, ca_bundle=sb.ca_file)
+            params.set_value(conn, "SynchQOH", "TRUE", carts.get_cart(conn, "Shop").id)
+            cart = carts.get_cart(conn, "Shop")
+        import_products(store, plugins, cart, attributes="sub-skus")
+        with store.begin() as conn:
+            ids = conn.execute(sa.select(tables.products.c.id).where(tables.products.c.qoh >= 50)).scalars().all()
+        assert len(ids) >= 5
+
+        def sending() -> int:
+            with store.begin() as conn:
+                return conn.execute(sa.select(sa.func.count()).select_from(tables.outbox)
+                                    .where(tables.outbox.c.state == "sending")).scalar_one()
+
+        killed = 0
+        for _ in range(TRIALS):
+            with store.begin() as conn:
+                apply_changes(conn, plugins, [QuantityChange(product_id=rng.choice(ids), delta=-rng.randint(1, 3))
+                                              for _ in range(rng.randint(3, 12))], source="crash trial")
+            worker = _cli(sqlite_url, "run", "realtime", "--follow", "--lease", "1")
+            deadline = time.monotonic() + 30
+            while sending() == 0 and worker.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.3))
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=30)
+            killed += 1
+        time.sleep(1.2)  # past the lease: the dead workers' rows are free again
+        final = _cli(sqlite_url, "run", "realtime", "--once", "--lease", "1")
+        out, err = final.communicate(timeout=300)
+        assert final.returncode == 0, err
+        with store.begin() as conn:
+            states = conn.execute(sa.select(tables.outbox.c.state, sa.func.count())
+                                  .group_by(tables.outbox.c.state)).all()
+            local = conn.execute(sa.select(tables.product_cart_codes.c.code, tables.products.c.qoh)
+                                 .join(tables.products, tables.products.c.id == tables.product_cart_codes.c.product_id)
+                                 .where(tables.products.c.id.in_(ids))).all()
+        store.close()
+        assert dict(states).keys() == {"sent"}, states  # every queued change delivered
+        assert killed == TRIALS
+        # exactly once in effect: absolute quantities, so the cart equals the store file
+        assert [(code, sb.qoh(code)) for code, _ in local] == [(code, qoh) for code, qoh in local]
