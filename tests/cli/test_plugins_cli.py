@@ -82,7 +82,7 @@ def test_plugins_install_of_a_local_folder(tmp_path):
         [project.entry-points.seconnect]
         hello = "seconnect_hello"
     """))
-    installed = run("plugins", "install", str(pkg), env={"PIP_NO_BUILD_ISOLATION": "0"})
+    installed = run("plugins", "install", str(pkg), )
     try:
         assert installed.returncode == 0, installed.stderr[-2000:]
         assert run("hello").stdout.strip() == "hello from an installed plugin"

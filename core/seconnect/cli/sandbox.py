@@ -73,7 +73,9 @@ def command(profile: str, host: str, port: int, seed: int, orders: int, products
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())  # systemd/kill: stop cleanly too
+    # Ctrl-C, systemd and kill stop it cleanly. SIGINT is set explicitly: a process started in the
+    # background of a script inherits SIGINT ignored, and would otherwise never stop on it.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         _announce(cart, state_dir)
         while not stop.wait(0.5):
@@ -81,7 +83,8 @@ def command(profile: str, host: str, port: int, seed: int, orders: int, products
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         cart.stop()
     click.echo("Sandbox stopped.")
 
