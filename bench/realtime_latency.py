@@ -182,7 +182,7 @@ def run(url: str, work: Path, args: argparse.Namespace) -> None:
                 print(f"  {'':<14} {len(checks)} sends checked by {reads} read-backs, "
                       f"p50 {statistics.median(checks) * 1000:.0f} ms after their send was queued (checks wait "
                       f"{VERIFY_DELAY_S:g} s by design)")
-        groups = sum(s["groups"] for s in summaries) - sum(1 for r in rows if r.kind == "inventory-check")
+        groups = sum(s["by_kind"].get("inventory", {}).get("groups", 0) for s in summaries)
         print(f"all carts: p50 {statistics.median(every) * 1000:.0f} ms, p99 {_percentile(every, 0.99) * 1000:.0f} ms; "
               f"coalescing {len(every)} rows / {groups} sends = {len(every) / max(groups, 1):.2f}; "
               f"per worker rows sent {[s['sent'] for s in summaries]}, parked {sum(s['parked'] for s in summaries)}, "

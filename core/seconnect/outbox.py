@@ -421,6 +421,8 @@ class Worker:
         self.run = run
         self._last_requeue = float("-inf")
         self._carts: dict[int, tuple[float, CartDefinition]] = {}
+        #: Totals per kind over the worker's life: groups delivered, rows sent/retried/parked.
+        self.by_kind: dict[str, dict[str, int]] = {}
 
     def cycle(self) -> dict[str, int]:
         """One round: requeue work of dead workers (now and then), claim, deliver per cart, settle.
@@ -461,9 +463,13 @@ class Worker:
                 with ThreadPoolExecutor(max_workers=min(len(per_cart), PARALLEL_CARTS),
                                         thread_name_prefix="outbox-cart") as pool:
                     results = list(pool.map(one_cart, per_cart))
-        for done in (d for per in results for d in per):
-            for state, ids in done.items():
-                counts[state] += len(ids)
+        for cart_id, dones in zip(per_cart, results, strict=True):
+            for (kind, batch), done in zip(per_cart[cart_id], dones, strict=True):
+                tally = self.by_kind.setdefault(kind, {"groups": 0, "sent": 0, "retried": 0, "parked": 0})
+                tally["groups"] += len(batch)
+                for state, ids in done.items():
+                    counts[state] += len(ids)
+                    tally[state] += len(ids)
         return counts
 
     def _deliver(self, context: DeliveryContext, cart_id: int, kind: str, groups: list[Group]) -> dict[str, list[int]]:

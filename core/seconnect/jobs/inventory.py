@@ -59,7 +59,7 @@ LIST_MAX = 200
 #: Outbox kind of the read-back checks that follow real-time sends the cart's answer cannot vouch for.
 CHECK_KIND = "inventory-check"
 #: Seconds a check waits after its send: one read-back then serves every SKU sent meanwhile.
-VERIFY_DELAY_S = 2.0
+VERIFY_DELAY_S = 5.0
 #: Times a SKU the cart shows differently after a send is sent again before its check is parked.
 MAX_RESENDS = 2
 
@@ -489,9 +489,9 @@ def _deliver_absolute(ctx: outbox.DeliveryContext, cart: CartDefinition, groups:
 def verify(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outbox.Group]) -> list[outbox.Outcome]:
     """Check quantities sent without a trustworthy answer (outbox kind ``inventory-check``).
 
-    Checks wait :data:`VERIFY_DELAY_S` after their send, so that one read of the cart's whole
-    quantity list serves every SKU sent meanwhile (Interspire lists its whole catalogue in one
-    page). Per SKU: the cart shows what was sent → done (``cart_qoh`` recorded); the local
+    Checks wait :data:`VERIFY_DELAY_S` after their send, and a read-back also settles the cart's
+    later checks that it already proves, so one read of the cart's whole quantity list serves
+    every SKU sent meanwhile (Interspire lists its whole catalogue in one page). Per SKU: the cart shows what was sent → done (``cart_qoh`` recorded); the local
     quantity moved on since → done (the newer send is checked itself); the cart does not list
     the code, or lists no quantity → parked; it shows another number (a sale at the cart in
     between, or the update did not apply) → the current quantity is sent again, at most
@@ -523,6 +523,7 @@ def verify(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outbo
                                 f"({int(p.get('round') or 0) + 1} times)")
         outcomes.append(outbox.Outcome.park("; ".join(problems)) if problems else outbox.Outcome.sent())
     with ctx.store.begin() as conn:
+        seen.update(_settle_early_checks(conn, cart, back))
         if seen:
             conn.execute(update(_C).where(_C.c.cart_id == cart.id, _C.c.code == bindparam("c"))
                          .values(cart_qoh=bindparam("q"), updated_at=utcnow()),
@@ -535,6 +536,22 @@ def verify(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outbo
                                "payload": {"delta": 0, "qoh": local[key], "resync": True, "round": n}}
                               for key, n in again.items() if key not in waiting])
     return outcomes
+
+
+def _settle_early_checks(conn: Connection, cart: CartDefinition, back: _ReadBack) -> dict[str, int | None]:
+    """Checks of this cart not due yet that the read-back in hand already proves are done now,
+    so that one read-back per cart serves every send of the last :data:`VERIFY_DELAY_S` seconds
+    (the rest wait for their own turn). Only rows nobody has claimed change."""
+    ob = tables.outbox
+    waiting = conn.execute(select(ob.c.id, ob.c.payload).where(
+        ob.c.cart_id == cart.id, ob.c.kind == CHECK_KIND, ob.c.state == "pending").order_by(ob.c.id)).all()
+    proven = [(r.id, r.payload["code"], r.payload["sent"]) for r in waiting
+              if back.qoh(r.payload["code"], r.payload.get("web_id")) == (True, r.payload["sent"])]
+    ids = [row_id for row_id, _, _ in proven]
+    for start in range(0, len(ids), 1000):
+        conn.execute(update(ob).where(ob.c.id.in_(ids[start:start + 1000]), ob.c.state == "pending")
+                     .values(state="sent", sent_at=utcnow()))
+    return {code: qty for _, code, qty in proven}
 
 
 def _resync_if_moved(conn: Connection, cart: CartDefinition, groups: Sequence[outbox.Group],

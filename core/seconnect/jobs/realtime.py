@@ -83,12 +83,14 @@ def run_realtime(store: Store, plugins: Plugins, *, follow: bool = False, poll: 
     :param carts: deliver only to these carts (default: every cart).
     :param on_cycle: called with the counts of every cycle that claimed work.
     Returns the summary: totals of rows ``sent``/``retried``/``parked``/``requeued``, the number
-    of ``groups`` delivered (one send per SKU and cart) and the outbox's state counts at the end.
+    of ``groups`` delivered (one send per SKU and cart), the same per kind (``by_kind``) and the
+    outbox's state counts at the end.
     """
     stop = stop or threading.Event()
     worker_id = worker_id or outbox.new_worker_id()
     totals = dict.fromkeys(("cycles", "claimed", "groups", "sent", "retried", "parked", "requeued"), 0)
     summary: dict[str, Any] = {"worker": worker_id, **totals}
+    worker: outbox.Worker | None = None
     with JobRun(store, JOB, carts[0] if len(carts) == 1 else None) as run:
         try:
             with _one_worker_on_sqlite(store, follow, on_wait):
@@ -126,6 +128,8 @@ def run_realtime(store: Store, plugins: Plugins, *, follow: bool = False, poll: 
                         continue
                     stop.wait(poll)
         finally:
+            if worker is not None:
+                summary["by_kind"] = worker.by_kind
             with store.begin() as conn:
                 summary["outbox"] = outbox.state_counts(conn, carts[0].id if len(carts) == 1 else None)
             run.summary = summary
