@@ -59,6 +59,18 @@ class SeconnectError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n{self.hint}"
 
+    def __reduce__(self) -> tuple:
+        # Errors cross process boundaries (download helpers): rebuild without calling __init__,
+        # whose keyword-only arguments the default pickling cannot supply.
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[SeconnectError], args: tuple, state: dict) -> SeconnectError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class UsageError(SeconnectError):
     """Bad input from the user (command line, file, parameter value)."""

@@ -21,14 +21,14 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, select
 
 from ..capabilities import Capability
 from ..cartdef import CartDefinition
 from ..inventory import record_sales
 from ..matching import CustomerMatcher, facts_from_order
 from ..plugins import Plugins
-from ..store import Store, tables, upsert
+from ..store import Store, insert_many, tables, upsert
 from ..store.tables import order_number_sort
 from ..subskus import SkuTranslator
 from .base import JobRun, RecordCheck, cart_lock, get_checkpoint, quarantine_record, set_checkpoint
@@ -195,8 +195,7 @@ def _insert_children(conn: Connection, cart: CartDefinition, records: Sequence[d
     _renumber(lines)
     for table, values in ((tables.order_lines, lines), (tables.order_payments, payments),
                           (tables.order_adjustments, adjustments), (tables.order_custom_fields, custom)):
-        if values:
-            conn.execute(insert(table), values)
+        insert_many(conn, table, values)
     summary["custom_fields_stored"] += len(custom)
     return sales
 

@@ -10,7 +10,7 @@ entry-point group (``name = "package:plugin"``); both built-in plugins do exactl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 
 from ..cartdef import CartDefinition, CartType
@@ -25,6 +25,7 @@ from ..operations import (
     StatusUpdate,
 )
 from .client import SetiClient
+from .pool import downloads_in_order
 from .retry import RetryPolicy
 
 __all__ = ["SetiDialect", "SetiPlugin"]
@@ -93,36 +94,25 @@ class SetiPlugin:
     def _order_batches(self, cart: CartDefinition, lastorder: str, batch_size: int) -> Iterator[OrderBatch]:
         with self._client(cart) as client:
             announced = client.order_count(lastorder, "All")
-
-            def fetch(startnum: int) -> list[dict]:
-                return client.download_orders(lastorder=lastorder, startnum=startnum, batchsize=batch_size)
-
             # lastorder stays fixed for the whole download, so the announced batches are a fixed
-            # set and can be fetched concurrently; they are handed over strictly in order.
-            workers = max(1, int(cart.param("MaxConcurrentRequests", 1)))
-            starts = list(range(1, announced + 1, batch_size))
-            checkpoint = lastorder
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                pending = [pool.submit(fetch, s) for s in starts[:workers]]
-                next_index = len(pending)
-                while pending:
-                    records = pending.pop(0).result()
-                    if next_index < len(starts):
-                        pending.append(pool.submit(fetch, starts[next_index]))
-                        next_index += 1
+            # set: more than one is fetched and parsed by helper processes while core stores.
+            pages = [{"lastorder": lastorder, "startnum": start, "batchsize": batch_size}
+                     for start in range(1, announced + 1, batch_size)]
+            if len(pages) > 1:
+                batches = downloads_in_order(cart, "download_orders", pages,
+                                             workers=int(cart.param("MaxConcurrentRequests", 1)))
+            else:
+                batches = (client.download_orders(**page) for page in pages)
+            with closing(batches):  # stop the helpers before paging on
+                for records in batches:
                     if not records:
                         break
-                    checkpoint = records[-1]["number"]
-                    yield OrderBatch(records, checkpoint)
+                    yield OrderBatch(records, records[-1]["number"])
             # Orders that arrived while downloading sit after the announced ones: page on until
             # the script says there are no more.
-            startnum = (starts[-1] + batch_size) if starts else 1
-            while True:
-                records = fetch(startnum)
-                if not records:
-                    return
-                checkpoint = records[-1]["number"]
-                yield OrderBatch(records, checkpoint)
+            startnum = pages[-1]["startnum"] + batch_size if pages else 1
+            while records := client.download_orders(lastorder=lastorder, startnum=startnum, batchsize=batch_size):
+                yield OrderBatch(records, records[-1]["number"])
                 startnum += batch_size
 
     @hookimpl

@@ -18,6 +18,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from ..errors import StoreError
 from .migrate import first_line, upgrade
+from .types import json_text
 
 __all__ = ["ENV_DB", "Store", "default_db_url", "make_engine", "open_store"]
 
@@ -172,7 +173,7 @@ def _prepare_sqlite_file(url: URL) -> URL:
 def _create_engine(url: URL) -> Engine:
     backend = url.get_backend_name()
     if backend == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        engine = create_engine(url, json_serializer=json_text, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         _configure_sqlite(engine, wal=_is_sqlite_file(url))
         return engine
     connect_args: dict[str, Any] = {}
@@ -183,7 +184,7 @@ def _create_engine(url: URL) -> Engine:
             if key in url.query:
                 del connect_args[key]
     # pre_ping: long-running workers survive a database restart.
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, json_serializer=json_text, connect_args=connect_args)
 
 
 def _locked(exc: BaseException) -> bool:

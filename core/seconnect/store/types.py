@@ -6,6 +6,7 @@ that both backends keep exactly, and converted back on the way out.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Id", "Json", "Money", "Quantity", "ScaledDecimal", "UTCDateTime", "utcnow"]
+__all__ = ["Id", "Json", "json_text", "Money", "Quantity", "ScaledDecimal", "UTCDateTime", "utcnow"]
 
 #: Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so the column aliases the rowid
 #: and autoincrements (SQLite only does that for the exact type name INTEGER).
@@ -22,6 +23,17 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 
 #: JSON documents; Python ``None`` is stored as SQL NULL, not the JSON text ``null``.
 Json = JSON(none_as_null=True)
+
+
+_json_encode = json.JSONEncoder().encode  # what json.dumps does with its default arguments
+
+
+def json_text(value: Any) -> str:
+    """The store's JSON serializer: ``json.dumps`` output, with the empty containers most
+    imported rows carry (no options, no extra raw values) answered without encoding."""
+    if not value and type(value) in (dict, list):
+        return "{}" if type(value) is dict else "[]"
+    return _json_encode(value)
 
 
 def utcnow() -> datetime:
@@ -65,6 +77,11 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         def process(value: Any) -> int | None:
             if value is None:
                 return None
+            if type(value) is str:  # cart amounts arrive as decimal text
+                try:
+                    value = Decimal(value)
+                except InvalidOperation:
+                    return to_units(value)  # raises the clear error
             if type(value) is Decimal and value.is_finite():
                 scaled = value.scaleb(scale)
                 units = int(scaled)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["upsert", "claim"]
+__all__ = ["upsert", "insert_many", "claim"]
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -63,6 +63,32 @@ def upsert(
         return []
     stmt = stmt.returning(*(table.c[name] for name in returning))
     return list(conn.execute(stmt, rows).all())
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Plain ``INSERT`` of many rows that all carry the same keys, in one driver call.
+
+    Same result as ``conn.execute(insert(table), rows)``, for the import's bulk tables: there
+    SQLAlchemy builds and type-processes a parameter dict per row, which costs about four times
+    the insert itself on SQLite. Here the statement is compiled once for the batch and each value
+    goes through its column type's own bind processor (the same conversion), straight into the
+    tuples (positional drivers) or dicts (named ones) the driver takes.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup) if compiled.positional else names
+    if sorted(order) != sorted(names):  # SQLAlchemy would fill Python-side defaults: we do not
+        raise ValueError(f"insert_many into {table.name}: give every column with a default "
+                         f"({', '.join(sorted(set(order) - set(names)))})")
+    convert = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order]
+    if compiled.positional:
+        params: list[Any] = [tuple(row[name] if p is None else p(row[name]) for name, p in convert) for row in rows]
+    else:
+        params = [{name: row[name] if p is None else p(row[name]) for name, p in convert} for row in rows]
+    conn.exec_driver_sql(compiled.string, params)
 
 
 def _last_per_key(rows: Iterable[Mapping[str, Any]], key: Sequence[str]) -> list[Mapping[str, Any]]:

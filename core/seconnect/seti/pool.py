@@ -1,0 +1,106 @@
+"""Download batches fetched *and parsed* in helper processes, handed back strictly in order.
+
+Turning a reply into records is pure-Python work (about as costly as storing them), so threads
+cannot overlap it with the job storing the previous batch: they share one interpreter lock.
+Helper processes can. :func:`downloads_in_order` runs up to ``workers`` downloads at once (the
+cart's ``MaxConcurrentRequests``, which bounds what the cart sees), each helper keeping one
+connection alive, and yields the parsed batches in the order asked for.
+
+Helpers are *spawned*, not forked: they inherit no threads, locks, database connections or
+file locks of the job (a killed job's lock is free at once; its helpers exit when they find
+their pipe closed). They build their client from the cart definition, so they use the cart's
+own settings (timeouts, CA bundle, the default retry policy). Their log records are handed to
+the parent's loggers, so ``-v`` shows them like any other and nothing bypasses its handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any
+
+from ..cartdef import CartDefinition
+from ..errors import PluginError
+from .client import SetiClient
+
+__all__ = ["downloads_in_order", "DOWNLOADS"]
+
+#: The client functions a helper may run: the paged downloads, which read and change nothing.
+DOWNLOADS = frozenset({"download_orders", "download_products", "download_customers", "download_qoh"})
+
+_client: SetiClient | None = None  # the helper process's one client, kept alive between batches
+
+
+def _start_helper(cart: CartDefinition, log_queue: Any, level: int) -> None:
+    """Pool initializer, in the helper: its client, and its log records sent to the parent."""
+    global _client
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
+    root.setLevel(level)
+    _client = SetiClient.for_cart(cart)
+
+
+def _download(function: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    assert _client is not None and function in DOWNLOADS
+    return getattr(_client, function)(**fields)
+
+
+class _ToParentLoggers:
+    """QueueListener target: a helper's record goes through the parent's logger of that name."""
+
+    level = logging.NOTSET
+
+    def handle(self, record: logging.LogRecord) -> None:
+        logging.getLogger(record.name).handle(record)
+
+
+@contextmanager
+def _log_forwarding(context: Any) -> Iterator[Any]:
+    queue = context.Queue()
+    listener = logging.handlers.QueueListener(queue, _ToParentLoggers())
+    listener.start()
+    try:
+        yield queue
+    finally:
+        listener.stop()
+
+
+def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict[str, Any]],
+                       workers: int) -> Iterator[list[dict[str, Any]]]:
+    """Yield ``SetiClient.<function>(**page)`` for each page, in order, fetched by helper processes.
+
+    At most ``workers`` requests are in flight. Closing the iterator early cancels the pages not
+    yet started and waits for those in flight (each bounded by the cart's request timeout).
+    Errors raised in a helper (cart errors after the retry policy gave up) are re-raised here.
+    """
+    if function not in DOWNLOADS:
+        raise ValueError(f"{function!r} is not a download")
+    workers = max(1, min(workers, len(pages)))
+    if not pages:
+        return
+    context = multiprocessing.get_context("spawn")
+    with _log_forwarding(context) as log_queue:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_helper,
+                                   initargs=(cart, log_queue, logging.getLogger().getEffectiveLevel()))
+        try:
+            waiting = iter(pages)
+            in_flight = deque(pool.submit(_download, function, page) for page in islice(waiting, workers))
+            while in_flight:
+                try:
+                    records = in_flight.popleft().result()
+                except BrokenProcessPool as exc:
+                    raise PluginError(f"a download helper process for cart {cart.name!r} died: {exc}",
+                                      hint="Rerun the job: every batch stored before is kept.") from None
+                for page in waiting:  # keep `workers` requests in flight
+                    in_flight.append(pool.submit(_download, function, page))
+                    break
+                yield records
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
