@@ -10,6 +10,12 @@
   (cloned from a template migrated once per session), which is what opening it would produce.
 - ``store``: ``open_store(db_url)``, closed after the test.
 - ``sqlite_url`` / ``pg_url``: a fresh empty database on one backend only.
+- ``plugins``: the installed cart plugins (``load_plugins()``); some directories override it.
+- ``fast_retries`` (not autouse): the SETI client takes two quick tries instead of retrying with
+  real waits. A directory that wants it for every test turns it on in its own conftest
+  (tests/inventory, tests/status), so no other test gets it by accident.
+- ``isc`` / ``gen``: a fresh Interspire / generic sandbox cart with its state in ``tmp_path``, sized
+  by ``sandbox_options``, which a directory's conftest overrides (default: ``Sandbox``'s own sizes).
 
 Any test that uses ``postgres_server`` (directly or through ``pg_url``) gets the ``postgres``
 marker, so ``pytest -m "not postgres"`` runs without PostgreSQL.
@@ -26,6 +32,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from seconnect.plugins import Plugins, load_plugins
+from seconnect.sandbox import Sandbox
+from seconnect.seti.client import SetiClient
+from seconnect.seti.plugin import SetiPlugin
+from seconnect.seti.retry import RetryPolicy
 from seconnect.store import Store, open_store
 from seconnect.testing.postgres import create_database, drop_database, throwaway_postgres
 
@@ -158,3 +169,46 @@ def store(db_url: str) -> Iterator[Store]:
     opened = open_store(db_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def plugins() -> Plugins:
+    """The installed cart plugins, loaded for the test."""
+    return load_plugins()
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SETI client retries a failing call itself, with real waits; with this it takes two quick tries.
+
+    Not autouse here: a directory whose tests all want it requests it from an autouse fixture
+    in its own conftest.
+    """
+    monkeypatch.setattr(SetiPlugin, "_client", staticmethod(
+        lambda cart: SetiClient.for_cart(cart, retry=RetryPolicy.no_wait(attempts=2))))
+
+
+@pytest.fixture
+def sandbox_options() -> dict:
+    """Keyword arguments (sizes, seed...) for the ``isc`` / ``gen`` sandboxes; override it per directory."""
+    return {}
+
+
+def _sandbox(profile: str, tmp_path: Path, options: dict) -> Sandbox:
+    return Sandbox(profile, state_dir=tmp_path / profile, **options)
+
+
+@pytest.fixture
+def isc(tmp_path: Path, sandbox_options: dict) -> Iterator[Sandbox]:
+    """A fresh Interspire sandbox (every bug on; variations as [VARID:n]; no updatestatus: it answers a
+    SETIError document), state in ``tmp_path``."""
+    with _sandbox("interspire", tmp_path, sandbox_options) as sb:
+        yield sb
+
+
+@pytest.fixture
+def gen(tmp_path: Path, sandbox_options: dict) -> Iterator[Sandbox]:
+    """A fresh generic sandbox (variations with their own SKUs; stores every updatestatus it gets),
+    state in ``tmp_path``."""
+    with _sandbox("generic", tmp_path, sandbox_options) as sb:
+        yield sb
