@@ -2,7 +2,7 @@
 
 Same shape of data as design.md section 6: 20,000 orders of 3 lines in 40 documents of 500,
 fed in 64 KiB chunks as they would arrive from the network. Prints throughput for the parse
-(seconnect.seti), the compiled per-record validation (fastjsonschema) and, for comparison,
+(seconnect.seti), the compiled per-record validation (jsonschema-rs) and, for comparison,
 jsonschema on a sample; plus the peak resident memory. Rates are per CPU second of this
 process (wall time is shown too), so other load on the machine disturbs them less.
 

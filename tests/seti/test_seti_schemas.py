@@ -141,3 +141,12 @@ def test_generated_orders_always_validate(data):
     [order] = read_records([body.encode("utf-8", "surrogatepass")], function="t", kind="orders")
     assert schemas.explain("order", order) == []
     schemas.validator("order")(order)
+
+
+def test_compiled_validator_resolves_only_packaged_schemas():
+    """References outside seconnect's own schema files are refused, never fetched."""
+    import jsonschema_rs
+
+    with pytest.raises(ValueError, match="outside seconnect's schemas"):
+        jsonschema_rs.Draft202012Validator({"$ref": "https://example.com/other.schema.json"},
+                                           retriever=schemas._packaged)

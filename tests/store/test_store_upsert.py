@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import insert, select, text, update
 
-from seconnect.store import claim, open_store, upsert, utcnow
+from seconnect.store import claim, insert_many, open_store, upsert, utcnow
 from seconnect.store import tables as t
 
 
@@ -109,3 +109,55 @@ def test_claim_gives_concurrent_postgres_workers_disjoint_rows(pg_url: str) -> N
         assert [r.key for r in a] == ["SKU0", "SKU1", "SKU2", "SKU3"]
         assert [r.key for r in b] == ["SKU4", "SKU5", "SKU6", "SKU7"]
         assert [r.key for r in c] == ["SKU4", "SKU5", "SKU6", "SKU7"]  # its own locks don't hide rows
+
+
+# -- insert_many: the import's bulk inserts, compared with SQLAlchemy's own executemany ----------
+
+def _order(conn) -> int:
+    from seconnect.store.tables import carts
+
+    cart_id = conn.execute(insert(carts).values(name="C", name_key="c", type="Generic", script_url="https://x/",
+                                                created_at=utcnow(), updated_at=utcnow())
+                           .returning(carts.c.id)).scalar_one()
+    return conn.execute(insert(t.orders).values(cart_id=cart_id, number="1", imported_at=utcnow())
+                        .returning(t.orders.c.id)).scalar_one()
+
+
+def test_insert_many_stores_what_sqlalchemy_would(store) -> None:
+    """Same typed values as conn.execute(insert(table), rows): decimal text, ints and Decimals
+    for money and quantities, JSON (empty or not), NULLs, unicode."""
+    with store.begin() as conn:
+        order_id = _order(conn)
+
+        def lines(first: int) -> list[dict]:
+            return [
+                {"order_id": order_id, "line_no": first, "sku": "Ä-1", "name": "抹茶 set", "quantity": 2,
+                 "unit_price": "1396.60", "total": Decimal("2793.2"), "weight": "0.125",
+                 "options": [{"name": "Size", "value": "L"}], "raw": {}},
+                {"order_id": order_id, "line_no": first + 1, "sku": None, "name": None, "quantity": Decimal("2.5"),
+                 "unit_price": None, "total": "-12.00", "weight": None, "options": [], "raw": {"k": ["a", "b"]}},
+            ]
+
+        insert_many(conn, t.order_lines, lines(1))
+        conn.execute(insert(t.order_lines), lines(3))
+        got = conn.execute(select(t.order_lines).order_by(t.order_lines.c.line_no)).mappings().all()
+    fields = [{k: v for k, v in row.items() if k not in ("id", "line_no")} for row in got]
+    assert fields[:2] == fields[2:]
+    assert fields[0]["unit_price"] == Decimal("1396.60") and fields[0]["quantity"] == Decimal(2)
+    assert fields[1]["quantity"] == Decimal("2.5") and fields[1]["raw"] == {"k": ["a", "b"]}
+    assert fields[1]["options"] == [] and fields[1]["unit_price"] is None
+
+
+def test_insert_many_refuses_bad_amounts_and_missing_defaults(store) -> None:
+    import pytest
+
+    with store.begin() as conn:
+        order_id = _order(conn)
+        with pytest.raises(ValueError, match="not a decimal amount: 'twelve'"):
+            insert_many(conn, t.order_lines, [{"order_id": order_id, "line_no": 1, "quantity": 1,
+                                               "unit_price": "twelve"}])
+        # customers.created_at has a Python-side default SQLAlchemy would fill in; we make callers say it
+        with pytest.raises(ValueError, match="give every column with a default"):
+            insert_many(conn, t.customers, [{"email": "a@example.org"}])
+        insert_many(conn, t.order_lines, [])  # nothing to do
+        assert conn.execute(select(t.order_lines)).all() == []

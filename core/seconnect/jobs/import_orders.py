@@ -163,7 +163,8 @@ def _insert_children(conn: Connection, cart: CartDefinition, records: Sequence[d
         if tr.product_id is None:
             summary["unmapped_lines"] += 1
         lines.append({
-            "order_id": order_id, "line_no": line.get("line_no") or len(lines) + 1,
+            # int(): the validator counts an integral Decimal as an integer, the driver does not
+            "order_id": order_id, "line_no": int(line.get("line_no") or len(lines) + 1),
             "sku": line.get("sku"), "local_sku": tr.local_sku, "product_id": tr.product_id,
             "name": line.get("name"), "quantity": line.get("quantity") or 0,
             "unit_price": line.get("unit_price"), "total": line.get("total"), "weight": line.get("weight"),

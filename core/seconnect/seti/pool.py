@@ -7,8 +7,8 @@ cart's ``MaxConcurrentRequests``, which bounds what the cart sees), each helper 
 connection alive, and yields the parsed batches in the order asked for.
 
 Helpers are *spawned*, not forked: they inherit no threads, locks, database connections or
-file locks of the job (a killed job's lock is free at once; its helpers exit when they find
-their pipe closed). They build their client from the cart definition, so they use the cart's
+file locks of the job (a killed job's lock is free at once, and its helpers exit as soon as
+they see it gone). They build their client from the cart definition, so they use the cart's
 own settings (timeouts, CA bundle, the default retry policy). Their log records are handed to
 the parent's loggers, so ``-v`` shows them like any other and nothing bypasses its handlers.
 """
@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import multiprocessing
+import os
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -39,12 +41,23 @@ _client: SetiClient | None = None  # the helper process's one client, kept alive
 
 
 def _start_helper(cart: CartDefinition, log_queue: Any, level: int) -> None:
-    """Pool initializer, in the helper: its client, and its log records sent to the parent."""
+    """Pool initializer, in the helper: its client, its log records sent to the parent, and
+    its exit as soon as the parent is gone."""
     global _client
+    threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
     root.setLevel(level)
     _client = SetiClient.for_cart(cart)
+
+
+def _exit_with_parent() -> None:
+    # A job killed with SIGKILL cannot stop its helpers, and they would wait on their work
+    # queue forever (each holds that pipe's write end too): they watch the parent instead.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()
+        os._exit(1)
 
 
 def _download(function: str, fields: dict[str, Any]) -> list[dict[str, Any]]:

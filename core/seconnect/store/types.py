@@ -72,11 +72,13 @@ class ScaledDecimal(TypeDecorator[Decimal]):
     def bind_processor(self, dialect: Dialect):  # type: ignore[override]
         # A closure instead of process_bind_param: this runs for every amount of every imported
         # order, and the common case (a Decimal with <= scale places) needs no rounding.
-        scale, to_units = self.scale, self._to_units
+        scale, to_units, unit = self.scale, self._to_units, 10 ** self.scale
 
         def process(value: Any) -> int | None:
             if value is None:
                 return None
+            if type(value) is int:  # quantities
+                return value * unit
             if type(value) is str:  # cart amounts arrive as decimal text
                 try:
                     value = Decimal(value)

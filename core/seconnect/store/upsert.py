@@ -78,8 +78,9 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         return
     names = list(rows[0])
     dialect = conn.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=names)
-    order = list(compiled.positiontup) if compiled.positional else names
+    # for_executemany: no RETURNING of the new key (PostgreSQL would add one for a single row)
+    compiled = insert(table).compile(dialect=dialect, column_keys=names, for_executemany=True)
+    order = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
     if sorted(order) != sorted(names):  # SQLAlchemy would fill Python-side defaults: we do not
         raise ValueError(f"insert_many into {table.name}: give every column with a default "
                          f"({', '.join(sorted(set(order) - set(names)))})")
