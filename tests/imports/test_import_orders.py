@@ -264,11 +264,23 @@ def test_two_imports_of_one_cart_at_once_do_not_duplicate(db_url, tmp_path):
     with Sandbox("generic", orders=150, products=10, customers=20, seed=10, latency_ms=10,
                  state_dir=tmp_path / "c") as sb:
         _add_cart_cli(db_url, sb)
-        procs = [_cli(db_url, "run", "import-orders", "--cart", "Shop") for _ in range(2)]
+        expected = sb.downloadable_order_numbers()
+        procs = [_cli(db_url, "run", "import-orders", "--cart", "Shop", "--json") for _ in range(2)]
         outputs = [p.communicate(timeout=300) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outputs
-        assert _count(db_url)[0] == len(sb.downloadable_order_numbers())
-        assert sum("0 orders" in out for out, _ in outputs) <= 1
+        # each run printed one successful summary, for this cart
+        summaries = [json.loads(out) for out, _ in outputs]
+        assert [[s["cart"] for s in run if "error" not in s] for run in summaries] == [["Shop"], ["Shop"]], outputs
+        runs = [run[0] for run in summaries]
+        # the store holds every order of the cart, each once
+        engine = sa.create_engine(db_url)
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text("SELECT number FROM orders")).scalars().all()
+        engine.dispose()
+        assert len(stored) == len(set(stored)) and sorted(stored) == sorted(expected)
+        # every order was new to exactly one of the two runs: their "new" counts add up to the cart's
+        assert [r["quarantined"] for r in runs] == [0, 0], runs
+        assert sum(r["new"] for r in runs) == len(expected), runs
 
 
 @pytest.mark.parametrize("attributes", ["options", "sub-skus"])
