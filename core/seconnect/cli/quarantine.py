@@ -32,7 +32,11 @@ def list_(app: App, include_resolved, as_json) -> None:
 @click.option("--all", "retry_all", is_flag=True, help="Retry every parked record.")
 @pass_app
 def retry(app: App, ids, retry_all) -> None:
-    """Try to store parked records again (after the cause is fixed)."""
+    """Try to store parked records again (after the cause is fixed).
+
+    Orders, products and customers are stored through their import's own code; a record that
+    still fails stays parked with the new reason (and the exit code is 1).
+    """
     results = service.retry(app.store, app.plugins, ids=None if retry_all else list(ids))
     for r in results:
         click.echo(f"{r['id']}: {'stored' if r['stored'] else 'still parked: ' + r['reason']}")

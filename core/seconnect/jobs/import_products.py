@@ -725,3 +725,15 @@ def _changes(product_id: int, record: Mapping[str, Any], **sub_sku: Any) -> dict
     change.update({"u_id": product_id, "u_updated_at": utcnow()})
     change.update({f"u_{k}": v for k, v in sub_sku.items()})
     return change
+
+
+def store_batch(store: Store, conn: Connection, cart: CartDefinition, records: Sequence[Any]) -> dict[str, Any]:
+    """Store ``records`` in the caller's transaction the way an import stores one downloaded batch
+    (with the cart's stored attribute choice), then, as at the end of a download, any variation
+    still waiting for its parent. Used by ``quarantine retry``; returns the summary, whose
+    ``planned`` lists each record's action (``quarantine`` with the ``reason`` when it fails)."""
+    importer = _start(store, cart, None, False, plan=True)
+    importer.feed(conn, records)
+    for groups in importer.held_chunks(int(cart.param("DownloadBatchSize", 50))):
+        importer.apply_held(conn, groups)
+    return importer.summary

@@ -1,14 +1,20 @@
 """The quarantine: records an import could not store, parked with their reason and payload.
 
-``retry`` runs a parked record through the same checks and the same storing code as its
-import; a record that now passes is stored and marked resolved, one that still fails keeps its
-place with the new reason and one more attempt counted.
+``retry`` runs a parked record (order, product or customer) through the same checks and the
+same storing code as its import, holding that import's lock on the cart so it never races a
+running import: an order through ``import_orders``' batch code, a customer through
+``import_customers``' (matched to the store file's customers as on import), a product through
+``import_products.store_batch`` (the cart's attribute choice; a variation finds or makes its
+parent as at the end of a download). A record that now passes is stored and marked resolved;
+one that still fails is not parked again: it keeps its place with the new reason and one more
+attempt counted.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +25,7 @@ from ..carts import get_cart
 from ..errors import NotFoundError
 from ..plugins import Plugins
 from ..store import Store, tables
-from .base import JobRun, RecordCheck
+from .base import JobRun, RecordCheck, cart_lock
 
 __all__ = ["list_quarantined", "retry"]
 
@@ -35,7 +41,7 @@ def list_quarantined(conn: Connection, *, include_resolved: bool = False) -> lis
              "payload": r.payload} for r in conn.execute(query)]
 
 
-def _retry_order(conn: Connection, run: JobRun, cart, record: Any, plugins: Plugins) -> list[str]:
+def _retry_order(store: Store, conn: Connection, run: JobRun, cart, record: Any, plugins: Plugins) -> list[str]:
     from .import_orders import _order_row, _store_batch, _Unstorable
 
     check = RecordCheck("order")
@@ -53,7 +59,40 @@ def _retry_order(conn: Connection, run: JobRun, cart, record: Any, plugins: Plug
     return []
 
 
-_RETRY = {"order": _retry_order}
+def _retry_product(store: Store, conn: Connection, run: JobRun, cart, record: Any, plugins: Plugins) -> list[str]:
+    from .import_products import store_batch
+
+    # The import parks a record that still fails (the same payload once); the savepoint undoes
+    # that, so the row being retried just gets the new reason.
+    savepoint = conn.begin_nested()
+    summary = store_batch(store, conn, cart, [record])
+    problems = [p.get("reason") or "not stored" for p in summary["planned"] if p["action"] == "quarantine"]
+    if problems:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+    return problems
+
+
+def _retry_customer(store: Store, conn: Connection, run: JobRun, cart, record: Any, plugins: Plugins) -> list[str]:
+    from .import_customers import _store_batch
+
+    check = RecordCheck("customer")
+    problems = check.problems(record)
+    if problems:
+        return problems
+    _store_batch(conn, run, cart, [record], check, Counter(), Counter())
+    return []
+
+
+_RETRY = {"order": _retry_order, "product": _retry_product, "customer": _retry_customer}
+
+
+def _import_job(kind: str) -> str:
+    """The import job that parks records of ``kind``: a retry holds its lock on the cart."""
+    from . import import_customers, import_orders, import_products
+
+    return {"order": import_orders.JOB, "product": import_products.JOB, "customer": import_customers.JOB}[kind]
 
 
 def retry(store: Store, plugins: Plugins, ids: list[int] | None) -> list[dict[str, Any]]:
@@ -75,12 +114,12 @@ def retry(store: Store, plugins: Plugins, ids: list[int] | None) -> list[dict[st
         with store.begin() as conn:
             cart = get_cart(conn, cart_names[row.cart_id])
         retry_kind = _RETRY.get(row.kind)
-        with JobRun(store, "quarantine-retry", cart) as run, store.begin() as conn:
+        lock = cart_lock(store, _import_job(row.kind), cart) if retry_kind else nullcontext()
+        with JobRun(store, "quarantine-retry", cart) as run, lock, store.begin() as conn:
             if retry_kind is None:
-                problems = [f"{row.kind} records are retried by importing them again: "
-                            f"`seconnect run import-{row.kind}s --cart {cart.name!r}`"]
+                problems = [f"{row.kind} records cannot be retried (only orders, products and customers)"]
             else:
-                problems = retry_kind(conn, run, cart, json.loads(row.payload or "null"), plugins)
+                problems = retry_kind(store, conn, run, cart, json.loads(row.payload or "null"), plugins)
             values: dict[str, Any] = {"attempts": row.attempts + 1}
             if problems:
                 values["reason"] = "; ".join(problems)[:2000]
