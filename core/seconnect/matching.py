@@ -64,12 +64,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.sql.expression import bindparam
 
 from .cartdef import CartDefinition
 from .params import PARAMS
-from .store import tables, upsert
+from .store import allocate_ids, insert_many, tables, upsert
 
 __all__ = [
     "CustomerFacts",
@@ -645,12 +645,8 @@ class _Batch:
         c = tables.customers
         real: dict[int, int] = {}
         if self.created:
-            ids = self._allocate_ids(len(self.created))
-            if ids is None:
-                stmt = insert(c).returning(c.c.id, sort_by_parameter_order=True)
-                ids = self.conn.execute(stmt, [self.rows[p] for p in self.created]).scalars().all()
-            else:
-                self.conn.execute(insert(c), [{**self.rows[p], "id": i} for p, i in zip(self.created, ids, strict=True)])
+            ids = allocate_ids(self.conn, c, len(self.created))
+            insert_many(self.conn, c, [{**self.rows[p], "id": i} for p, i in zip(self.created, ids, strict=True)])
             real = dict(zip(self.created, ids, strict=True))
         if self.changed:
             columns = (*_CONTACT, *_ADDRESS, *_KEYS)
@@ -664,20 +660,6 @@ class _Batch:
                     for web_id, cid in self.new_links.items() if self.links.get(web_id) is None]
             upsert(self.conn, tables.customer_web_ids, rows, ["cart_id", "web_id"], [])
         return real
-
-    def _allocate_ids(self, n: int) -> list[int] | None:
-        """Ids for ``n`` new customers in one statement, so the insert is one plain bulk insert
-        (``RETURNING`` in parameter order makes SQLite insert row by row). None: let the
-        database number them."""
-        dialect = self.conn.dialect.name
-        if dialect == "postgresql":
-            return list(self.conn.execute(
-                text("SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, :n)"),
-                {"n": n}).scalars())
-        if dialect == "sqlite":  # Store.begin() holds the write lock: nobody numbers in between
-            top = self.conn.execute(select(func.coalesce(func.max(tables.customers.c.id), 0))).scalar_one()
-            return list(range(top + 1, top + n + 1))
-        return None
 
     @staticmethod
     def _result(pending: _Pending, real: Mapping[int, int]) -> MatchResult:

@@ -28,7 +28,7 @@ from ..cartdef import CartDefinition
 from ..inventory import record_sales
 from ..matching import CustomerMatcher, facts_from_order
 from ..plugins import Plugins
-from ..store import Store, insert_many, tables, upsert
+from ..store import Store, allocate_ids, insert_many, tables, upsert
 from ..store.tables import order_number_sort
 from ..subskus import SkuTranslator
 from .base import JobRun, RecordCheck, cart_lock, get_checkpoint, quarantine_record, set_checkpoint
@@ -106,6 +106,9 @@ def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefi
         summary["quarantined"] += 1
     if not good:
         return
+    last = {r["number"]: i for i, r in enumerate(good)}
+    if len(last) < len(good):  # a cart repeating an order in one batch: the last copy wins
+        good, rows = [good[i] for i in sorted(last.values())], [rows[i] for i in sorted(last.values())]
     numbers = [r["number"] for r in good]
     existing = dict(conn.execute(select(tables.orders.c.number, tables.orders.c.customer_id).where(
         tables.orders.c.cart_id == cart.id, tables.orders.c.number.in_(numbers))).all())
@@ -127,14 +130,18 @@ def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefi
     summary["updated"] += len(good) - len(fresh)
 
     ids: dict[str, int] = {}
-    # Rows with and without customer columns go in separate statements (one column set each).
-    for group in ([r for r in rows if "customer_id" in r], [r for r in rows if "customer_id" not in r]):
-        if group:
-            # A re-sent order keeps when it was first imported.
-            changing = [c for c in group[0] if c not in ("cart_id", "number", "imported_at")]
-            for row in upsert(conn, tables.orders, group, ["cart_id", "number"], changing,
-                              returning=["id", "number"]):
-                ids[row.number] = row.id
+    # New orders get their ids up front and go in as one plain bulk insert (the cart's job lock
+    # keeps anyone else from adding this cart's orders meanwhile); a re-sent order updates its
+    # row and keeps its customer and when it was first imported.
+    new_rows = [r for r in rows if "customer_id" in r]
+    for row, order_id in zip(new_rows, allocate_ids(conn, tables.orders, len(new_rows)), strict=True):
+        row["id"] = ids[row["number"]] = order_id
+    insert_many(conn, tables.orders, new_rows)
+    resent = [r for r in rows if "customer_id" not in r]
+    if resent:
+        changing = [c for c in resent[0] if c not in ("cart_id", "number", "imported_at")]
+        for row in upsert(conn, tables.orders, resent, ["cart_id", "number"], changing, returning=["id", "number"]):
+            ids[row.number] = row.id
     if existing:
         stale = [ids[n] for n in existing]
         for child in (tables.order_lines, tables.order_payments, tables.order_adjustments,

@@ -12,7 +12,7 @@ from . import tables
 from .database import ENV_DB, Store, default_db_url, open_store
 from .migrate import current_revision, head_revision
 from .types import Money, Quantity, ScaledDecimal, UTCDateTime, utcnow
-from .upsert import claim, insert_many, upsert
+from .upsert import allocate_ids, claim, insert_many, upsert
 
 __all__ = [
     "ENV_DB",
@@ -29,5 +29,6 @@ __all__ = [
     "utcnow",
     "upsert",
     "insert_many",
+    "allocate_ids",
     "claim",
 ]

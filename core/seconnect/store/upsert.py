@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, insert, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["upsert", "insert_many", "claim"]
+__all__ = ["upsert", "insert_many", "allocate_ids", "claim"]
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -90,6 +90,24 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     else:
         params = [{name: row[name] if p is None else p(row[name]) for name, p in convert} for row in rows]
     conn.exec_driver_sql(compiled.string, params)
+
+
+def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
+    """Primary keys for ``n`` rows about to be inserted into ``table``, taken in one statement, so
+    the rows can go in with :func:`insert_many` and children can point at them at once (instead
+    of ``RETURNING``, which makes SQLite insert row by row).
+
+    SQLite: call it inside ``Store.begin()``, whose write lock keeps anybody from numbering in
+    between. PostgreSQL: the ids come from the table's own sequence.
+    """
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table.name, "n": n}).scalars())
+    top = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(top + 1, top + n + 1))
 
 
 def _last_per_key(rows: Iterable[Mapping[str, Any]], key: Sequence[str]) -> list[Mapping[str, Any]]:
