@@ -21,6 +21,7 @@ import click
 
 from ..cartdef import CartDefinition
 from ..errors import SeconnectError
+from ..heap import settle_heap
 from ..plugins import Plugins, load_plugins
 
 __all__ = ["main", "build_cli", "App", "pass_app", "emit"]
@@ -114,4 +115,6 @@ def build_cli(plugins: Plugins | None = None) -> click.Group:
 
 
 def main() -> None:
-    build_cli()(prog_name="seconnect")
+    cli = build_cli()
+    settle_heap()
+    cli(prog_name="seconnect")

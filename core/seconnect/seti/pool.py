@@ -30,6 +30,7 @@ from typing import Any
 
 from ..cartdef import CartDefinition
 from ..errors import PluginError
+from ..heap import settle_heap
 from .client import SetiClient
 
 __all__ = ["downloads_in_order", "DOWNLOADS"]
@@ -49,6 +50,7 @@ def _start_helper(cart: CartDefinition, log_queue: Any, level: int) -> None:
     root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
     root.setLevel(level)
     _client = SetiClient.for_cart(cart)
+    settle_heap()
 
 
 def _exit_with_parent() -> None:
