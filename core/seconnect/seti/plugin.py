@@ -99,7 +99,7 @@ class SetiPlugin:
             pages = [{"lastorder": lastorder, "startnum": start, "batchsize": batch_size}
                      for start in range(1, announced + 1, batch_size)]
             if len(pages) > 1:
-                batches = downloads_in_order(cart, "download_orders", pages,
+                batches = downloads_in_order(cart, "download_orders", pages, client=client,
                                              workers=int(cart.param("MaxConcurrentRequests", 1)))
             else:
                 batches = (client.download_orders(**page) for page in pages)

@@ -11,6 +11,9 @@ file locks of the job (a killed job's lock is free at once, and its helpers exit
 they see it gone). They build their client from the cart definition, so they use the cart's
 own settings (timeouts, CA bundle, the default retry policy). Their log records are handed to
 the parent's loggers, so ``-v`` shows them like any other and nothing bypasses its handlers.
+
+Like any spawned process, a helper imports the caller's main module: a script that runs seconnect
+jobs itself must keep its work under ``if __name__ == "__main__":`` (the CLI does).
 """
 
 from __future__ import annotations
@@ -87,13 +90,19 @@ def _log_forwarding(context: Any) -> Iterator[Any]:
         listener.stop()
 
 
+def _start() -> None:
+    """A task that does nothing: submitting it makes the pool start a helper."""
+
+
 def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict[str, Any]],
-                       workers: int) -> Iterator[list[dict[str, Any]]]:
+                       workers: int, *, client: SetiClient | None = None) -> Iterator[list[dict[str, Any]]]:
     """Yield ``SetiClient.<function>(**page)`` for each page, in order, fetched by helper processes.
 
-    At most ``workers`` requests are in flight. Closing the iterator early cancels the pages not
-    yet started and waits for those in flight (each bounded by the cart's request timeout).
-    Errors raised in a helper (cart errors after the retry policy gave up) are re-raised here.
+    At most ``workers`` requests are in flight. Given the caller's ``client``, the first page is
+    fetched with it while the helpers start (a helper needs a moment to load). Closing the
+    iterator early cancels the pages not yet started and waits for those in flight (each
+    bounded by the cart's request timeout). Errors raised in a helper (cart errors after the
+    retry policy gave up) are re-raised here.
     """
     if function not in DOWNLOADS:
         raise ValueError(f"{function!r} is not a download")
@@ -106,13 +115,20 @@ def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict
                                    initargs=(cart, log_queue, logging.getLogger().getEffectiveLevel()))
         try:
             waiting = iter(pages)
+            if client is not None:
+                for _ in range(workers):
+                    pool.submit(_start)
+                yield getattr(client, function)(**next(waiting))
             in_flight = deque(pool.submit(_download, function, page) for page in islice(waiting, workers))
             while in_flight:
                 try:
                     records = in_flight.popleft().result()
                 except BrokenProcessPool as exc:
                     raise PluginError(f"a download helper process for cart {cart.name!r} died: {exc}",
-                                      hint="Rerun the job: every batch stored before is kept.") from None
+                                      hint="Rerun the job: every batch stored before is kept. Calling "
+                                           "seconnect from your own script? Run it under "
+                                           "`if __name__ == \"__main__\":` (helpers re-import the "
+                                           "script's main module).") from None
                 for page in waiting:  # keep `workers` requests in flight
                     in_flight.append(pool.submit(_download, function, page))
                     break

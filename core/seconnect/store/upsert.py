@@ -8,6 +8,7 @@ backend-neutral and batch-sized (one statement per batch, not one per record).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, Table, func, insert, select, text
@@ -84,11 +85,17 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if sorted(order) != sorted(names):  # SQLAlchemy would fill Python-side defaults: we do not
         raise ValueError(f"insert_many into {table.name}: give every column with a default "
                          f"({', '.join(sorted(set(order) - set(names)))})")
-    convert = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order]
-    if compiled.positional:
-        params: list[Any] = [tuple(row[name] if p is None else p(row[name]) for name, p in convert) for row in rows]
-    else:
-        params = [{name: row[name] if p is None else p(row[name]) for name, p in convert} for row in rows]
+    # Values are taken in the statement's order by one itemgetter; only typed columns (money,
+    # JSON, times) go through a processor, the rest pass as they are.
+    take = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    typed = [(i, p) for i, name in enumerate(order)
+             if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    params: list[Any] = []
+    for row in rows:
+        values = list(take(row))
+        for i, process in typed:
+            values[i] = process(values[i])
+        params.append(tuple(values) if compiled.positional else dict(zip(order, values, strict=True)))
     conn.exec_driver_sql(compiled.string, params)
 
 
