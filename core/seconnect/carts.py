@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from . import params, secrets
@@ -86,6 +85,8 @@ def _check_ca_bundle(path: str | None) -> str | None:
 def _validate_against_type(cart_type: CartType, fields: dict[str, Any]) -> None:
     if not cart_type.config_schema:
         return
+    import jsonschema  # only when a cart is added or edited: other commands start faster
+
     validator = jsonschema.Draft202012Validator(cart_type.config_schema)
     errors = sorted(validator.iter_errors(fields), key=lambda e: list(e.absolute_path))
     if errors:

@@ -20,11 +20,13 @@ import functools
 import json
 from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+
+if TYPE_CHECKING:  # jsonschema is imported only to explain a failure: every CLI run starts faster
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 __all__ = ["BASE_URI", "NAMES", "SchemaViolation", "load", "validator", "explain", "is_valid"]
 
@@ -74,12 +76,16 @@ def is_valid(name: str, record: Any) -> bool:
 
 @functools.cache
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     return Registry().with_resources(
         (f"{BASE_URI}{n}.schema.json", Resource.from_contents(load(n))) for n in NAMES)
 
 
 @functools.cache
 def _explainer(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load(name), registry=_registry())
 
 

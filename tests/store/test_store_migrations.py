@@ -163,3 +163,22 @@ def test_concurrent_first_opens_do_not_fail(db_url: str, tmp_path: Path) -> None
         assert "opened" in out
     with open_store(db_url) as store, store.connect() as conn:
         assert current_revision(conn) == head_revision()
+
+
+def test_schema_revision_constant_is_the_migrations_head():
+    """open_store() skips Alembic when a store is at tables.SCHEMA_REVISION: it must be the head."""
+    from seconnect.store.tables import SCHEMA_REVISION
+
+    assert SCHEMA_REVISION == head_revision()
+
+
+def test_opening_a_current_store_does_not_load_alembic(tmp_path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    open_store(url).close()  # created and migrated here
+    code = (f"import sys; from seconnect.store import open_store; open_store({url!r}).close(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

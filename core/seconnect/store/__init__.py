@@ -10,7 +10,6 @@ Typical use::
 
 from . import tables
 from .database import ENV_DB, Store, default_db_url, open_store
-from .migrate import current_revision, head_revision
 from .types import Money, Quantity, ScaledDecimal, UTCDateTime, utcnow
 from .upsert import allocate_ids, claim, insert_many, upsert
 
@@ -32,3 +31,12 @@ __all__ = [
     "allocate_ids",
     "claim",
 ]
+
+
+def __getattr__(name: str):
+    # Alembic-backed helpers load on first use: opening a store at the current schema needs none.
+    if name in ("current_revision", "head_revision"):
+        from . import migrate
+
+        return getattr(migrate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from ..errors import StoreError
-from .migrate import first_line, upgrade
+from .tables import SCHEMA_REVISION, VERSION_TABLE
 from .types import json_text
 
 __all__ = ["ENV_DB", "Store", "default_db_url", "make_engine", "open_store"]
@@ -123,12 +123,31 @@ def open_store(url: str | None = None) -> Store:
     except (SQLAlchemyError, OSError) as exc:
         engine.dispose()
         raise fail("cannot open the store", exc) from None
-    try:
-        upgrade(engine, shown)
-    except BaseException:
-        engine.dispose()
-        raise
+    if _revision(engine) != SCHEMA_REVISION:
+        from .migrate import upgrade  # Alembic loads only when there is something to do
+
+        try:
+            upgrade(engine, shown)
+        except BaseException:
+            engine.dispose()
+            raise
     return Store(engine, shown)
+
+
+def _revision(engine: Engine) -> str | None:
+    """The store's schema revision read with plain SQL (None for a new or foreign database)."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    except SQLAlchemyError:
+        return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own message (not SQLAlchemy's wrapper with SQL and links), first line only."""
+    orig = getattr(exc, "orig", None)
+    message = str(orig if orig is not None else exc).strip()
+    return message.splitlines()[0] if message else type(exc).__name__
 
 
 def make_engine(url: str) -> Engine:

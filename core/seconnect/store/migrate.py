@@ -23,14 +23,13 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, func, select
 
 from ..errors import StoreError
+from .database import first_line
+from .tables import VERSION_TABLE
 
 __all__ = ["MIGRATIONS", "VERSION_TABLE", "head_revision", "current_revision", "upgrade"]
 
 #: The Alembic environment shipped inside the package.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-#: Own name, so a PostgreSQL database shared with another Alembic-managed app does not clash.
-VERSION_TABLE = "seconnect_schema_version"
 
 #: Key of the PostgreSQL advisory lock held while upgrading (any constant unique to seconnect).
 _UPGRADE_LOCK_KEY = 0x5EC0_4E37_0001
@@ -139,10 +138,3 @@ def _check_foreign_keys(conn: Connection) -> None:
         table, rowid, parent, _ = broken[0]
         raise RuntimeError(f"the migration left {len(broken)} broken references "
                            f"(first: {table} row {rowid} -> {parent})")
-
-
-def first_line(exc: BaseException) -> str:
-    """The driver's own message (not SQLAlchemy's wrapper with SQL and links), first line only."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

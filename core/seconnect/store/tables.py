@@ -69,6 +69,14 @@ __all__ = [
 
 # Named constraints let future SQLite migrations (batch mode, which rebuilds tables) find and
 # alter them, and give readable names in integrity errors.
+#: Where the Alembic revision of a store is kept (own name: a PostgreSQL database shared with
+#: another Alembic-managed app does not clash).
+VERSION_TABLE = "seconnect_schema_version"
+
+#: The newest migration revision, i.e. the schema these tables describe. Opening a store at this
+#: revision needs no Alembic at all (tests/store checks it equals the migrations' head).
+SCHEMA_REVISION = "0001"
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
