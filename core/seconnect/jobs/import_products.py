@@ -640,8 +640,10 @@ class _Importer:
         """This cart's code rows whose ``column`` (code or web_id) is one of ``keys``, with their product."""
         found: dict[str, Any] = {}
         wanted = sorted(set(keys))
+        # Ordered by the looked-up column first: ORDER BY code alone makes SQLite walk the cart's
+        # whole (cart_id, code) key, skipping the web_id index, on every batch.
         query = select(_C.c.code, _C.c.web_id, _C.c.product_id, _P.c.sku, _P.c.parent_id).join(
-            _P, _P.c.id == _C.c.product_id).where(_C.c.cart_id == self.cart.id).order_by(_C.c.code)
+            _P, _P.c.id == _C.c.product_id).where(_C.c.cart_id == self.cart.id).order_by(_C.c[column], _C.c.code)
         for chunk in chunked(wanted):
             for row in conn.execute(query.where(_C.c[column].in_(chunk))):
                 found.setdefault(getattr(row, column), row)
@@ -658,10 +660,13 @@ class _Importer:
     def _claimed(self, conn: Connection, product_ids: Sequence[int]) -> dict[int, str | None]:
         """For products this cart already maps: the web id it maps them under."""
         claimed: dict[int, str | None] = {}
+        # The cart is checked here: with cart_id in the WHERE, SQLite scans the cart's every row
+        # instead of using the product_id index.
         for chunk in chunked(sorted(set(product_ids))):
-            for row in conn.execute(select(_C.c.product_id, _C.c.web_id).where(
-                    _C.c.cart_id == self.cart.id, _C.c.product_id.in_(chunk)).order_by(_C.c.code)):
-                claimed.setdefault(row.product_id, row.web_id)
+            for row in conn.execute(select(_C.c.cart_id, _C.c.product_id, _C.c.web_id).where(
+                    _C.c.product_id.in_(chunk)).order_by(_C.c.product_id, _C.c.code)):
+                if row.cart_id == self.cart.id:
+                    claimed.setdefault(row.product_id, row.web_id)
         return claimed
 
     def _insert(self, conn: Connection, rows: list[dict]) -> dict[str, int]:

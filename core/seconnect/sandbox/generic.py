@@ -309,7 +309,7 @@ class GenericProfile(Profile):
 
     def downloadprods(self, request: SetiRequest) -> Reply:
         page = self._page(request)
-        stock, combo_stock = self.state.stock()
+        stock, combo_stock = self.page_stock(page)
         records = []
         for key in page:
             parts = self._product_parts.get(key)
@@ -341,7 +341,7 @@ class GenericProfile(Profile):
 
     def downloadqoh(self, request: SetiRequest) -> Reply:
         page = self._page(request)
-        stock, combo_stock = self.state.stock()
+        stock, combo_stock = self.page_stock(page)
         records = [(f"<Product>{el('Code', self._sku_of[key])}"
                     f"<WebID>{key[0] if key[1] is None else f'{key[0]}-{key[1]}'}</WebID>"
                     f"<QOH>{self._qoh(*key, stock, combo_stock)}</QOH></Product>").encode() for key in page]

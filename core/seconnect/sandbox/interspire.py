@@ -340,7 +340,7 @@ class InterspireProfile(Profile):
         page = self._page(request)
         if not page:
             return Reply.xml(_data_doc("SETIProducts", 2, []))
-        stock, combo_stock = self.state.stock()
+        stock, combo_stock = self.page_stock(page)
         records = []
         for key in page:
             prefix = self._product_prefix.get(key)
@@ -374,7 +374,7 @@ class InterspireProfile(Profile):
         page = self._page(request)
         if not page:
             return Reply.xml(_data_doc("SETIProducts", 2, []))
-        stock, combo_stock = self.state.stock()
+        stock, combo_stock = self.page_stock(page)
         records = [(f"<Product>{el('Code', self.product_code(pid, cid))}"
                     f"<WebID>{pid if cid is None else f'{pid}-{cid}'}</WebID>"
                     f"<QOH>{combo_stock[cid] if cid else stock[pid]}</QOH></Product>").encode()

@@ -155,6 +155,10 @@ class Profile:
 
     # shared ------------------------------------------------------------------------------------
 
+    def page_stock(self, page: list[tuple[int, int | None]]) -> tuple[dict[int, int], dict[int, int]]:
+        """Stock of a page of (product id, combination id) rows, as ``State.stock`` returns it."""
+        return self.state.stock_of([pid for pid, cid in page if not cid], [cid for _, cid in page if cid])
+
     def party(self, who: dict, abbreviate_state: bool) -> str:
         """A Billing/Shipping body: FullName, Company (if any), Phone, Email and the Address
         (Street1/Street2/City/State/Code/Country), the same in both profiles. Memoised by

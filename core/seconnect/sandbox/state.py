@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 SCHEMA_VERSION = "1"
+_IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's bound-parameter limit
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -137,6 +138,19 @@ class State:
             products = dict(self.db.execute("SELECT id, stock FROM products"))
             combos = dict(self.db.execute("SELECT id, stock FROM combos"))
         return products, combos
+
+    def stock_of(self, product_ids: Iterable[int], combo_ids: Iterable[int]) -> tuple[dict[int, int], dict[int, int]]:
+        """Current stock of the given products and combinations: a page needs only its own rows,
+        and reading every row per page made paging through a big catalogue quadratic."""
+        found: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        with self.lock:
+            for table, ids, into in (("products", product_ids, found[0]), ("combos", combo_ids, found[1])):
+                ids = sorted(set(ids))
+                for start in range(0, len(ids), _IN_CHUNK):
+                    chunk = ids[start:start + _IN_CHUNK]
+                    into.update(self.db.execute(
+                        f"SELECT id, stock FROM {table} WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
+        return found
 
     def update_stock(self, product_ids: Iterable[int] = (), combo_ids: Iterable[int] = (), *,
                      value: int, relative: bool = False) -> None:
