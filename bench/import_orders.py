@@ -11,7 +11,7 @@ Prints (nothing is asserted; ratios are measured in one run because machines are
 4. Incremental: 10 new orders on a store already holding 100k: time, next to the same on 20k.
 
 Peak RSS is what wait4() reports for the import: the larger of the process and its download
-helpers. Subprocesses run with Python's bytecode cache allowed (a normal install has one), even
+helpers (measured from a small launcher process, see run_measured). Subprocesses run with Python's bytecode cache allowed (a normal install has one), even
 when this shell sets PYTHONDONTWRITEBYTECODE.
 
 Usage: python bench/import_orders.py [--quick]   (--quick: 5k/20k instead of 20k/100k)
@@ -33,20 +33,27 @@ from seconnect.sandbox import Sandbox
 REPEATS = 3
 
 
+# Linux counts the memory of the process a child was forked from in the child's peak RSS
+# (the high-water mark survives exec), and this process holds the whole sandbox cart. So the
+# import is started by a small launcher interpreter, which waits for it and reports its peak.
+_LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(proc.pid, 0)  # the import's own rusage, its helpers included
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status), file=sys.stderr)
+"""
+
+
 def run_measured(env: dict, *args: str, stdin: str | None = None) -> tuple[float, int, str]:
-    """Run the CLI in a subprocess; returns (wall seconds, the child's own peak RSS in KiB, stdout)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "seconnect", *args], env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if stdin:
-        proc.stdin.write(stdin)
-    proc.stdin.close()
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's rusage, not all children's
-    wall = time.perf_counter() - started
-    if status:
-        raise SystemExit(f"seconnect {' '.join(args)} failed:\n{err}")
-    return wall, usage.ru_maxrss, out
+    """Run the CLI in a subprocess; returns (wall seconds, peak RSS in KiB of the import process
+    and its download helpers, stdout)."""
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "seconnect", *args], env=env,
+                          text=True, input=stdin or "", capture_output=True)
+    wall, maxrss, code = proc.stderr.strip().splitlines()[-1].split()
+    if int(code):
+        raise SystemExit(f"seconnect {' '.join(args)} failed:\n{proc.stderr}")
+    return float(wall), int(maxrss), proc.stdout
 
 
 def new_store(sb: Sandbox, folder: Path, batch: int, concurrency: int) -> dict:

@@ -52,6 +52,22 @@ def test_batches_come_back_in_order_and_equal_to_sequential_paging(shop, workers
     assert multiprocessing.active_children() == []
 
 
+def test_pages_already_downloaded_are_joined_for_a_slow_caller(shop):
+    """Helpers keep downloading while the caller works; what is ready when it asks comes as one
+    batch (in order, never over merge_up_to records)."""
+    cart = _cart(shop)
+    with SetiClient.for_cart(cart) as client:
+        pages = _pages(client.order_count("All"), 5)
+        expected = [r["number"] for page in pages for r in client.download_orders(**page)]
+    got = []
+    for batch in downloads_in_order(cart, "download_orders", pages, workers=2, merge_up_to=12):
+        got.append([r["number"] for r in batch])
+        time.sleep(0.3)  # storing takes a while: the helpers run ahead
+    assert [n for batch in got for n in batch] == expected
+    assert max(len(batch) for batch in got) == 10, got  # two pages joined; a third would pass 12
+    assert len(got) < len(pages)
+
+
 def test_a_cart_error_in_a_helper_is_raised_here_whole(shop):
     with pytest.raises(CartAuthError) as caught:
         list(downloads_in_order(_cart(shop, password="wrong"), "download_orders", _pages(20, 5), workers=2))

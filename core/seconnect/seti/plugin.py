@@ -34,6 +34,10 @@ __all__ = ["SetiDialect", "SetiPlugin"]
 # small enough for any script's form-field limits.
 QOH_REPLACE_CHUNK = 500
 
+# Orders handed to core as one batch when downloads run ahead of storing: pages already
+# downloaded are joined, so a small DownloadBatchSize does not mean a transaction per 50 orders.
+JOINED_BATCH_MAX = 1000
+
 _OUTCOMES = {"OK": InventoryOutcome.OK, "NF": InventoryOutcome.NOT_FOUND, "NA": InventoryOutcome.NOT_TRACKED}
 
 
@@ -100,7 +104,8 @@ class SetiPlugin:
                      for start in range(1, announced + 1, batch_size)]
             if len(pages) > 1:
                 batches = downloads_in_order(cart, "download_orders", pages, client=client,
-                                             workers=int(cart.param("MaxConcurrentRequests", 1)))
+                                             workers=int(cart.param("MaxConcurrentRequests", 1)),
+                                             merge_up_to=max(batch_size, JOINED_BATCH_MAX))
             else:
                 batches = (client.download_orders(**page) for page in pages)
             with closing(batches):  # stop the helpers before paging on

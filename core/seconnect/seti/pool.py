@@ -25,10 +25,9 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from itertools import islice
 from typing import Any
 
 from ..cartdef import CartDefinition
@@ -94,15 +93,78 @@ def _start() -> None:
     """A task that does nothing: submitting it makes the pool start a helper."""
 
 
+class _Downloads:
+    """The pages in order, downloaded by the pool: a finished download starts the next one at
+    once (from the pool's own thread), so helpers keep ``workers`` requests going while the job
+    stores; at most ``ahead`` finished pages wait to be taken."""
+
+    def __init__(self, pool: ProcessPoolExecutor, function: str, pages: Iterator[dict[str, Any]],
+                 workers: int, ahead: int):
+        self._pool, self._function, self._pages = pool, function, pages
+        self._workers, self._ahead = workers, ahead
+        self._lock = threading.RLock()  # a callback may run inside submit(), on this thread
+        self._queue: deque[Future] = deque()
+        self._running = 0
+        self._closed = False
+
+    def top_up(self) -> None:
+        with self._lock:
+            while (not self._closed and self._running < self._workers
+                   and len(self._queue) < self._workers + self._ahead):
+                page = next(self._pages, None)
+                if page is None:
+                    return
+                self._running += 1
+                future = self._pool.submit(_download, self._function, page)
+                self._queue.append(future)
+                future.add_done_callback(self._finished)
+
+    def _finished(self, _future: Future) -> None:
+        with self._lock:
+            self._running -= 1
+        self.top_up()
+
+    def take(self, merge_up_to: int) -> list[dict[str, Any]] | None:
+        """The next page (None after the last); with ``merge_up_to``, the pages already finished
+        right behind it are joined on, up to that many records."""
+        with self._lock:
+            if not self._queue:
+                return None
+            future = self._queue.popleft()
+        records = future.result()
+        while records and merge_up_to:
+            with self._lock:
+                following = self._queue[0] if self._queue else None
+                if following is None or not following.done() or following.exception() is not None:
+                    break
+                more = following.result()
+                if not more or len(records) + len(more) > merge_up_to:
+                    break
+                self._queue.popleft()
+            records = records + more
+        self.top_up()
+        return records
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+
+
 def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict[str, Any]],
-                       workers: int, *, client: SetiClient | None = None) -> Iterator[list[dict[str, Any]]]:
+                       workers: int, *, client: SetiClient | None = None,
+                       merge_up_to: int = 0) -> Iterator[list[dict[str, Any]]]:
     """Yield ``SetiClient.<function>(**page)`` for each page, in order, fetched by helper processes.
 
-    At most ``workers`` requests are in flight. Given the caller's ``client``, the first page is
-    fetched with it while the helpers start (a helper needs a moment to load). Closing the
-    iterator early cancels the pages not yet started and waits for those in flight (each
-    bounded by the cart's request timeout). Errors raised in a helper (cart errors after the
-    retry policy gave up) are re-raised here.
+    At most ``workers`` requests are in flight, and they keep going while the caller works on
+    what it was given (up to ``2 * workers`` finished pages wait for it). Given the caller's
+    ``client``, the first page is fetched with it while the helpers start (a helper needs a
+    moment to load). ``merge_up_to``: pages already downloaded when the caller asks are handed
+    over joined, up to that many records, so a caller slower than the downloads takes fewer,
+    larger batches (records stay in order; an empty page is never joined).
+
+    Closing the iterator early cancels the pages not yet started and waits for those in flight
+    (each bounded by the cart's request timeout). Errors raised in a helper (cart errors after
+    the retry policy gave up) are re-raised here.
     """
     if function not in DOWNLOADS:
         raise ValueError(f"{function!r} is not a download")
@@ -113,25 +175,26 @@ def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict
     with _log_forwarding(context) as log_queue:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_helper,
                                    initargs=(cart, log_queue, logging.getLogger().getEffectiveLevel()))
+        waiting = iter(pages)
+        downloads = _Downloads(pool, function, waiting, workers, ahead=workers)
         try:
-            waiting = iter(pages)
             if client is not None:
                 for _ in range(workers):
                     pool.submit(_start)
                 yield getattr(client, function)(**next(waiting))
-            in_flight = deque(pool.submit(_download, function, page) for page in islice(waiting, workers))
-            while in_flight:
+            downloads.top_up()
+            while True:
                 try:
-                    records = in_flight.popleft().result()
+                    records = downloads.take(merge_up_to)
                 except BrokenProcessPool as exc:
                     raise PluginError(f"a download helper process for cart {cart.name!r} died: {exc}",
                                       hint="Rerun the job: every batch stored before is kept. Calling "
                                            "seconnect from your own script? Run it under "
                                            "`if __name__ == \"__main__\":` (helpers re-import the "
                                            "script's main module).") from None
-                for page in waiting:  # keep `workers` requests in flight
-                    in_flight.append(pool.submit(_download, function, page))
-                    break
+                if records is None:
+                    return
                 yield records
         finally:
+            downloads.close()
             pool.shutdown(wait=True, cancel_futures=True)
