@@ -151,3 +151,24 @@ def test_helpers_exit_when_the_job_is_killed(tmp_path):
         for pid in survivors:  # do not leave them behind even when failing
             os.kill(pid, signal.SIGKILL)
         assert survivors == []
+
+
+def test_the_callers_client_takes_the_first_page_and_two_pages_need_one_helper(shop, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    started: list[int] = []
+    real_init = ProcessPoolExecutor.__init__
+
+    def counting_init(self, max_workers=None, *args, **kwargs):
+        started.append(max_workers)
+        real_init(self, max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "__init__", counting_init)
+    cart = _cart(shop)
+    pages = _pages(10, 5)
+    with SetiClient.for_cart(cart) as client:
+        expected = [client.download_orders(**page) for page in pages]
+        got = list(downloads_in_order(cart, "download_orders", pages, workers=4, client=client))
+        alone = list(downloads_in_order(cart, "download_orders", pages[:1], workers=4, client=client))
+    assert got == expected and alone == expected[:1]
+    assert started == [1], "one helper for the second page, none for a single page"

@@ -174,9 +174,13 @@ def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict
     """
     if function not in DOWNLOADS:
         raise ValueError(f"{function!r} is not a download")
-    workers = max(1, min(workers, len(pages)))
     if not pages:
         return
+    if client is not None and len(pages) == 1:
+        yield getattr(client, function)(**pages[0])
+        return
+    # never more helpers than pages left for them (the caller's client takes the first)
+    workers = max(1, min(workers, len(pages) - (client is not None)))
     context = multiprocessing.get_context("spawn")
     with _log_forwarding(context) as log_queue:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_helper,
