@@ -32,11 +32,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from seconnect.http import RetryPolicy
 from seconnect.plugins import Plugins, load_plugins
 from seconnect.sandbox import Sandbox
 from seconnect.seti.client import SetiClient
 from seconnect.seti.plugin import SetiPlugin
-from seconnect.seti.retry import RetryPolicy
 from seconnect.store import Store, open_store
 from seconnect.testing.postgres import create_database, drop_database, throwaway_postgres
 

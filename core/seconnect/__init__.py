@@ -1,6 +1,8 @@
 """seconnect — keep an order-management database in step with web stores.
 
-This module is the public API for plugin authors; everything else is internal and may change.
+This module is the public API for plugin authors, with :mod:`seconnect.errors` (the error families)
+and :mod:`seconnect.http` (the HTTP layer every cart type shares: TLS, reply caps, error mapping,
+retries, one kept-alive connection per cart); everything else is internal and may change.
 """
 
 from importlib.metadata import PackageNotFoundError, version

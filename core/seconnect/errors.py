@@ -21,7 +21,9 @@ traceback and exits with ``exit_code``.
             └── CartAuthError           credentials rejected           exit 15  fatal
 
 ``retriable`` says whether the same call may succeed later unchanged; the retry policy and the
-outbox read it, nothing else decides retries.
+outbox read it, nothing else decides retries. ``may_have_reached_cart`` (on CartError) says whether
+the cart may have received the request; it is set where the error is raised (seconnect.http),
+and decides whether a call that is not idempotent may be sent again.
 
 Error texts must never contain secrets: callers pass only what is safe to show.
 """
@@ -104,6 +106,7 @@ class CartError(SeconnectError):
     """A call to a cart's script failed."""
 
     exit_code = 6
+    may_have_reached_cart = True  # unless whoever raises it knows better
 
 
 class CartUnreachable(CartError):
@@ -130,6 +133,8 @@ class CartHTTPError(CartError):
         self.status = status
         self.retry_after = retry_after
         self.retriable = status >= 500 or status == 429
+        # 429 and 503 are answered before the request is acted on
+        self.may_have_reached_cart = status not in (429, 503)
 
 
 class CartProtocolError(CartError):

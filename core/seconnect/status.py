@@ -64,10 +64,10 @@ from .capabilities import Capability
 from .cartdef import CartDefinition
 from .carts import get_cart
 from .errors import CapabilityError, SeconnectError, UsageError
+from .http import certainly_unprocessed
 from .operations import Package, StatusResult, StatusUpdate
 from .orders import find_order
 from .plugins import Plugins
-from .seti.retry import certainly_unprocessed
 from .store import tables, utcnow
 
 __all__ = [

@@ -15,9 +15,9 @@ import httpx
 
 from seconnect import Capabilities, Capability, InventoryAction, OrderBatch, StatusResult, hookimpl
 from seconnect.errors import CartAuthError, CartHTTPError, CartRejected
+from seconnect.http import RetryPolicy
 from seconnect.seti.client import SetiClient
 from seconnect.seti.plugin import SetiPlugin
-from seconnect.seti.retry import RetryPolicy
 from seconnect.testing.conformance import CartTypeSuite
 from seconnect_generic import CART_TYPE as GENERIC
 

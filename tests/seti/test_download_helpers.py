@@ -84,7 +84,7 @@ def test_helper_log_records_reach_our_loggers(tmp_path, caplog):
         with caplog.at_level(logging.WARNING):
             batches = list(downloads_in_order(_cart(sb), "download_orders", _pages(12, 4), workers=1))
     assert sum(len(b) for b in batches) == 12
-    retried = [r for r in caplog.records if r.name == "seconnect.seti" and "try 2 of" in r.getMessage()]
+    retried = [r for r in caplog.records if r.name == "seconnect.http" and "try 2 of" in r.getMessage()]
     assert retried and retried[0].levelno == logging.WARNING
     assert retried[0].process != os.getpid(), "logged in the helper, handled here"
 

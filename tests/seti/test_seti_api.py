@@ -39,7 +39,7 @@ def test_schema_loader_all():
 def test_client_signature_matches_the_contract():
     params = inspect.signature(seti.SetiClient.__init__).parameters
     assert list(params)[1:] == ["url", "user", "password", "store_code", "omversion", "ca_bundle", "timeout",
-                                "max_reply_bytes", "retry", "transport"]
+                                "max_reply_bytes", "retry", "transport", "http"]
     assert params["max_reply_bytes"].default == 64 * 2**20
     for method in ("send_version", "order_count", "download_orders", "product_count", "download_products",
                    "download_qoh", "customer_count", "download_customers", "qoh_replace", "inv_update",

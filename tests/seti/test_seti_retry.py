@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from seconnect.errors import CartAuthError, CartHTTPError, CartProtocolError, CartTLSError, CartUnreachable
+from seconnect.http import transport_error
 from seconnect.seti import RetryPolicy, certainly_unprocessed
 
 from .test_seti_errors import _tls_verify_error
@@ -144,12 +145,18 @@ def test_never_policy_tries_once(fake_cart):
 
 
 def test_certainly_unprocessed():
+    """The fact is set where the error is made (seconnect.http), not read off the exception chain."""
+    def mapped(exc):
+        return transport_error(exc, what="ordercount", host="h", timeout=1)
+
+    assert certainly_unprocessed(mapped(httpx.ConnectError("refused")))
+    assert certainly_unprocessed(mapped(httpx.ConnectTimeout("t")))
+    assert certainly_unprocessed(mapped(httpx.PoolTimeout("t")))
+    assert not certainly_unprocessed(mapped(httpx.ReadTimeout("t")))
+    assert not certainly_unprocessed(mapped(httpx.RemoteProtocolError("reset")))
     refused = CartUnreachable("x")
     refused.__cause__ = httpx.ConnectError("refused")
-    read = CartUnreachable("x")
-    read.__cause__ = httpx.ReadTimeout("t")
-    assert certainly_unprocessed(refused)
-    assert not certainly_unprocessed(read)
+    assert not certainly_unprocessed(refused)  # no one said it was not sent
     assert not certainly_unprocessed(CartUnreachable("no cause"))
     assert certainly_unprocessed(CartHTTPError("x", status=503))
     assert certainly_unprocessed(CartHTTPError("x", status=429))

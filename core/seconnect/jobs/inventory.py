@@ -38,10 +38,10 @@ from .. import outbox
 from ..capabilities import Capability, InventoryLevel
 from ..cartdef import CartDefinition
 from ..errors import NotFoundError, SeconnectError, UsageError
+from ..http import certainly_unprocessed
 from ..inventory import KIND, QuantityChange, apply_changes, sendable_codes
 from ..operations import InventoryAction, InventoryOutcome, InventoryResult, InventoryRow
 from ..plugins import Plugins
-from ..seti.retry import certainly_unprocessed
 from ..store import Store, tables, utcnow
 from .base import JobRun, cart_lock
 

@@ -316,6 +316,11 @@ class Sandbox:
         """(setifunction, HTTP status) per SETI request served; status 0 = connection reset."""
         return self._gateway.requests() if self._gateway else []
 
+    def connections_accepted(self) -> int:
+        """TCP connections accepted since this server started."""
+        self._require_running()
+        return self._server.server.accepted
+
     def summary(self) -> dict:
         self._require_running()
         counts = self._state.summary()

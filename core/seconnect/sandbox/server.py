@@ -255,6 +255,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.gateway = gateway
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self.accepted = 0  # connections accepted: tells clients that keep theirs alive from those that don't
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:
@@ -267,6 +268,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         tls = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         with self._open_lock:
             self._open.add(tls)
+            self.accepted += 1
         return tls, address
 
     def shutdown_request(self, request) -> None:  # type: ignore[override]

@@ -1,7 +1,7 @@
 """The SETI cart protocol, client side, shared by every cart plugin.
 
-* :mod:`.client` — :class:`SetiClient`, one method per ``setifunction``, over httpx.
-* :mod:`.retry` — :class:`RetryPolicy`, the one retry policy (tenacity).
+* :mod:`.client` — :class:`SetiClient`, one method per ``setifunction``, over :mod:`seconnect.http`
+  (whose :class:`RetryPolicy` and helpers are re-exported here for SETI code).
 * :mod:`.encoders` — inventory and status payloads (:class:`StatusUpdate`, :class:`Package`).
 * :mod:`.replies` — tolerant parsing of ``SETIResponse`` / ``SETIError`` text replies.
 * :mod:`.documents` — streaming, safe parsing of SETI XML documents into records.
@@ -9,12 +9,12 @@
 * :mod:`.reader` — tells text, XML, HTML and empty replies apart.
 """
 
-from .client import SetiClient, parse_retry_after
+from ..http import RetryPolicy, certainly_unprocessed, parse_retry_after
+from .client import SetiClient
 from .documents import iter_document
 from .encoders import Package, StatusUpdate, encode_inventory, encode_inventory_xml, status_form, status_xml
 from .reader import read_records, read_text
 from .replies import InvUpdateResult, StatusResult, TextReply, parse_text_reply
-from .retry import RetryPolicy, certainly_unprocessed
 
 __all__ = [
     "SetiClient",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..cartdef import CartDefinition, CartType
 from ..hookspecs import hookimpl
+from ..http import RetryPolicy
 from ..operations import (
     InventoryAction,
     InventoryOutcome,
@@ -26,7 +27,6 @@ from ..operations import (
 )
 from .client import SetiClient
 from .pool import downloads_in_order
-from .retry import RetryPolicy
 
 __all__ = ["SetiDialect", "SetiPlugin"]
 

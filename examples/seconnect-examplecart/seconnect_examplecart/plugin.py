@@ -64,10 +64,10 @@ def seconnect_cart_types() -> list[CartType]:
 def test_script(cart: CartDefinition, check_credentials: bool) -> str | None:
     if not _mine(cart):
         return None
-    with ShopClient(cart) as shop:
-        version = shop.get("/ping")["version"]
-        if check_credentials:
-            shop.get("/orders", limit=0)  # any authenticated call: a 401 becomes CartAuthError
+    shop = ShopClient(cart)
+    version = shop.get("/ping")["version"]
+    if check_credentials:
+        shop.get("/orders", limit=0)  # any authenticated call: a 401 becomes CartAuthError
     return version
 
 
@@ -80,14 +80,14 @@ def import_orders(cart: CartDefinition, checkpoint: str | None, batch_size: int)
 
 def _order_batches(cart: CartDefinition, after: str, batch_size: int) -> Iterator[OrderBatch]:
     """Keyset paging: each request asks for the orders after the last one received."""
-    with ShopClient(cart) as shop:
-        while True:
-            orders = shop.get("/orders", after=after, limit=batch_size)["orders"]
-            if not orders:
-                return
-            records = [order_record(order) for order in orders]
-            after = records[-1]["number"]
-            yield OrderBatch(records, checkpoint=after)
+    shop = ShopClient(cart)
+    while True:
+        orders = shop.get("/orders", after=after, limit=batch_size)["orders"]
+        if not orders:
+            return
+        records = [order_record(order) for order in orders]
+        after = records[-1]["number"]
+        yield OrderBatch(records, checkpoint=after)
 
 
 def order_record(order: dict) -> dict:
@@ -117,14 +117,14 @@ def import_products(cart: CartDefinition, batch_size: int) -> Iterator[list[dict
 
 def _product_pages(cart: CartDefinition, batch_size: int) -> Iterator[list[dict]]:
     """Offset paging, one list of product records per request."""
-    with ShopClient(cart) as shop:
-        offset = 0
-        while True:
-            products = shop.get("/products", offset=offset, limit=batch_size)["products"]
-            if not products:
-                return
-            yield [{"code": p["sku"], "name": p["name"], "price": p["price"], "qoh": p["stock"]} for p in products]
-            offset += len(products)
+    shop = ShopClient(cart)
+    offset = 0
+    while True:
+        products = shop.get("/products", offset=offset, limit=batch_size)["products"]
+        if not products:
+            return
+        yield [{"code": p["sku"], "name": p["name"], "price": p["price"], "qoh": p["stock"]} for p in products]
+        offset += len(products)
 
 
 _OUTCOMES = {"updated": InventoryOutcome.OK, "unknown": InventoryOutcome.NOT_FOUND}
@@ -138,8 +138,8 @@ def sync_inventory(cart: CartDefinition, action: InventoryAction, items: Sequenc
         return ([InventoryRow(code=p["code"], qoh=p["qoh"]) for p in page]
                 for page in _product_pages(cart, int(cart.param("DownloadBatchSize", 50))))
     if action == InventoryAction.SEND:
-        with ShopClient(cart) as shop:
-            answers = shop.call("PUT", "/stock", body=dict(items))["results"]
+        shop = ShopClient(cart)
+        answers = shop.call("PUT", "/stock", body=dict(items))["results"]
         return [InventoryResult(code, _OUTCOMES.get(answers.get(code), InventoryOutcome.ERROR),
                                 qoh=qty if answers.get(code) == "updated" else None,
                                 note=answers.get(code, "no answer for this SKU"))
@@ -153,6 +153,6 @@ def update_order_status(cart: CartDefinition, update: StatusUpdate) -> StatusRes
         return None
     body = {"status": update.status, "note": update.note,
             "tracking": [{"number": p.tracking_number, "carrier": p.carrier} for p in update.packages]}
-    with ShopClient(cart) as shop:  # a refusal (unknown order...) raises CartRejected: parked, never resent
-        answer = shop.call("POST", f"/orders/{quote(update.order_number, safe='')}/status", body=body)
+    shop = ShopClient(cart)  # a refusal (unknown order...) raises CartRejected: parked, never resent
+    answer = shop.call("POST", f"/orders/{quote(update.order_number, safe='')}/status", body=body)
     return StatusResult(accepted=True, notes=answer.get("message", ""))
