@@ -22,6 +22,17 @@ from .operations import (
     StatusUpdate,
 )
 
+#: The modules plugins may import, each with its names in ``__all__`` (a test holds the built-in
+#: plugins and the example to these).
+PUBLIC_MODULES = (
+    "seconnect",
+    "seconnect.errors",
+    "seconnect.http",
+    "seconnect.seti",
+    "seconnect.cli",
+    "seconnect.testing.conformance",
+)
+
 try:
     __version__ = version("seconnect")
 except PackageNotFoundError:  # running from a source tree without install
@@ -29,6 +40,7 @@ except PackageNotFoundError:  # running from a source tree without install
 
 __all__ = [
     "__version__",
+    "PUBLIC_MODULES",
     "errors",
     "hookimpl",
     "Capabilities",

@@ -7,12 +7,16 @@
 * :mod:`.documents` — streaming, safe parsing of SETI XML documents into records.
 * :mod:`.records` / :mod:`.values` — element-to-record mapping and scalar normalisers.
 * :mod:`.reader` — tells text, XML, HTML and empty replies apart.
+* :mod:`.plugin` — :class:`SetiPlugin` and :class:`SetiDialect`, the base of every SETI cart type
+  (with :func:`split_variation_name` for carts that name a variation "Parent (Value, Value)").
 """
 
 from ..http import RetryPolicy, certainly_unprocessed, parse_retry_after
+from ..subskus import split_variation_name
 from .client import SetiClient
 from .documents import iter_document
 from .encoders import Package, StatusUpdate, encode_inventory, encode_inventory_xml, status_form, status_xml
+from .plugin import SetiDialect, SetiPlugin
 from .reader import read_records, read_text
 from .replies import InvUpdateResult, StatusResult, TextReply, parse_text_reply
 
@@ -34,4 +38,7 @@ __all__ = [
     "status_form",
     "status_xml",
     "certainly_unprocessed",
+    "SetiPlugin",
+    "SetiDialect",
+    "split_variation_name",
 ]

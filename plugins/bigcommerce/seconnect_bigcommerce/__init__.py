@@ -11,8 +11,7 @@ import re
 from seconnect import Capabilities, CartType
 from seconnect import Capability as C
 from seconnect import InventoryLevel as L
-from seconnect.seti.plugin import SetiDialect, SetiPlugin
-from seconnect.subskus import split_variation_name
+from seconnect.seti import SetiDialect, SetiPlugin, split_variation_name
 
 __all__ = ["CART_TYPE", "plugin", "variation_of"]
 
