@@ -42,10 +42,10 @@ def test_add_show_list_edit_remove(seconnect):
 
 
 def test_alias_and_https_prefix(seconnect):
-    result = add(seconnect, "BC", type_="bigcommerce", url="https://" + URL)
+    result = add(seconnect, "BC", type_="seti", url="https://" + URL)
     assert result.exit_code == 0, result.output
     data = json.loads(seconnect("carts", "show", "BC", "--json").output)
-    assert data["type"] == "Interspire" and data["script_url"] == URL
+    assert data["type"] == "Generic" and data["script_url"] == URL
 
 
 def test_prompted_password_must_match(seconnect, db_url):
@@ -100,7 +100,8 @@ def test_carts_types_lists_both_matrices(seconnect):
     data = {t["id"]: t for t in json.loads(seconnect("carts", "types", "--json").output)}
     assert set(data) == {"Interspire", "Generic"}
     assert data["Interspire"]["capabilities"]["status-updates"] == "unsupported"
-    assert data["Interspire"]["aliases"] == ["bigcommerce"]
+    assert data["Interspire"]["aliases"] == []  # "bigcommerce" is left for the REST API type
+    assert data["Generic"]["aliases"] == ["seti", "custom"]
     assert data["Generic"]["capabilities"]["status-updates"] == "supported"
     text = seconnect("carts", "types").output
     assert "inventory-realtime" in text and "Order Status Updates are not supported." in text

@@ -29,7 +29,9 @@ def test_hook_seconnect_cart_types_builtins_registered_through_entry_points():
     plugins = load_plugins()
     types = {r.cart_type.id: r.plugin for r in plugins.cart_types()}
     assert types == {"Generic": "generic", "Interspire": "bigcommerce"}
-    assert plugins.resolve_type("bigcommerce").id == "Interspire"
+    assert plugins.resolve_type("seti").id == "Generic"
+    with pytest.raises(UsageError):  # the id BigCommerce is the REST API type's, not an alias
+        plugins.resolve_type("bigcommerce")
     assert plugins.resolve_type(" INTERSPIRE ").id == "Interspire"
     assert plugins.broken == []
 

@@ -168,7 +168,7 @@ def test_cli_summary_and_show_record_validates(db_url, tmp_path):
     runner = CliRunner()
     with Sandbox("interspire", orders=25, products=8, customers=10, seed=5, state_dir=tmp_path / "c") as sb:
         cli = build_cli()
-        added = runner.invoke(cli, ["--db", db_url, "carts", "add", "BC", "--type", "bigcommerce", "--user", sb.user,
+        added = runner.invoke(cli, ["--db", db_url, "carts", "add", "BC", "--type", "Interspire", "--user", sb.user,
                                     "--script-url", sb.script_url, "--ca-bundle", sb.ca_file, "--password-stdin"],
                               input=sb.password + "\n")
         assert added.exit_code == 0, added.output

@@ -18,7 +18,7 @@ __all__ = ["CART_TYPE", "plugin", "variation_of"]
 CART_TYPE = CartType(
     id="Interspire",
     label="BigCommerce (Interspire accounting gateway)",
-    aliases=("bigcommerce",),
+    # No alias: the id "BigCommerce" belongs to the REST API cart type.
     field_labels={
         "user": "Cart ID/User Name",
         "password": "Cart Password",
