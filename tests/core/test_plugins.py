@@ -40,7 +40,7 @@ def test_unknown_type_lists_installed_types():
     with pytest.raises(UsageError) as err:
         load_plugins().resolve_type("shopify")
     assert "unknown cart type 'shopify'" in str(err.value)
-    assert "Interspire (alias: bigcommerce)" in err.value.hint
+    assert "Interspire, Generic (alias: seti, custom)" in err.value.hint or "Generic (alias: seti, custom), Interspire" in err.value.hint
 
 
 def test_builtin_capability_matrices_match_the_seed():
