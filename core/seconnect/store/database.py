@@ -20,7 +20,7 @@ from ..errors import StoreError
 from .tables import SCHEMA_REVISION, VERSION_TABLE
 from .types import json_text
 
-__all__ = ["ENV_DB", "Store", "default_db_url", "make_engine", "open_store"]
+__all__ = ["ENV_DB", "Store", "default_db_url", "make_engine", "open_store", "masked_url"]
 
 ENV_DB = "SECONNECT_DB"
 
@@ -166,6 +166,14 @@ def _normalise(url: URL) -> URL:
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     return url
+
+
+def masked_url(raw: str) -> str:
+    """``raw`` as it may be shown: any password in it replaced by ``***``."""
+    try:
+        return _normalise(make_url(raw)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return _mask_unparsed(raw)
 
 
 def _mask_unparsed(raw: str) -> str:
