@@ -23,6 +23,7 @@ from .errors import NotFoundError, UsageError
 from .params import PARAMS
 from .plugins import Plugins
 from .store import tables
+from .tls import UnusableTrust, trust_context
 
 __all__ = ["normalize_script_url", "add_cart", "edit_cart", "remove_cart", "get_cart", "list_carts",
            "cart_summary", "forget_passwords", "cart_holdings", "describe_holdings"]
@@ -74,12 +75,16 @@ def _check_name(name: str) -> str:
 
 
 def _check_ca_bundle(path: str | None) -> str | None:
+    """The bundle's absolute path, once it is known to be a readable file of PEM certificates."""
     if not path:
         return None
     full = os.path.abspath(os.path.expanduser(path))
-    if not os.path.isfile(full):
-        raise UsageError(f"the CA bundle {path!r} does not exist.",
-                         hint="Give the path of a PEM file with the certificate authority that signed the cart's certificate.")
+    try:
+        trust_context(full)
+    except UnusableTrust as exc:
+        raise UsageError(f"the CA bundle {path!r} cannot be used: {exc}; nothing was saved.",
+                         hint="Give the path of a PEM file with the certificate authority that signed the cart's "
+                              "certificate (-----BEGIN CERTIFICATE----- …).") from None
     return full
 
 
