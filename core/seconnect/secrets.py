@@ -89,13 +89,14 @@ def check_key_for(tokens: Sequence[str]) -> None:
     if not tokens:
         return
     path = key_path()
-    held = f"the store holds {len(tokens)} other cart password{'s' if len(tokens) != 1 else ''}"
+    others = f"{len(tokens)} other cart password{'s' if len(tokens) != 1 else ''}"
+    two_keys = "nothing was saved (a new key would leave the carts under two keys)."
     if not path.exists():
-        raise UsageError(f"the key file {path} is missing, and {held} encrypted with it; "
-                         "nothing was saved (a new key would leave the carts under two keys).",
+        raise UsageError(f"the key file {path} is missing, and the store holds {others} encrypted with it; "
+                         + two_keys,
                          hint=f"Restore the key file to {path}, or set {ENV_KEY_FILE} to where it is. " + _AFRESH)
     if not any(decryptable(tokens)):
-        raise UsageError(f"the key file {path} is not the key {held} were encrypted with; nothing was saved.",
+        raise UsageError(f"the key file {path} opens none of the store's {others}; {two_keys}",
                          hint=f"Set {ENV_KEY_FILE} to the key file those passwords were saved with. " + _AFRESH)
 
 

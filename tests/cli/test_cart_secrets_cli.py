@@ -57,7 +57,7 @@ def test_a_missing_key_is_not_replaced_silently(seconnect, db_url, seconnect_hom
 
     refused = add(seconnect, "Second")
     assert refused.exit_code == 2, refused.output
-    assert f"the key file {key} is missing" in refused.output
+    assert f"the key file {key} is missing, and the store holds 1 other cart password encrypted with it" in refused.output
     assert "forget-passwords" in refused.output and "Traceback" not in refused.output
     assert not key.exists() and dump_db(db_url) == before
 
@@ -79,7 +79,8 @@ def test_a_different_key_is_refused_too(seconnect, db_url, tmp_path: Path, monke
     monkeypatch.setenv("SECONNECT_KEY_FILE", str(other))
     refused = add(seconnect, "Second")
     assert refused.exit_code == 2, refused.output
-    assert f"the key file {other} is not the key the store holds 1 other cart password" in refused.output
+    assert f"the key file {other} opens none of the store's 1 other cart password;" in refused.output
+    assert "forget-passwords" in refused.output
 
 
 @pytest.fixture
