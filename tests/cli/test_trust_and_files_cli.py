@@ -111,3 +111,20 @@ def test_a_read_only_store_file_serves_reads_and_says_why_writes_fail(sqlite_url
         assert f"the store file {path} is read-only: nothing was changed." in result.stderr
         assert f"chmod u+w {path}" in result.stderr and "Traceback" not in result.stderr
     assert path.read_bytes() == before
+
+
+def test_a_read_only_postgresql_session_says_so_too(pg_url):
+    from click.testing import CliRunner
+
+    from seconnect.cli import build_cli
+
+    runner = CliRunner()
+    made = runner.invoke(build_cli(), ["--db", pg_url, "carts", "add", "Shop", "--type", "Generic", "--user", "u",
+                                       "--script-url", "shop.example.com/seti.php", "--password-stdin"], input="pw\n")
+    assert made.exit_code == 0, made.output
+    read_only = pg_url + ("&" if "?" in pg_url else "?") + "options=-c%20default_transaction_read_only%3Don"
+    listed = runner.invoke(build_cli(), ["--db", read_only, "carts", "list"])
+    assert listed.exit_code == 0 and "Shop" in listed.output, listed.output
+    refused = runner.invoke(build_cli(), ["--db", read_only, "carts", "edit", "Shop", "--inactive"])
+    assert refused.exit_code == 3, refused.output
+    assert "is read-only: nothing was changed." in refused.output and "Traceback" not in refused.output
