@@ -111,7 +111,7 @@ def remove(app: App, name, purge, yes) -> None:
     click.echo(f"Cart {removed!r} removed" + (f" with {service.describe_holdings(deleted)}." if deleted else "."))
 
 
-@command.command("forget-passwords")
+@command.command("forget-passwords", short_help="Forget passwords the key file cannot decrypt.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def forget_passwords(app: App, yes) -> None:
