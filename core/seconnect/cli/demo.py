@@ -61,36 +61,36 @@ def command(ctx: click.Context, profile: str, orders: int, keep: str | None, yes
 
     app = ctx.obj
     explicit = ctx.find_root().get_parameter_source("db_url") is ParameterSource.COMMANDLINE
-    if explicit and keep:
-        raise UsageError("--keep and --db exclude each other: --keep keeps the demo's own store file.",
-                         hint="Leave out one of them.")
-    folder = None if explicit else Path(keep) if keep else Path(tempfile.mkdtemp(prefix="seconnect-demo-"))
+    folder: Path | None = None
     if explicit:
+        if keep:
+            raise UsageError("--keep and --db exclude each other: --keep keeps the demo's own store file.",
+                             hint="Leave out one of them.")
         _confirm_store(app.db_url, yes)
+        db_url = app.db_url
     else:
-        assert folder is not None
+        folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="seconnect-demo-"))
         folder.mkdir(parents=True, exist_ok=True)
         if os.environ.get(ENV_DB, "").strip():
             _say(f"{ENV_DB} is set; the demo leaves that store alone and uses its own (give --db to choose one).")
-    db_url = app.db_url if explicit else f"sqlite:///{folder / 'demo.db'}"
+        db_url = f"sqlite:///{folder / 'demo.db'}"
     profiles = ["interspire", "generic"] if profile == "both" else [profile]
-    with _key_file(None if explicit else folder / "secret.key"):
+    with _key_file(folder / "secret.key" if folder else None):
         store = open_store(db_url)
         _say(f"Store file: {store.url}")
         try:
             for name in profiles:
                 with Sandbox(name, orders=orders, products=25, customers=40, seed=7 + profiles.index(name)) as sb:
-                    _run_profile(store, app.plugins, sb, name, own_store=not explicit)
+                    _run_profile(store, app.plugins, sb, name, own_store=folder is not None)
         finally:
             store.close()
-    if explicit:
+    if folder is None:
         names = ", ".join(repr(_PROFILES[p][0]) for p in profiles)
         _say(f"\nDone. The demo carts ({names}) are left inactive in {store.url}, so `run … --all` skips them; "
              "remove them and everything they imported with `seconnect carts remove NAME --purge`.")
-        return
-    assert folder is not None
-    _say(f"\nDone. The demo store file is in {folder}; look around with "
-         f"`{ENV_KEY_FILE}={folder / 'secret.key'} seconnect --db sqlite:///{folder / 'demo.db'} orders list`.")
+    else:
+        _say(f"\nDone. The demo store file is in {folder}; look around with "
+             f"`{ENV_KEY_FILE}={folder / 'secret.key'} seconnect --db {db_url} orders list`.")
 
 
 def _confirm_store(db_url: str, yes: bool) -> None:
