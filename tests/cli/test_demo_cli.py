@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,9 @@ def real_store(sqlite_url, monkeypatch: pytest.MonkeyPatch) -> str:
     return sqlite_url
 
 
-def test_demo_ignores_seconnect_db_and_the_key_file(real_store, seconnect_home: Path):
+def test_demo_ignores_seconnect_db_and_the_key_file(real_store, seconnect_home: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the demo's own folder, cleaned up with the test
     key = seconnect_home / "secret.key"
     before, key_before = dump_db(real_store), key.read_bytes()
     result = _run(*DEMO)
@@ -35,6 +38,8 @@ def test_demo_ignores_seconnect_db_and_the_key_file(real_store, seconnect_home: 
     assert dump_db(real_store) == before
     assert key.read_bytes() == key_before
     assert "Demo SETI shop" not in dump_db(real_store)
+    [own] = tmp_path.glob("seconnect-demo-*")
+    assert (own / "demo.db").exists() and (own / "secret.key").exists()
 
 
 def test_demo_with_db_refuses_without_a_terminal_or_yes(real_store):
