@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,14 +13,27 @@ class Secret:
     """A string that never shows itself in repr, str, logs or tracebacks.
 
     Call :meth:`reveal` at the single place the real value is needed (the request body).
+    A stored password is :meth:`deferred`: it is decrypted at its first :meth:`reveal`, so
+    reading, editing or removing a cart never needs its secret (or the key) to be usable.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "_load")
 
     def __init__(self, value: str):
-        self._value = value
+        self._value: str | None = value
+        self._load: Callable[[], str] | None = None
+
+    @classmethod
+    def deferred(cls, load: Callable[[], str]) -> Secret:
+        """A secret whose value ``load`` produces when it is first revealed (errors surface there)."""
+        secret = cls("")
+        secret._value, secret._load = None, load
+        return secret
 
     def reveal(self) -> str:
+        if self._value is None:
+            assert self._load is not None
+            self._value = self._load()
         return self._value
 
     def __repr__(self) -> str:
@@ -28,14 +41,19 @@ class Secret:
 
     __str__ = __repr__
 
+    def __reduce__(self) -> tuple:
+        # Crossing to a helper process: send the value, not the loader (which may not pickle).
+        return Secret, (self.reveal(),)
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
+        return isinstance(other, Secret) and other.reveal() == self.reveal()
 
     def __hash__(self) -> int:
-        return hash(self._value)
+        return hash(self.reveal())
 
     def __bool__(self) -> bool:
-        return bool(self._value)
+        # A deferred secret is a stored password: present, whatever it turns out to be.
+        return self._value is None or bool(self._value)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ typed *without* ``https://`` — all traffic is HTTPS, so ``https://`` is accept
 from __future__ import annotations
 
 import os
+import shlex
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,14 +18,15 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from . import params, secrets
 from .capabilities import Capability
-from .cartdef import CartDefinition, CartType
+from .cartdef import CartDefinition, CartType, Secret
 from .errors import NotFoundError, UsageError
 from .params import PARAMS
 from .plugins import Plugins
 from .store import tables
+from .tls import UnusableTrust, trust_context
 
 __all__ = ["normalize_script_url", "add_cart", "edit_cart", "remove_cart", "get_cart", "list_carts",
-           "cart_summary"]
+           "cart_summary", "forget_passwords", "cart_holdings", "describe_holdings"]
 
 _NAME_MAX = 100
 
@@ -73,12 +75,16 @@ def _check_name(name: str) -> str:
 
 
 def _check_ca_bundle(path: str | None) -> str | None:
+    """The bundle's absolute path, once it is known to be a readable file of PEM certificates."""
     if not path:
         return None
     full = os.path.abspath(os.path.expanduser(path))
-    if not os.path.isfile(full):
-        raise UsageError(f"the CA bundle {path!r} does not exist.",
-                         hint="Give the path of a PEM file with the certificate authority that signed the cart's certificate.")
+    try:
+        trust_context(full)
+    except UnusableTrust as exc:
+        raise UsageError(f"the CA bundle {path!r} cannot be used: {exc}; nothing was saved.",
+                         hint="Give the path of a PEM file with the certificate authority that signed the cart's "
+                              "certificate (-----BEGIN CERTIFICATE----- …).") from None
     return full
 
 
@@ -133,7 +139,7 @@ def add_cart(conn: Connection, plugins: Plugins, *, name: str, cart_type: str, u
     now = _now()
     conn.execute(insert(tables.carts).values(
         name=name, name_key=name.casefold(), type=ctype.id, user_name=user,
-        password_enc=secrets.encrypt(password), store_code=store_code, script_url=url,
+        password_enc=_encrypt(conn, password), store_code=store_code, script_url=url,
         ca_bundle=ca, active=True, created_at=now, updated_at=now))
     return get_cart(conn, name)
 
@@ -158,7 +164,7 @@ def edit_cart(conn: Connection, plugins: Plugins, name: str, *, new_name: str | 
         values["user_name"] = user
     if password is not None:
         _check_password(password)
-        values["password_enc"] = secrets.encrypt(password)
+        values["password_enc"] = _encrypt(conn, password, replacing=row.id)
     if script_url is not None:
         values["script_url"] = normalize_script_url(script_url)
     if store_code is not None:
@@ -179,22 +185,91 @@ def edit_cart(conn: Connection, plugins: Plugins, name: str, *, new_name: str | 
     return get_cart(conn, values.get("name", row.name))
 
 
-def remove_cart(conn: Connection, name: str) -> str:
+# What a cart imported, by the words `carts remove` uses for it. Checkpoints and parameters are the
+# cart's bookkeeping and settings, not data: they go with any removal.
+_HOLDINGS = (("orders", tables.orders), ("customer links", tables.customer_web_ids),
+             ("product codes", tables.product_cart_codes), ("outbox rows", tables.outbox),
+             ("quarantined records", tables.quarantine))
+
+
+def cart_holdings(conn: Connection, cart_id: int) -> dict[str, int]:
+    """Counts of what the cart imported or queued, only the non-zero ones."""
+    counts = {word: conn.execute(select(func.count()).select_from(table).where(table.c.cart_id == cart_id))
+              .scalar_one() for word, table in _HOLDINGS}
+    return {word: n for word, n in counts.items() if n}
+
+
+def describe_holdings(holdings: dict[str, int]) -> str:
+    return ", ".join(f"{n} {word}" for word, n in holdings.items())
+
+
+def remove_cart(conn: Connection, name: str, *, purge: bool = False) -> tuple[str, dict[str, int]]:
+    """Remove a cart; with ``purge`` also everything it imported (in the caller's transaction).
+
+    Without ``purge`` a cart holding imported data is refused. A purge deletes the cart's orders
+    (with their lines, payments, adjustments and status history), its customer links, product
+    codes and sub-SKU mappings, outbox rows, quarantine, checkpoints and parameters, and the
+    customers it created that nothing else refers to. Products stay: they are the store's
+    catalogue, shared by every cart. Returns the cart's name and what was deleted.
+    """
     row = _row_by_name(conn, name)
-    orders = conn.execute(select(func.count()).select_from(tables.orders)
-                          .where(tables.orders.c.cart_id == row.id)).scalar_one()
-    if orders:
-        raise UsageError(f"cart {row.name!r} has {orders} imported orders; removing it would orphan them.",
-                         hint=f"Deactivate it instead: `seconnect carts edit {row.name!r} --inactive`.")
-    conn.execute(delete(tables.params).where(tables.params.c.cart_id == row.id))
+    holdings = cart_holdings(conn, row.id)
+    if holdings and not purge:
+        quoted = shlex.quote(row.name)
+        raise UsageError(f"cart {row.name!r} holds imported data ({describe_holdings(holdings)}); "
+                         "nothing was removed.",
+                         hint=f"Keep it out of `--all` jobs with `seconnect carts edit {quoted} --inactive`, or "
+                              f"delete it with everything it imported: `seconnect carts remove {quoted} --purge`.")
+    for _, table in _HOLDINGS:
+        conn.execute(delete(table).where(table.c.cart_id == row.id))
+    c = tables.customers
+    conn.execute(delete(c).where(
+        c.c.source_cart_id == row.id,
+        ~select(tables.orders.c.id).where(tables.orders.c.customer_id == c.c.id).exists(),
+        ~select(tables.customer_web_ids.c.customer_id).where(tables.customer_web_ids.c.customer_id == c.c.id)
+        .exists()))
+    for table in (tables.checkpoints, tables.params):
+        conn.execute(delete(table).where(table.c.cart_id == row.id))
     conn.execute(delete(tables.carts).where(tables.carts.c.id == row.id))
-    return row.name
+    return row.name, holdings
+
+
+def _encrypt(conn: Connection, password: str, *, replacing: int | None = None) -> str:
+    """Encrypt under the key the other stored passwords use (never a second key beside them)."""
+    query = select(tables.carts.c.password_enc).where(tables.carts.c.password_enc != "")
+    if replacing is not None:
+        query = query.where(tables.carts.c.id != replacing)
+    secrets.check_key_for(conn.execute(query).scalars().all())
+    return secrets.encrypt(password)
+
+
+def forget_passwords(conn: Connection) -> list[str]:
+    """Clear the stored passwords the key file cannot decrypt (every one when it is missing).
+
+    For a lost key: afterwards the next saved password may start a new key. Returns the names
+    of the carts whose password must now be entered again.
+    """
+    rows = conn.execute(select(tables.carts.c.id, tables.carts.c.name, tables.carts.c.password_enc)
+                        .where(tables.carts.c.password_enc != "").order_by(tables.carts.c.name_key)).all()
+    lost = [r for r, ok in zip(rows, secrets.decryptable([r.password_enc for r in rows]), strict=True) if not ok]
+    if lost:
+        conn.execute(update(tables.carts).where(tables.carts.c.id.in_([r.id for r in lost]))
+                     .values(password_enc="", updated_at=_now()))
+    return [r.name for r in lost]
+
+
+def _stored_password(name: str, token: str) -> str:
+    if not token:
+        raise UsageError(f"cart {name!r} has no stored password (it was forgotten).",
+                         hint=f"Enter it with `seconnect carts edit {shlex.quote(name)} --password-stdin`.")
+    return secrets.decrypt(token, cart=name).reveal()
 
 
 def _definition(conn: Connection, row) -> CartDefinition:
+    name, token = row.name, row.password_enc
     return CartDefinition(
         id=row.id, name=row.name, type=row.type, user=row.user_name,
-        password=secrets.decrypt(row.password_enc), script_url=row.script_url,
+        password=Secret.deferred(lambda: _stored_password(name, token)), script_url=row.script_url,
         store_code=row.store_code or "", ca_bundle=row.ca_bundle,
         params=params.resolve(conn, row.id)[0])
 
@@ -210,6 +285,13 @@ def list_carts(conn: Connection, *, active_only: bool = False) -> list[Any]:
     return list(conn.execute(query).all())
 
 
+def _masked(password: Secret) -> str:
+    try:
+        return "********" if password.reveal() else ""
+    except UsageError as exc:  # shown, not fatal: `carts show` is how a merchant looks into it
+        return f"(unusable: {exc.message})"
+
+
 def cart_summary(plugins: Plugins, cart: CartDefinition, *, active: bool = True) -> dict[str, Any]:
     """What `carts show` prints: fields (password masked), effective capabilities and notes."""
     ctype = plugins.resolve_type(cart.type)
@@ -220,7 +302,7 @@ def cart_summary(plugins: Plugins, cart: CartDefinition, *, active: bool = True)
         "type_label": ctype.label,
         "plugin": plugins.owner_of(ctype.id),
         "user": cart.user,
-        "password": "********" if cart.password else "",
+        "password": _masked(cart.password),
         "store_code": cart.store_code,
         "script_url": cart.script_url,
         "ca_bundle": cart.ca_bundle,

@@ -15,7 +15,6 @@ import atexit
 import email.utils
 import json
 import logging
-import os
 import socket
 import ssl
 import threading
@@ -39,6 +38,7 @@ from .errors import (
     SeconnectError,
     UsageError,
 )
+from .tls import ENV_CERT_FILE, UnusableTrust, default_trust, trust_context
 
 __all__ = [
     "CartHTTP",
@@ -89,18 +89,21 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext | bool:
-    """A context that also trusts ``ca_bundle``; without one True: httpx's default store, which
-    honours SSL_CERT_FILE / SSL_CERT_DIR. Verification is never switched off."""
+    """A context trusting ``ca_bundle``; else the one SSL_CERT_FILE / SSL_CERT_DIR ask for; else
+    True: httpx's default store. Verification is never switched off."""
     if not ca_bundle:
-        return True
-    path = os.path.expanduser(ca_bundle)
-    if not os.path.isfile(path):
-        raise UsageError(f"CA bundle {ca_bundle!r} not found",
-                         hint="Give the PEM file of the CA that signed the cart's certificate with --ca-bundle.")
+        try:
+            return default_trust() or True
+        except UnusableTrust as exc:
+            raise CartTLSError(f"the trusted certificates cannot be loaded: {exc}",
+                               hint=f"Point {ENV_CERT_FILE} at a readable PEM file of CA certificates, or unset it "
+                                    "to use the built-in ones; a cart's own CA goes in its --ca-bundle.") from None
     try:
-        return ssl.create_default_context(cafile=path)
-    except ssl.SSLError as exc:
-        raise UsageError(f"CA bundle {ca_bundle!r} is not a PEM certificate file ({exc.reason})") from None
+        return trust_context(ca_bundle)
+    except UnusableTrust as exc:
+        raise UsageError(f"CA bundle {ca_bundle!r} cannot be used: {exc}",
+                         hint="Give the PEM file of the CA that signed the cart's certificate with "
+                              "`seconnect carts edit NAME --ca-bundle FILE`.") from None
 
 
 # --- retries -------------------------------------------------------------------------------------

@@ -120,3 +120,20 @@ def test_concurrent_first_use_agrees_on_one_key(tmp_path: Path) -> None:
     tokens = [proc.communicate(timeout=60)[0].strip() for proc in procs]
     assert all(proc.returncode == 0 for proc in procs)
     assert [secrets.decrypt(token).reveal() for token in tokens] == ["pw"] * 4
+
+
+def test_a_deferred_secret_decrypts_only_when_revealed_and_pickles_as_its_value() -> None:
+    import pickle
+
+    calls = []
+    secret = Secret.deferred(lambda: calls.append(1) or PASSWORD)
+    assert bool(secret) and PASSWORD not in repr(secret) and calls == []
+    assert secret.reveal() == PASSWORD and secret.reveal() == PASSWORD and calls == [1]
+    assert pickle.loads(pickle.dumps(secret)).reveal() == PASSWORD
+
+    def broken() -> str:
+        raise UsageError("cannot decrypt")
+
+    unusable = Secret.deferred(broken)
+    with pytest.raises(UsageError):
+        unusable.reveal()

@@ -88,17 +88,50 @@ def edit(app: App, name, new_name, cart_type, user, script_url, store_code, ca_b
 
 @command.command("remove")
 @click.argument("name")
+@click.option("--purge", is_flag=True,
+              help="Also delete everything the cart imported (orders, customer links, product codes, outbox, "
+                   "quarantine), e.g. for a test cart. Products stay.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
-def remove(app: App, name, yes) -> None:
-    """Remove the cart definition NAME (its imported orders stay)."""
+def remove(app: App, name, purge, yes) -> None:
+    """Remove the cart definition NAME.
+
+    A cart that holds imported data is refused: keep it out of jobs with `carts edit NAME
+    --inactive`, or delete it with everything it imported with --purge (one transaction; other
+    carts' data is untouched).
+    """
     with app.store.begin() as conn:
         cart = service.get_cart(conn, name)
+        holdings = service.cart_holdings(conn, cart.id)
     if not yes:
-        click.confirm(f"Remove cart {cart.name!r}?", abort=True)
+        what = f" and everything it imported ({service.describe_holdings(holdings)})" if purge and holdings else ""
+        click.confirm(f"Remove cart {cart.name!r}{what}?", abort=True)
     with app.store.begin() as conn:
-        removed = service.remove_cart(conn, name)
-    click.echo(f"Cart {removed!r} removed.")
+        removed, deleted = service.remove_cart(conn, name, purge=purge)
+    click.echo(f"Cart {removed!r} removed" + (f" with {service.describe_holdings(deleted)}." if deleted else "."))
+
+
+@command.command("forget-passwords", short_help="Forget passwords the key file cannot decrypt.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def forget_passwords(app: App, yes) -> None:
+    """Forget the stored passwords the key file cannot decrypt (all of them if it is missing).
+
+    For a lost key file: afterwards passwords can be saved under a new key. Re-enter each
+    forgotten one with `carts edit NAME --password-stdin`.
+    """
+    from ..secrets import key_path
+
+    if not yes:
+        click.confirm(f"Forget every stored cart password that the key file {key_path()} cannot decrypt?",
+                      abort=True)
+    with app.store.begin() as conn:
+        names = service.forget_passwords(conn)
+    if not names:
+        click.echo(f"Every stored password opens with the key file {key_path()}; nothing was forgotten.")
+        return
+    click.echo(f"Forgot the passwords of: {', '.join(names)}. Enter each again with "
+               "`seconnect carts edit NAME --password-stdin`.")
 
 
 @command.command("list")

@@ -1,22 +1,33 @@
 """`seconnect demo` — everything end to end against the built-in sandbox carts.
 
 Starts a sandbox web store of each profile in-process (real HTTPS on 127.0.0.1 with its own CA),
-defines a cart for each on a temporary store file (or the one given with ``--db``), runs Test
-Script URL and every job, adds orders at the store and imports again to show the incremental
-import. Nothing leaves this machine.
+defines a cart for each, runs Test Script URL and every job, adds orders at the store and imports
+again to show the incremental import. Nothing leaves this machine.
+
+The demo works on its own temporary store file and key, whatever ``SECONNECT_DB`` and
+``SECONNECT_KEY_FILE`` say: a merchant who set them for real work must not find demo carts (with
+passwords under a throw-away key) among the real ones. Only ``--db`` typed on the command line
+points it at another store, after a confirmation (``--yes`` in scripts); it then uses that store's
+key and leaves its carts inactive, so `run … --all` skips them.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from sqlalchemy import select
 
-from ..errors import SeconnectError
+from ..errors import SeconnectError, UsageError
 from ..plugins import Plugins
+from ..secrets import ENV_KEY_FILE
+from ..store.database import ENV_DB, masked_url
 
 _PROFILES = {
     "interspire": ("Demo BigCommerce", "Interspire", "options"),
@@ -37,38 +48,86 @@ def _step(title: str) -> None:
               help="Which sandbox cart(s) to run against.")
 @click.option("--orders", default=200, show_default=True, help="Orders in each sandbox store.")
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the store file and key in this folder.")
+@click.option("--yes", is_flag=True, help="With --db: write into that store without asking.")
 @click.pass_context
-def command(ctx: click.Context, profile: str, orders: int, keep: str | None) -> None:
-    """Run every job against built-in sandbox carts, on a temporary store file."""
+def command(ctx: click.Context, profile: str, orders: int, keep: str | None, yes: bool) -> None:
+    """Run every job against built-in sandbox carts, on a temporary store file.
+
+    SECONNECT_DB is ignored; only an explicit --db writes the demo carts into another store
+    (after a confirmation; --yes for scripts).
+    """
     from ..sandbox import Sandbox
     from ..store import open_store
 
     app = ctx.obj
-    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="seconnect-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    # The demo never touches the merchant's real store or key unless --db says so.
-    os.environ.setdefault("SECONNECT_KEY_FILE", str(folder / "secret.key"))
-    db_url = app.db_url if ctx.find_root().params.get("db_url") else f"sqlite:///{folder / 'demo.db'}"
-    store = open_store(db_url)
-    _say(f"Store file: {store.url}")
+    explicit = ctx.find_root().get_parameter_source("db_url") is ParameterSource.COMMANDLINE
+    folder: Path | None = None
+    if explicit:
+        if keep:
+            raise UsageError("--keep and --db exclude each other: --keep keeps the demo's own store file.",
+                             hint="Leave out one of them.")
+        _confirm_store(app.db_url, yes)
+        db_url = app.db_url
+    else:
+        folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="seconnect-demo-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.environ.get(ENV_DB, "").strip():
+            _say(f"{ENV_DB} is set; the demo leaves that store alone and uses its own (give --db to choose one).")
+        db_url = f"sqlite:///{folder / 'demo.db'}"
     profiles = ["interspire", "generic"] if profile == "both" else [profile]
+    with _key_file(folder / "secret.key" if folder else None):
+        store = open_store(db_url)
+        _say(f"Store file: {store.url}")
+        try:
+            for name in profiles:
+                with Sandbox(name, orders=orders, products=25, customers=40, seed=7 + profiles.index(name)) as sb:
+                    _run_profile(store, app.plugins, sb, name, own_store=folder is not None)
+        finally:
+            store.close()
+    if folder is None:
+        names = ", ".join(repr(_PROFILES[p][0]) for p in profiles)
+        _say(f"\nDone. The demo carts ({names}) are left inactive in {store.url}, so `run … --all` skips them; "
+             "remove them and everything they imported with `seconnect carts remove NAME --purge`.")
+    else:
+        _say(f"\nDone. The demo store file is in {folder}; look around with "
+             f"`{ENV_KEY_FILE}={folder / 'secret.key'} seconnect --db {db_url} orders list`.")
+
+
+def _confirm_store(db_url: str, yes: bool) -> None:
+    """Writing demo carts into a store given with --db is deliberate: say so, and ask."""
+    shown = masked_url(db_url)
+    what = (f"The demo will add its sandbox carts, with their products, customers and orders, to the store "
+            f"{shown} (their passwords under this store's key file).")
+    if yes:
+        _say(what)
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"the demo would write its carts and orders into the store {shown}; "
+                         "not without a confirmation.",
+                         hint="Add --yes to confirm, or leave out --db to use a temporary store.")
+    _say(what)
+    click.confirm("Go ahead?", abort=True)
+
+
+@contextmanager
+def _key_file(path: Path | None) -> Iterator[None]:
+    """Point the key file at ``path`` for the demo (None: leave it as it is)."""
+    if path is None:
+        yield
+        return
+    before = os.environ.get(ENV_KEY_FILE)
+    os.environ[ENV_KEY_FILE] = str(path)
     try:
-        for name in profiles:
-            with Sandbox(name, orders=orders, products=25, customers=40, seed=7 + profiles.index(name)) as sb:
-                _run_profile(store, app.plugins, sb, name)
+        yield
     finally:
-        store.close()
-    _say(f"\nDone. The demo store file is in {folder}; look around with "
-         f"`seconnect --db sqlite:///{folder / 'demo.db'} orders list`"
-         + (f" (with SECONNECT_KEY_FILE={folder / 'secret.key'})" if not keep else "") + ".")
+        if before is None:
+            del os.environ[ENV_KEY_FILE]
+        else:
+            os.environ[ENV_KEY_FILE] = before
 
 
-def _run_profile(store, plugins: Plugins, sb, profile: str) -> None:
+def _run_profile(store, plugins: Plugins, sb, profile: str, *, own_store: bool) -> None:
     from .. import carts
-    from ..jobs.import_customers import import_customers
-    from ..jobs.import_orders import import_orders
-    from ..jobs.import_products import import_products
-    from .run import _describe_orders
 
     cart_name, cart_type, attributes = _PROFILES[profile]
     _step(f"Sandbox {profile}: {sb.url}")
@@ -80,6 +139,20 @@ def _run_profile(store, plugins: Plugins, sb, profile: str) -> None:
             carts.edit_cart(conn, plugins, cart_name, password=sb.password, script_url=sb.script_url,
                             ca_bundle=sb.ca_file)
         cart = carts.get_cart(conn, cart_name)
+    try:
+        _jobs(store, plugins, sb, cart, attributes, own_store)
+    finally:
+        if not own_store:  # the sandbox is gone after the demo: keep `run … --all` off its cart
+            with store.begin() as conn:
+                carts.edit_cart(conn, plugins, cart_name, active=False)
+
+
+def _jobs(store, plugins: Plugins, sb, cart, attributes: str, own_store: bool) -> None:
+    from ..jobs.import_customers import import_customers
+    from ..jobs.import_orders import import_orders
+    from ..jobs.import_products import import_products
+    from .run import _describe_orders
+
     _say(f"Cart {cart.name!r}: type {cart.type}, Script URL {cart.script_url}")
     version = plugins.call("test_script", cart, None, check_credentials=True)
     _say(f"Test passed: Script version: {version}")
@@ -102,7 +175,7 @@ def _run_profile(store, plugins: Plugins, sb, profile: str) -> None:
         _say(f"Error: {exc}")
         raise
     _inventory(store, plugins, sb, cart)
-    _status(store, plugins, sb, cart)
+    _status(store, plugins, sb, cart, own_store)
 
 
 def _inventory(store, plugins: Plugins, sb, cart) -> None:
@@ -131,11 +204,11 @@ def _inventory(store, plugins: Plugins, sb, cart) -> None:
         before = sb.qoh(row.code)
         apply_changes(conn, plugins, [QuantityChange(product_id=row.id, delta=-3)], source="demo",
                       reason="3 sold in the shop downstairs")
-    run_realtime(store, plugins, follow=False)
+    run_realtime(store, plugins, follow=False, carts=[cart])  # only the demo's own cart
     _say(f"{row.sku}: 3 sold locally; the cart's quantity went from {before} to {sb.qoh(row.code)}.")
 
 
-def _status(store, plugins: Plugins, sb, cart) -> None:
+def _status(store, plugins: Plugins, sb, cart, own_store: bool) -> None:
     from .. import params
     from ..jobs.realtime import run_realtime
     from ..operations import Package
@@ -144,13 +217,14 @@ def _status(store, plugins: Plugins, sb, cart) -> None:
     _step("order status update")
     number = sb.downloadable_order_numbers()[0]
     with store.begin() as conn:
-        params.set_value(conn, "UseStatusUpdates", "TRUE", None)
+        if own_store:  # a store-wide setting: left as the merchant set it in a store given with --db
+            params.set_value(conn, "UseStatusUpdates", "TRUE", None)
         change = set_status(conn, plugins, cart.name, number, "Shipped",
                             packages=(Package("1Z999AA10123456784", "UPS"), Package("1Z999AA10123456785", "UPS")))
     if change.push != "queued":
         _say(f"Order {number} is Shipped in the store file; nothing is sent: {change.reason}")
         return
-    run_realtime(store, plugins, follow=False)
+    run_realtime(store, plugins, follow=False, carts=[cart])
     received = [u for u in sb.status_updates() if str(u["order"]) == number]
     _say(f"Order {number} → Shipped with 2 tracking numbers; the cart received: "
          + (", ".join(u["status"] for u in received) or "nothing yet"))

@@ -50,7 +50,7 @@ def _waiting(cart: CartDefinition, job: str) -> Callable[[], None]:
 def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
                run_one: Callable[[CartDefinition, Callable[[int], None] | None], dict[str, Any]],
                describe: Callable[[dict[str, Any]], str]) -> None:
-    results, failures = [], 0
+    results, failed = [], []
     if not carts:
         click.echo("No active carts.", err=True)
     for cart in carts:
@@ -60,7 +60,7 @@ def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
         except SeconnectError as exc:
             if len(carts) == 1:
                 raise
-            failures += 1
+            failed.append(cart.name)
             summary = {"cart": cart.name, "error": exc.message, "hint": exc.hint}
             click.echo(f"{cart.name}: failed: {exc.message}" + (f"\n  {exc.hint}" if exc.hint else ""), err=True)
         finally:
@@ -70,7 +70,9 @@ def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
             click.echo(f"{cart.name}: {describe(summary)}")
     if as_json:
         emit(results, True)
-    if failures:
+    if failed:
+        click.echo(f"{len(failed)} of {len(carts)} carts failed ({', '.join(failed)}); "
+                   f"{len(carts) - len(failed)} done.", err=True)
         sys.exit(6)
 
 

@@ -13,14 +13,14 @@ from typing import Any
 import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from ..errors import StoreError
 from .tables import SCHEMA_REVISION, VERSION_TABLE
 from .types import json_text
 
-__all__ = ["ENV_DB", "Store", "default_db_url", "make_engine", "open_store"]
+__all__ = ["ENV_DB", "Store", "default_db_url", "make_engine", "open_store", "masked_url"]
 
 ENV_DB = "SECONNECT_DB"
 
@@ -60,11 +60,25 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A connection inside a transaction: committed on success, rolled back on error."""
-        with self.engine.connect() as conn:
-            conn.execution_options(seconnect_write_lock=True)
-            with conn.begin():
-                yield conn
+        """A connection inside a transaction: committed on success, rolled back on error.
+
+        A write refused because the store is read-only (a read-only file, or a read-only
+        PostgreSQL session) is a :class:`StoreError` saying so; reads work as usual.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(seconnect_write_lock=True)
+                with conn.begin():
+                    yield conn
+        except DBAPIError as exc:
+            if not _read_only(exc):
+                raise
+            path = self.engine.url.database if self.dialect_name == "sqlite" else None
+            fix = f"make it writable (`chmod u+w {path}`; its folder too)" if path else "use a writable role"
+            raise StoreError(f"{f'the store file {path}' if path else f'the store {self.url}'} is read-only: "
+                             "nothing was changed.",
+                             hint=f"Commands that only read still work. To change something, {fix}, or point "
+                                  f"--db / {ENV_DB} at a writable copy.") from None
 
     def connect(self) -> Connection:
         return self.engine.connect()
@@ -168,6 +182,14 @@ def _normalise(url: URL) -> URL:
     return url
 
 
+def masked_url(raw: str) -> str:
+    """``raw`` as it may be shown: any password in it replaced by ``***``."""
+    try:
+        return _normalise(make_url(raw)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return _mask_unparsed(raw)
+
+
 def _mask_unparsed(raw: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", raw)
 
@@ -183,9 +205,12 @@ def _prepare_sqlite_file(url: URL) -> URL:
     if not _is_sqlite_file(url):
         return url
     path = Path(url.database or "").expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # O_CREAT without O_TRUNC: an existing file keeps its content and its mode.
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    if not path.exists():  # an existing file is left as it is: it may be read-only on purpose
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:  # another process created it meanwhile
+            pass
     return url.set(database=str(path))
 
 
@@ -204,6 +229,12 @@ def _create_engine(url: URL) -> Engine:
                 del connect_args[key]
     # pre_ping: long-running workers survive a database restart.
     return create_engine(url, pool_pre_ping=True, json_serializer=json_text, connect_args=connect_args)
+
+
+def _read_only(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    return (getattr(orig, "sqlite_errorname", "").startswith("SQLITE_READONLY")
+            or getattr(orig, "sqlstate", None) == "25006")  # PostgreSQL: read_only_sql_transaction
 
 
 def _locked(exc: BaseException) -> bool:
