@@ -18,6 +18,7 @@ from sqlalchemy import Connection, exists, func, or_, select
 from ..errors import NotFoundError
 from ..store import tables
 from . import App, emit, pass_app, table
+from .types import ID
 
 _FIELDS = ("first_name", "last_name", "company", "email", "phone", "street1", "street2", "city", "state",
            "postal_code", "country")
@@ -125,7 +126,7 @@ def _list_text(data: list[dict[str, Any]]) -> str:
 
 
 @command.command("show")
-@click.argument("customer_id", metavar="ID", type=int)
+@click.argument("customer_id", metavar="ID", type=ID)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def show(app: App, customer_id, as_json) -> None:

@@ -12,6 +12,7 @@ import click
 from sqlalchemy import select
 
 from . import App, emit, pass_app, table
+from .types import DELTA, QUANTITY
 
 __all__ = ["command"]
 
@@ -97,12 +98,12 @@ def _report(applied, as_json: bool) -> None:
 
 @command.command("set", context_settings=_NUMBERS)
 @click.argument("sku")
-@click.argument("qty", type=int)
+@click.argument("qty", type=QUANTITY)
 @click.option("--reason", help="Why (kept in the change history).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
 def set_cmd(app: App, sku, qty, reason, as_json) -> None:
-    """Set SKU's quantity on hand to QTY (starts tracking an untracked SKU)."""
+    """Set SKU's quantity on hand to QTY, 0..1,000,000,000 (starts tracking an untracked SKU)."""
     from ..inventory import set_quantity
 
     with app.store.begin() as conn:
@@ -112,12 +113,15 @@ def set_cmd(app: App, sku, qty, reason, as_json) -> None:
 
 @command.command("adjust", context_settings=_NUMBERS)
 @click.argument("sku")
-@click.argument("delta", type=int)
+@click.argument("delta", type=DELTA)
 @click.option("--reason", help="Why (kept in the change history), e.g. 'received PO 1182'.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
 def adjust_cmd(app: App, sku, delta, reason, as_json) -> None:
-    """Add DELTA (e.g. 10 or -2) to SKU's quantity on hand."""
+    """Add DELTA (e.g. 10 or -2) to SKU's quantity on hand.
+
+    The result may go below 0 (an oversold item; carts are sent 0), within ±1,000,000,000.
+    """
     from ..inventory import adjust_quantity
 
     with app.store.begin() as conn:

@@ -14,6 +14,7 @@ import click
 from ..errors import UsageError
 from ..store import tables
 from . import App, emit, pass_app, table
+from .types import ID
 
 __all__ = ["command"]
 
@@ -67,7 +68,7 @@ def list_cmd(app: App, states, everything, cart_name, kind, limit, as_json) -> N
 
 
 @command.command("retry")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ID)
 @click.option("--all", "all_parked", is_flag=True, help="Every parked row (of --cart, if given).")
 @click.option("--cart", "cart_name", metavar="NAME", help="With --all: only this cart's parked rows.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

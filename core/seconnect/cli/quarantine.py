@@ -6,6 +6,7 @@ import click
 
 from ..jobs import quarantine as service
 from . import App, emit, pass_app, table
+from .types import ID
 
 
 @click.group("quarantine")
@@ -28,7 +29,7 @@ def list_(app: App, include_resolved, as_json) -> None:
 
 
 @command.command("retry")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ID)
 @click.option("--all", "retry_all", is_flag=True, help="Retry every parked record.")
 @pass_app
 def retry(app: App, ids, retry_all) -> None:
