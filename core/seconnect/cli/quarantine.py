@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..jobs import quarantine as service
-from . import App, emit, pass_app, table
+from . import App, emit, pass_app, printable, table
 from .types import ID
 
 
@@ -40,6 +40,6 @@ def retry(app: App, ids, retry_all) -> None:
     """
     results = service.retry(app.store, app.plugins, ids=None if retry_all else list(ids))
     for r in results:
-        click.echo(f"{r['id']}: {'stored' if r['stored'] else 'still parked: ' + r['reason']}")
+        click.echo(f"{r['id']}: {'stored' if r['stored'] else 'still parked: ' + printable(r['reason'])}")
     if any(not r["stored"] for r in results):
         raise SystemExit(1)

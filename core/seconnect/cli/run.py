@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..cartdef import CartDefinition
 from ..errors import SeconnectError, UsageError
-from . import App, emit, pass_app
+from . import App, emit, pass_app, printable
 
 
 @click.group("run")
@@ -62,12 +62,13 @@ def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
                 raise
             failures += 1
             summary = {"cart": cart.name, "error": exc.message, "hint": exc.hint}
-            click.echo(f"{cart.name}: failed: {exc.message}" + (f"\n  {exc.hint}" if exc.hint else ""), err=True)
+            click.echo(printable(f"{cart.name}: failed: {exc.message}" + (f"\n  {exc.hint}" if exc.hint else ""),
+                                 lines=True), err=True)
         finally:
             close()
         results.append(summary)
         if not as_json and "error" not in summary:
-            click.echo(f"{cart.name}: {describe(summary)}")
+            click.echo(printable(f"{cart.name}: {describe(summary)}", lines=True))
     if as_json:
         emit(results, True)
     if failures:
