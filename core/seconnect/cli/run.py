@@ -101,9 +101,14 @@ def _describe_orders(s: dict[str, Any]) -> str:
 @pass_app
 def import_orders_cmd(app: App, cart_name, all_carts, start_after, as_json) -> None:
     """Import new orders ("Import My New Orders via Internet")."""
-    from ..jobs.import_orders import import_orders
+    from ..jobs.import_orders import check_start_after, import_orders
 
-    _each_cart(app, _carts(app, cart_name, all_carts), as_json, "import-orders",
+    carts = _carts(app, cart_name, all_carts)
+    if start_after is not None:
+        start_after = start_after.strip()
+        for cart in carts:  # every cart's, before any is asked: bad input exits 2
+            check_start_after(app.plugins, cart, start_after)
+    _each_cart(app, carts, as_json, "import-orders",
                lambda cart, update: import_orders(app.store, app.plugins, cart, start_after=start_after,
                                                   progress=update, on_wait=_waiting(cart, "import-orders")),
                _describe_orders)
