@@ -69,7 +69,10 @@ def normalize_script_url(raw: str) -> str:
                          hint="Give them with --user and the password prompt; they travel in the request body.")
     if not parts.netloc:
         raise UsageError(f"the Script URL {raw!r} has no host name.", hint=f"Type it as {_URL_FORM}.")
-    netloc = _NETLOC.fullmatch(parts.netloc)
+    try:  # an internationalized host name is checked in its ASCII (punycode) form
+        netloc = _NETLOC.fullmatch(parts.netloc.encode("idna").decode("ascii"))
+    except UnicodeError:
+        netloc = None
     if not netloc:
         raise UsageError(f"the Script URL {raw!r} has an invalid host name or port: {parts.netloc!r}.",
                          hint=f"Type it as {_URL_FORM}.")

@@ -21,6 +21,7 @@ FORM = "host[:port]/path[?query]"
     ("localhost:8443/seti.php", "localhost:8443/seti.php"),
     ("127.0.0.1:9/seti/stoneedge.php", "127.0.0.1:9/seti/stoneedge.php"),
     ("[::1]:8443/s.php", "[::1]:8443/s.php"),
+    ("bücher.example/seti.php", "bücher.example/seti.php"),
 ])
 def test_accepted_forms(typed, stored):
     assert normalize_script_url(typed) == stored

@@ -84,9 +84,10 @@ def _printable_data(data: Any) -> Any:
         return printable(data)
     if isinstance(data, dict):
         return {_printable_data(k): _printable_data(v) for k, v in data.items()}
-    if isinstance(data, list) or type(data) is tuple:  # Page is a list too
-        return type(data)(_printable_data(v) for v in data) if type(data) is tuple else [
-            _printable_data(v) for v in data]
+    if isinstance(data, list):  # a Page too
+        return [_printable_data(v) for v in data]
+    if type(data) is tuple:
+        return tuple(_printable_data(v) for v in data)
     return data
 
 
