@@ -91,7 +91,10 @@ class CartType:
     (Interspire calls the user field "Cart ID/User Name"). ``config_schema`` is a JSON Schema
     (Draft 2020-12) for the definition's fields ``user``, ``store_code`` and ``script_url``; it is
     checked when a cart is added or edited. ``notes`` explains a capability state in the words a
-    merchant knows (shown by ``carts types`` and in refusals).
+    merchant knows (shown by ``carts types`` and in refusals). ``order_number_pattern`` is a
+    regular expression every order number of the cart type matches in full, with
+    ``order_number_example`` one such number: ``run import-orders --start-after`` is checked
+    against it before the cart is asked (empty: any text is taken).
     """
 
     id: str
@@ -102,6 +105,8 @@ class CartType:
     config_schema: Mapping[str, Any] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)
     script_url_example: str = ""
+    order_number_pattern: str = ""
+    order_number_example: str = ""
 
     def label_for(self, field_name: str) -> str:
         return self.field_labels.get(field_name, _DEFAULT_LABELS.get(field_name, field_name))

@@ -9,6 +9,7 @@ typed *without* ``https://`` — all traffic is HTTPS, so ``https://`` is accept
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from datetime import UTC, datetime
 from typing import Any
@@ -31,38 +32,58 @@ __all__ = ["normalize_script_url", "add_cart", "edit_cart", "remove_cart", "get_
 _NAME_MAX = 100
 
 
+_URL_FORM = ("host[:port]/path[?query], e.g. store-xyz.bigcommerce.com/accountinggateway.php"
+             "?action=process&accounting=stoneedge (https:// may be typed; seconnect always uses it)")
+# "name:" not followed by a digit starts a scheme (http:/x, mailto:x); "host:8443" is a port.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(?![0-9])")
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_NETLOC = re.compile(rf"(?:(?:{_LABEL}\.)*{_LABEL}\.?|\[[0-9A-Fa-f:.]+\])(?::([0-9]{{1,5}}))?")
+
+
 def normalize_script_url(raw: str) -> str:
-    """The Script URL as stored: host[:port]/path?query, without scheme."""
+    """The Script URL as stored: host[:port]/path[?query], without scheme (a #fragment is dropped).
+
+    Anything else is refused with the accepted form in the hint: another scheme, a scheme with
+    one slash (``http:/host`` would otherwise read as host "http"), credentials, a bad host or port.
+    """
     url = raw.strip()
     if any(c in url for c in "\r\n\t\x00 "):
         raise UsageError("the Script URL cannot contain spaces, tabs, line breaks or NUL characters.",
                          hint="Copy the URL again from the cart's Stone Edge settings page.")
-    lowered = url.lower()
-    if lowered.startswith("http://"):
-        raise UsageError("the Script URL must not use http://: all connections to the script take place "
-                         "via secure HTTP (https://).",
-                         hint="Type the URL without a scheme (e.g. store-xyz.bigcommerce.com/accountinggateway.php"
-                              "?action=process&accounting=stoneedge); seconnect always uses https://.")
-    if lowered.startswith("https://"):
-        url = url[len("https://"):]
-    elif "://" in url:
-        raise UsageError(f"the Script URL has an unsupported scheme: {url.split('://')[0]!r}.",
-                         hint="Type the URL without a scheme; seconnect always uses https://.")
+    scheme = _SCHEME.match(url)
+    if scheme:
+        name, rest = scheme.group(1).lower(), url[scheme.end():]
+        if name == "http":
+            raise UsageError("the Script URL must not use http://: all connections to the script take place "
+                             "via secure HTTP (https://).", hint=f"Type it as {_URL_FORM}.")
+        if name != "https" and rest.startswith("//"):
+            raise UsageError(f"the Script URL has an unsupported scheme: {name!r}.", hint=f"Type it as {_URL_FORM}.")
+        if name != "https":  # mailto:x@y, host:/x
+            raise UsageError(f"the Script URL {raw!r} is not a web address of a script: it starts with "
+                             f"{scheme.group(0)!r}.", hint=f"Type it as {_URL_FORM}.")
+        if not rest.startswith("//"):
+            raise UsageError(f"the Script URL {raw!r} is not a web address: https must be followed by '://'.",
+                             hint=f"Type it as {_URL_FORM}.")
+        url = rest[2:]
     parts = urlsplit("https://" + url)
-    if not parts.hostname:
-        raise UsageError(f"the Script URL {raw!r} has no host name.",
-                         hint="Type it as host/path, e.g. store-xyz.bigcommerce.com/accountinggateway.php"
-                              "?action=process&accounting=stoneedge.")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:
         raise UsageError("the Script URL must not carry a user name or password.",
                          hint="Give them with --user and the password prompt; they travel in the request body.")
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise UsageError(f"the Script URL {raw!r} has an invalid port.") from None
-    if parts.fragment:
-        url = url.split("#", 1)[0]
-    return url
+    if not parts.netloc:
+        raise UsageError(f"the Script URL {raw!r} has no host name.", hint=f"Type it as {_URL_FORM}.")
+    try:  # an internationalized host name is checked in its ASCII (punycode) form
+        netloc = _NETLOC.fullmatch(parts.netloc.encode("idna").decode("ascii"))
+    except UnicodeError:
+        netloc = None
+    if not netloc:
+        raise UsageError(f"the Script URL {raw!r} has an invalid host name or port: {parts.netloc!r}.",
+                         hint=f"Type it as {_URL_FORM}.")
+    if netloc.group(1) is not None and not 1 <= int(netloc.group(1)) <= 65535:
+        raise UsageError(f"the Script URL {raw!r} has an invalid port: {netloc.group(1)} (1-65535).",
+                         hint=f"Type it as {_URL_FORM}.")
+    if not parts.path:
+        raise UsageError(f"the Script URL {raw!r} has no path to the script.", hint=f"Type it as {_URL_FORM}.")
+    return url.split("#", 1)[0]
 
 
 def _check_name(name: str) -> str:

@@ -23,10 +23,10 @@ Which carts hear of a change (SEOM's real-time inventory, seom-behaviour §2.6):
   send may have overwritten A's own decrement, so A is sent the new absolute quantity too
   (:func:`record_sales`). Without this, stock at A would drift upwards for good.
 
-Quantities are whole numbers; ``qoh`` NULL means "stock not tracked": sales and adjustments
-leave such a product alone, ``inventory set`` (or a Get) starts tracking it. Quantities may go
-negative locally (an oversold item); carts are never sent a negative quantity (see
-:mod:`seconnect.jobs.inventory`).
+Quantities are whole numbers within ±:data:`QOH_LIMIT`; ``qoh`` NULL means "stock not tracked":
+sales and adjustments leave such a product alone, ``inventory set`` (or a Get) starts tracking
+it. Quantities may go negative locally (an oversold item, by sales or adjustments; no parameter
+forbids it, as in SEOM); carts are never sent a negative quantity (see :mod:`seconnect.jobs.inventory`).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from .store import tables, utcnow
 
 __all__ = [
     "KIND",
+    "QOH_LIMIT",
     "QuantityChange",
     "Applied",
     "Target",
@@ -70,6 +71,9 @@ log = logging.getLogger(__name__)
 
 #: The outbox kind of inventory work; its key is the local SKU.
 KIND = "inventory"
+#: Largest quantity on hand, either sign: far above any real stock, and inside the 32-bit
+#: columns that hold quantities and their changes on PostgreSQL.
+QOH_LIMIT = 1_000_000_000
 #: IN-lists are cut to this size so any batch stays under every driver's bind-parameter limit.
 _CHUNK = 1000
 
@@ -238,6 +242,9 @@ def apply_changes(conn: Connection, plugins: Plugins, changes: Sequence[Quantity
             continue
         else:
             after = before + (change.delta or 0)
+        if abs(after) > QOH_LIMIT:  # refused before anything is written
+            raise UsageError(f"{row.sku}: a quantity of {after} is out of range (at most {QOH_LIMIT:,} either way).",
+                             hint="Nothing was changed; check the number typed (or sent by the cart).")
         if after == before:
             applied.append(Applied(row.id, row.sku, before, after, 0, skipped="unchanged"))
             continue

@@ -7,6 +7,7 @@ customer it is linked to and the rule that linked it, local SKUs, when it was im
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Row, func, select
 from .carts import get_cart
 from .errors import NotFoundError
 from .store import tables
+from .store.paging import Page, fetch_page
 
 __all__ = ["find_order", "list_orders", "order_record", "order_details"]
 
@@ -50,21 +52,29 @@ def find_order(conn: Connection, cart_name: str, number: str) -> Row:
     return row
 
 
-def list_orders(conn: Connection, cart_name: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def list_orders(conn: Connection, cart_name: str | None = None, limit: int | None = 100, *,
+                since: datetime | None = None, status: str | None = None) -> Page:
+    """Orders by cart and number (at most ``limit``; ``.total`` says how many match): only those
+    dated ``since`` or later, and with the status ``status`` (any case), when given."""
     o, c = tables.orders, tables.carts
     lines = (select(tables.order_lines.c.order_id, func.count().label("n"))
              .group_by(tables.order_lines.c.order_id).subquery())
     query = (select(o.c.id, o.c.number, o.c.ordered_at, o.c.status, o.c.grand_total, o.c.customer_id,
                     o.c.customer_match, o.c.billing, c.c.name.label("cart"), lines.c.n.label("lines"))
              .join(c, c.c.id == o.c.cart_id).outerjoin(lines, lines.c.order_id == o.c.id)
-             .order_by(c.c.name_key, o.c.number_sort, o.c.number).limit(limit))
+             .order_by(c.c.name_key, o.c.number_sort, o.c.number))
     if cart_name:
         query = query.where(c.c.id == get_cart(conn, cart_name).id)
-    return [{
+    if since is not None:
+        query = query.where(o.c.ordered_at >= since)
+    if status:
+        query = query.where(func.lower(o.c.status) == status.strip().lower())
+    rows = fetch_page(conn, query, limit)
+    return Page(({
         "cart": r.cart, "number": r.number, "date": r.ordered_at.isoformat() if r.ordered_at else None,
         "status": r.status, "customer": (r.billing or {}).get("full_name"), "customer_id": r.customer_id,
         "customer_match": r.customer_match, "lines": r.lines or 0, "grand_total": _money(r.grand_total),
-    } for r in conn.execute(query)]
+    } for r in rows), rows.total)
 
 
 def order_record(conn: Connection, order: Row) -> dict[str, Any]:

@@ -61,6 +61,7 @@ from .cartdef import CartDefinition
 from .errors import CartHTTPError, SeconnectError
 from .plugins import Plugins
 from .store import Store, claim, tables, utcnow
+from .store.paging import Page, fetch_page
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -511,8 +512,8 @@ class Worker:
 # -- looking and re-queuing (the CLI) -----------------------------------------------------------------
 
 def list_rows(conn: Connection, *, states: Sequence[str] | None = None, cart_id: int | None = None,
-              kind: str | None = None, limit: int | None = 200) -> list[dict[str, Any]]:
-    """Outbox rows, newest first, with their cart's name."""
+              kind: str | None = None, limit: int | None = 200) -> Page:
+    """Outbox rows, newest first, with their cart's name (at most ``limit``; ``.total`` counts all)."""
     query = select(_O, tables.carts.c.name.label("cart")).join(tables.carts, tables.carts.c.id == _O.c.cart_id)
     if states:
         query = query.where(_O.c.state.in_(states))
@@ -520,10 +521,8 @@ def list_rows(conn: Connection, *, states: Sequence[str] | None = None, cart_id:
         query = query.where(_O.c.cart_id == cart_id)
     if kind:
         query = query.where(_O.c.kind == kind)
-    query = query.order_by(_O.c.id.desc())
-    if limit:
-        query = query.limit(limit)
-    return [dict(r._mapping) for r in conn.execute(query)]
+    rows = fetch_page(conn, query.order_by(_O.c.id.desc()), limit or None)
+    return Page((dict(r._mapping) for r in rows), rows.total)
 
 
 def state_counts(conn: Connection, cart_id: int | None = None) -> dict[str, int]:

@@ -4,25 +4,31 @@ A parameter is either ``global`` or ``cart`` scoped. A cart-scoped parameter ("c
 SEOM's words) may also be given a global value, which then serves every cart that has no value
 of its own: effective value = cart value, else global value, else the default.
 
-Values are stored as text and typed on the way in and out. Booleans accept TRUE/FALSE (any
-case) and the usual yes/no/1/0 spellings; they are shown as TRUE/FALSE, as SEOM does.
+Values are stored as text and typed on the way in and out. Booleans accept TRUE/FALSE, yes/no,
+y/n, 1/0 and on/off in any case (the error for anything else lists them all); they are shown as
+TRUE/FALSE, as SEOM does. Whole numbers are ASCII digits with an optional sign.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from .errors import NotFoundError, UsageError
 from .store import tables
 
-__all__ = ["Param", "PARAMS", "lookup", "CUSTOMER_SEARCH_CHOICES"]
+__all__ = ["Param", "PARAMS", "lookup", "resolve", "set_value", "unset_value", "CUSTOMER_SEARCH_CHOICES"]
 
-_TRUE = {"true", "yes", "y", "1", "on"}
-_FALSE = {"false", "no", "n", "0", "off"}
+# Pairs in the order the error message lists them.
+_BOOL_SPELLINGS = (("true", "false"), ("yes", "no"), ("y", "n"), ("1", "0"), ("on", "off"))
+_TRUE = {t for t, _ in _BOOL_SPELLINGS}
+_FALSE = {f for _, f in _BOOL_SPELLINGS}
+_WHOLE = re.compile(r"[+-]?[0-9]+")  # int() would also take '١٢' or '1_000'
 
 CUSTOMER_SEARCH_CHOICES = ("Email", "Phone", "Phone - No Formatting", "WebID", "Name, Address, Zip", "None")
 
@@ -48,12 +54,12 @@ class Param:
                 return True
             if text.casefold() in _FALSE:
                 return False
-            raise UsageError(f"{self.name} is TRUE or FALSE, not {raw!r}.")
+            raise UsageError(f"{self.name} is TRUE or FALSE, not {raw!r}.",
+                             hint="Accepted, in any case: " + ", ".join("/".join(p) for p in _BOOL_SPELLINGS) + ".")
         if self.kind == "int":
-            try:
-                value = int(text)
-            except ValueError:
-                raise UsageError(f"{self.name} is a whole number, not {raw!r}.") from None
+            if not _WHOLE.fullmatch(text):
+                raise UsageError(f"{self.name} is a whole number (digits 0-9), not {raw!r}.")
+            value = int(text)
             if (self.minimum is not None and value < self.minimum) or (
                     self.maximum is not None and value > self.maximum):
                 raise UsageError(f"{self.name} must be between {self.minimum} and {self.maximum}, not {value}.")
@@ -136,11 +142,14 @@ PARAMS: Mapping[str, Param] = {p.name: p for p in (
 
 def lookup(name: str) -> Param:
     """The parameter with this name (case-insensitive), or an error listing the valid names."""
-    for param in PARAMS.values():
-        if param.name.casefold() == name.strip().casefold():
-            return param
+    folded = {p.name.casefold(): p for p in PARAMS.values()}
+    key = name.strip().casefold()
+    if key in folded:
+        return folded[key]
+    near = [folded[k].name for k in difflib.get_close_matches(key, folded, n=3, cutoff=0.6)]
     raise NotFoundError(f"unknown system parameter {name!r}.",
-                        hint="Valid parameters: " + ", ".join(PARAMS) + ".")
+                        hint=(f"Did you mean {' or '.join(near)}? " if near else "")
+                        + "Valid parameters: " + ", ".join(PARAMS) + ".")
 
 
 # -- stored values ------------------------------------------------------------------------------
@@ -163,12 +172,17 @@ def resolve(conn: Connection, cart_id: int | None) -> tuple[dict[str, Any], dict
     return values, sources
 
 
-def set_value(conn: Connection, name: str, raw: str, cart_id: int | None) -> tuple[Param, Any]:
-    """Validate and store a value; cart-scoped values need a cart, global ones refuse one."""
+def _settable(name: str, cart_id: int | None) -> Param:
     param = lookup(name)
     if param.scope == "global" and cart_id is not None:
         raise UsageError(f"{param.name} is a global parameter; it cannot be set per cart.",
-                         hint=f"Run `seconnect params set {param.name} VALUE` without --cart.")
+                         hint=f"Run `seconnect params set|unset {param.name}` without --cart.")
+    return param
+
+
+def set_value(conn: Connection, name: str, raw: str, cart_id: int | None) -> tuple[Param, Any]:
+    """Validate and store a value; cart-scoped values need a cart, global ones refuse one."""
+    param = _settable(name, cart_id)
     value = param.parse(raw)
     if param.name == "SubSKUDelimiter":
         _refuse_if_sub_skus_exist(conn, cart_id)
@@ -180,6 +194,19 @@ def set_value(conn: Connection, name: str, raw: str, cart_id: int | None) -> tup
     else:
         conn.execute(insert(table).values(name=param.name, cart_id=cart_id, value=param.format(value)))
     return param, value
+
+
+def unset_value(conn: Connection, name: str, cart_id: int | None) -> tuple[Param, bool]:
+    """Remove a stored value (the cart's own with ``cart_id``, else the global one), so the
+    fallback applies again; returns the parameter and whether a value was stored."""
+    param = _settable(name, cart_id)
+    if param.name == "SubSKUDelimiter":
+        _refuse_if_sub_skus_exist(conn, cart_id)
+    table = tables.params
+    removed = conn.execute(delete(table).where(
+        table.c.name == param.name,
+        table.c.cart_id.is_(None) if cart_id is None else table.c.cart_id == cart_id)).rowcount
+    return param, bool(removed)
 
 
 def _refuse_if_sub_skus_exist(conn: Connection, cart_id: int | None) -> None:

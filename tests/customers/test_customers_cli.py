@@ -50,8 +50,9 @@ def test_list_filters_by_cart_and_limits(seconnect, store, make_cart, match):
     marisol, kai, guest = _seed(store, make_cart, match)
     outlet = json.loads(seconnect("customers", "list", "--cart", "outlet", "--json").output)
     assert [d["id"] for d in outlet] == [marisol, guest]  # linked there, or first seen there
-    limited = json.loads(seconnect("customers", "list", "--limit", "1", "--json").output)
-    assert [d["id"] for d in limited] == [marisol]
+    limited = seconnect("customers", "list", "--limit", "1", "--json")
+    assert [d["id"] for d in json.loads(limited.stdout)] == [marisol]
+    assert json.loads(limited.stderr) == {"shown": 1, "total": 3}  # the cut, outside the JSON data
 
 
 def test_list_text(seconnect, store, make_cart, match):

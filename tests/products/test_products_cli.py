@@ -44,9 +44,11 @@ def test_list_json_has_parents_sub_skus_and_cart_codes(run, imported, gen):
 
 
 def test_list_text_limit_and_cart_filter(run, imported, store, plugins, make_cart, isc):
-    text = run("list", "--limit", "3").output
+    result = run("list", "--limit", "3")
+    text = result.stdout
     assert text.splitlines()[0].split() == ["SKU", "NAME", "PRICE", "QOH", "PARENT", "OPTIONS", "CART", "CODES"]
     assert len(text.splitlines()) == 4
+    assert result.stderr.startswith("3 of ") and "products shown (--limit N, --all)." in result.stderr
     other = make_cart(isc, "Other")
     import_products(store, plugins, other, attributes="options")
     only = json.loads(run("list", "--json", "--cart", "Other").output)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
 from functools import cached_property
@@ -24,7 +25,7 @@ from ..errors import SeconnectError
 from ..heap import settle_heap
 from ..plugins import Plugins, load_plugins
 
-__all__ = ["main", "build_cli", "App", "pass_app", "emit"]
+__all__ = ["main", "build_cli", "App", "pass_app", "emit", "table", "printable"]
 
 
 class App:
@@ -54,20 +55,61 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+# Characters that steer a terminal rather than show: C0/C1 controls and DEL, bidi embeddings,
+# overrides and isolates, line/paragraph separators. Text from carts and users may hold them.
+_STEERING = r"\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(r"[\x00-\x1f" + _STEERING + "]")
+_UNSAFE_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f" + _STEERING + "]")  # tab and line feed stay
+# json.dumps escapes C0 itself; the rest become \uXXXX too, which decodes to the very same string.
+_UNSAFE_IN_JSON = re.compile("[" + _STEERING + "]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` safe for a terminal: steering characters shown escaped (ESC as ``\\x1b``).
+
+    With ``lines`` tabs and line breaks stay (free text); without, they are escaped too (table cells).
+    Only for display: the store keeps text verbatim.
+    """
+    return (_UNSAFE_IN_TEXT if lines else _UNSAFE).sub(_escape, text)
+
+
+def _printable_data(data: Any) -> Any:
+    """Every string in ``data`` escaped, line breaks too: one value never spans or fakes lines."""
+    if isinstance(data, str):
+        return printable(data)
+    if isinstance(data, dict):
+        return {_printable_data(k): _printable_data(v) for k, v in data.items()}
+    if isinstance(data, list):  # a Page too
+        return [_printable_data(v) for v in data]
+    if type(data) is tuple:
+        return tuple(_printable_data(v) for v in data)
+    return data
+
+
 def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> None:
-    """Print ``data`` as JSON for scripts, or through ``text`` for people."""
+    """Print ``data`` as JSON for scripts, or through ``text`` for people.
+
+    Both are terminal-safe: JSON escapes every steering character (still the exact data), and
+    ``text`` gets the data with them (and line breaks inside values) escaped.
+    """
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+        out = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+        click.echo(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", out))
     else:
-        click.echo(text(data) if text else str(data))
+        data = _printable_data(data)
+        click.echo(printable(text(data) if text else str(data), lines=True))
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
-    """A plain aligned text table."""
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
-    return "\n".join(lines)
+    """A plain aligned text table; steering characters and line breaks in cells are shown escaped."""
+    cells = [[printable(str(c)) for c in row] for row in [headers, *rows]]
+    widths = [max(len(x) for x in col) for col in zip(*cells, strict=False)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in cells)
 
 
 class SeconnectGroup(click.Group):
@@ -77,9 +119,9 @@ class SeconnectGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SeconnectError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
+            click.echo(printable(f"Error: {exc.message}", lines=True), err=True)
             if exc.hint:
-                click.echo(exc.hint, err=True)
+                click.echo(printable(exc.hint, lines=True), err=True)
             ctx.exit(exc.exit_code)
         finally:
             app = ctx.find_object(App)

@@ -9,7 +9,7 @@ import click
 from .. import carts as service
 from ..capabilities import Capability
 from ..errors import CartError, UsageError
-from . import App, emit, pass_app, table
+from . import App, emit, pass_app, printable, table
 
 
 def _read_password(app: App, type_name: str, password_stdin: bool) -> str:
@@ -266,7 +266,7 @@ def test(app: App, name, check_credentials) -> None:
     except CartError as exc:
         exc.message = f"Test failed: {exc.message}"
         raise
-    click.echo(f"Test passed: Script version: {version}")
+    click.echo(f"Test passed: Script version: {printable(str(version))}")
     if check_credentials:
         click.echo("The user name, password and store code were accepted.")
     else:

@@ -17,7 +17,11 @@ from sqlalchemy import Connection, exists, func, or_, select
 
 from ..errors import NotFoundError
 from ..store import tables
+from ..store.paging import Page, fetch_page
+from ..subskus import chunked
 from . import App, emit, pass_app, table
+from .listing import limit_of, listing_options, report_cut
+from .types import ID
 
 _FIELDS = ("first_name", "last_name", "company", "email", "phone", "street1", "street2", "city", "state",
            "postal_code", "country")
@@ -55,10 +59,10 @@ def _web_ids(conn: Connection, customer_ids: Iterable[int]) -> dict[int, dict[st
         return out
     query = (select(links.c.customer_id, carts.c.name, links.c.web_id)
              .join(carts, carts.c.id == links.c.cart_id)
-             .where(links.c.customer_id.in_(ids))
              .order_by(carts.c.name_key, func.length(links.c.web_id), links.c.web_id))
-    for cid, cart, web_id in conn.execute(query):
-        out[cid].setdefault(cart, []).append(web_id)
+    for chunk in chunked(ids):  # `list --all` may name more ids than one statement can bind
+        for cid, cart, web_id in conn.execute(query.where(links.c.customer_id.in_(chunk))):
+            out[cid].setdefault(cart, []).append(web_id)
     return out
 
 
@@ -88,24 +92,24 @@ def _cart_id(conn: Connection, name: str) -> int | None:
 
 @command.command("list")
 @click.option("--cart", "cart_name", help="Only customers linked to or first seen at this cart.")
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
-              help="At most this many customers (lowest ids first).")
+@listing_options()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
-def list_(app: App, cart_name, limit, as_json) -> None:
-    """List customers: name, e-mail, phone, city/zip, the carts' ids linked to each."""
+def list_(app: App, cart_name, limit, everything, as_json) -> None:
+    """List customers (lowest ids first): name, e-mail, phone, city/zip, the carts' ids linked to each."""
     c, links = tables.customers, tables.customer_web_ids
-    query = select(c).order_by(c.c.id).limit(limit)
+    query = select(c).order_by(c.c.id)
     with app.store.begin() as conn:
         if cart_name:
             cart_id = _cart_id(conn, cart_name)
             linked = exists().where(links.c.customer_id == c.c.id, links.c.cart_id == cart_id)
             query = query.where(or_(linked, c.c.source_cart_id == cart_id))
-        rows = conn.execute(query).all()
+        rows = fetch_page(conn, query, limit_of(limit, everything))
         web_ids = _web_ids(conn, (r.id for r in rows))
         carts = _cart_names(conn)
-    data = [_record(r, web_ids[r.id], carts) for r in rows]
+    data = Page((_record(r, web_ids[r.id], carts) for r in rows), rows.total)
     emit(data, as_json, _list_text)
+    report_cut(data, "customers", as_json)
 
 
 def _where(record: dict[str, Any]) -> str:
@@ -125,7 +129,7 @@ def _list_text(data: list[dict[str, Any]]) -> str:
 
 
 @command.command("show")
-@click.argument("customer_id", metavar="ID", type=int)
+@click.argument("customer_id", metavar="ID", type=ID)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def show(app: App, customer_id, as_json) -> None:

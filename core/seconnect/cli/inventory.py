@@ -11,7 +11,10 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from ..store.paging import Page, fetch_page
 from . import App, emit, pass_app, table
+from .listing import limit_of, listing_options, report_cut
+from .types import DELTA, QUANTITY
 
 __all__ = ["command"]
 
@@ -24,7 +27,7 @@ def command() -> None:
     """Quantities on hand in the store file."""
 
 
-def _listing(app: App, skus: tuple[str, ...]) -> list[dict[str, Any]]:
+def _listing(app: App, skus: tuple[str, ...], limit: int | None) -> Page:
     from ..store import tables
 
     p, c, carts = tables.products, tables.product_cart_codes, tables.carts
@@ -32,11 +35,12 @@ def _listing(app: App, skus: tuple[str, ...]) -> list[dict[str, Any]]:
         query = select(p.c.id, p.c.sku, p.c.name, p.c.qoh, p.c.parent_id).order_by(p.c.sku)
         if skus:
             query = query.where(p.c.sku.in_(skus))
+        page = fetch_page(conn, query, limit)
         products = {r.id: {"sku": r.sku, "name": r.name, "qoh": r.qoh, "sub_sku": r.parent_id is not None,
-                           "carts": []} for r in conn.execute(query)}
+                           "carts": []} for r in page}
         codes = select(c.c.product_id, carts.c.name, c.c.code, c.c.cart_qoh, c.c.last_sent_qoh).join(
             carts, carts.c.id == c.c.cart_id).order_by(carts.c.name_key, c.c.code)
-        if skus:
+        if skus or len(page) < page.total:
             codes = codes.where(c.c.product_id.in_(list(products)))
         for r in conn.execute(codes):
             if r.product_id in products:
@@ -48,7 +52,7 @@ def _listing(app: App, skus: tuple[str, ...]) -> list[dict[str, Any]]:
 
         with app.store.begin() as conn:
             find_product(conn, missing[0])  # raises the error that explains where products come from
-    return list(products.values())
+    return Page(products.values(), page.total)
 
 
 def _n(value: int | None) -> str:
@@ -72,12 +76,15 @@ def _text(rows: list[dict[str, Any]]) -> str:
 
 @command.command("list")
 @click.option("--sku", "skus", multiple=True, metavar="SKU", help="Only this SKU (repeatable).")
+@listing_options()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON: sku, qoh and each cart's code, cart_qoh, "
                                                       "last_sent_qoh.")
 @pass_app
-def list_cmd(app: App, skus, as_json) -> None:
+def list_cmd(app: App, skus, limit, everything, as_json) -> None:
     """Quantities on hand, with what each cart last reported and was last sent."""
-    emit(_listing(app, skus), as_json, _text)
+    rows = _listing(app, skus, limit_of(limit, everything))
+    emit(rows, as_json, _text)
+    report_cut(rows, "products", as_json)
 
 
 def _report(applied, as_json: bool) -> None:
@@ -97,12 +104,12 @@ def _report(applied, as_json: bool) -> None:
 
 @command.command("set", context_settings=_NUMBERS)
 @click.argument("sku")
-@click.argument("qty", type=int)
+@click.argument("qty", type=QUANTITY)
 @click.option("--reason", help="Why (kept in the change history).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
 def set_cmd(app: App, sku, qty, reason, as_json) -> None:
-    """Set SKU's quantity on hand to QTY (starts tracking an untracked SKU)."""
+    """Set SKU's quantity on hand to QTY, 0..1,000,000,000 (starts tracking an untracked SKU)."""
     from ..inventory import set_quantity
 
     with app.store.begin() as conn:
@@ -112,12 +119,15 @@ def set_cmd(app: App, sku, qty, reason, as_json) -> None:
 
 @command.command("adjust", context_settings=_NUMBERS)
 @click.argument("sku")
-@click.argument("delta", type=int)
+@click.argument("delta", type=DELTA)
 @click.option("--reason", help="Why (kept in the change history), e.g. 'received PO 1182'.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
 def adjust_cmd(app: App, sku, delta, reason, as_json) -> None:
-    """Add DELTA (e.g. 10 or -2) to SKU's quantity on hand."""
+    """Add DELTA (e.g. 10 or -2) to SKU's quantity on hand.
+
+    The result may go below 0 (an oversold item; carts are sent 0), within ±1,000,000,000.
+    """
     from ..inventory import adjust_quantity
 
     with app.store.begin() as conn:
@@ -127,10 +137,10 @@ def adjust_cmd(app: App, sku, delta, reason, as_json) -> None:
 
 @command.command("history")
 @click.argument("sku")
-@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True, help="Newest changes shown.")
+@listing_options(all_help="Every recorded change (no --limit).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_app
-def history_cmd(app: App, sku, limit, as_json) -> None:
+def history_cmd(app: App, sku, limit, everything, as_json) -> None:
     """SKU's recorded quantity changes, newest first: when, how much, why and from where."""
     from ..inventory import find_product
     from ..store import tables
@@ -138,10 +148,11 @@ def history_cmd(app: App, sku, limit, as_json) -> None:
     ic, carts = tables.inventory_changes, tables.carts
     with app.store.begin() as conn:
         product = find_product(conn, sku)
-        rows = [dict(r._mapping) for r in conn.execute(
-            select(ic.c.at, ic.c.delta, ic.c.qoh_after, ic.c.reason, ic.c.source, carts.c.name.label("cart"))
-            .outerjoin(carts, carts.c.id == ic.c.cart_id).where(ic.c.product_id == product.id)
-            .order_by(ic.c.id.desc()).limit(limit))]
+        page = fetch_page(conn, select(ic.c.at, ic.c.delta, ic.c.qoh_after, ic.c.reason, ic.c.source,
+                                       carts.c.name.label("cart"))
+                          .outerjoin(carts, carts.c.id == ic.c.cart_id).where(ic.c.product_id == product.id)
+                          .order_by(ic.c.id.desc()), limit_of(limit, everything))
+    rows = Page((dict(r._mapping) for r in page), page.total)
 
     def text(items: list[dict[str, Any]]) -> str:
         if not items:
@@ -150,3 +161,4 @@ def history_cmd(app: App, sku, limit, as_json) -> None:
                        r["source"] or ""] for r in items], ["AT (UTC)", "DELTA", "QOH", "REASON", "SOURCE"])
 
     emit(rows, as_json, text)
+    report_cut(rows, "changes", as_json)

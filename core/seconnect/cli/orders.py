@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import click
 
 from .. import orders as service
 from . import App, emit, pass_app, table
+from .listing import limit_of, listing_options, report_cut
 
 
 @click.group("orders")
@@ -14,18 +17,23 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--cart", "cart_name", help="Only this cart's orders.")
-@click.option("--limit", default=100, show_default=True, help="At most this many orders.")
+@click.option("--cart", "cart_name", metavar="NAME", help="Only this cart's orders.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+              metavar="DATE", help="Only orders dated DATE or later (YYYY-MM-DD[ HH:MM:SS], UTC).")
+@click.option("--status", metavar="LABEL", help="Only orders with this status label (any case).")
+@listing_options()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
-def list_(app: App, cart_name, limit, as_json) -> None:
-    """List orders (oldest number first)."""
+def list_(app: App, cart_name, since, status, limit, everything, as_json) -> None:
+    """List orders (by cart, oldest number first)."""
     with app.store.begin() as conn:
-        rows = service.list_orders(conn, cart_name, limit)
+        rows = service.list_orders(conn, cart_name, limit_of(limit, everything),
+                                   since=since.replace(tzinfo=UTC) if since else None, status=status)
     emit(rows, as_json, lambda d: table(
         [[r["cart"], r["number"], (r["date"] or "")[:19], r["status"] or "", r["customer"] or "",
           r["customer_match"] or "", r["lines"], r["grand_total"] or ""] for r in d],
         ["CART", "NUMBER", "DATE", "STATUS", "CUSTOMER", "MATCHED BY", "LINES", "TOTAL"]) if d else "No orders.")
+    report_cut(rows, "orders", as_json)
 
 
 @command.command("show")

@@ -14,6 +14,8 @@ import click
 from ..errors import UsageError
 from ..store import tables
 from . import App, emit, pass_app, table
+from .listing import limit_of, listing_options, report_cut
+from .types import ID
 
 __all__ = ["command"]
 
@@ -46,14 +48,12 @@ def _text(data: dict[str, Any]) -> str:
 @command.command("list")
 @click.option("--state", "states", multiple=True, type=click.Choice(tables.OUTBOX_STATES),
               help="Only rows in this state (repeatable). Default: everything not yet sent.")
-@click.option("--all", "everything", is_flag=True, help="Include sent rows.")
 @click.option("--cart", "cart_name", metavar="NAME", help="Only rows for this cart.")
 @click.option("--kind", help="Only this kind of work (inventory, status).")
-@click.option("--limit", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
-              help="Newest rows shown.")
+@listing_options(all_help="Every row: sent ones too (unless --state says otherwise), no --limit.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON (counts per state and the rows).")
 @pass_app
-def list_cmd(app: App, states, everything, cart_name, kind, limit, as_json) -> None:
+def list_cmd(app: App, states, cart_name, kind, limit, everything, as_json) -> None:
     """Queued, in-flight and parked work, newest first, with the last error of each row."""
     from .. import outbox
 
@@ -62,12 +62,14 @@ def list_cmd(app: App, states, everything, cart_name, kind, limit, as_json) -> N
         states = ("pending", "sending", "parked")
     with app.store.begin() as conn:
         data = {"counts": outbox.state_counts(conn, cart_id),
-                "rows": outbox.list_rows(conn, states=states, cart_id=cart_id, kind=kind, limit=limit)}
+                "rows": outbox.list_rows(conn, states=states, cart_id=cart_id, kind=kind,
+                                         limit=limit_of(limit, everything))}
     emit(data, as_json, _text)
+    report_cut(data["rows"], "rows", as_json)
 
 
 @command.command("retry")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ID)
 @click.option("--all", "all_parked", is_flag=True, help="Every parked row (of --cart, if given).")
 @click.option("--cart", "cart_name", metavar="NAME", help="With --all: only this cart's parked rows.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

@@ -44,15 +44,37 @@ def get(app: App, name, cart_name) -> None:
     click.echo(param.format(values[param.name]))
 
 
-@command.command("set")
+# A value such as -5 is a value, not an option.
+@command.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("value")
 @click.option("--cart", "cart_name", help="Set the cart-based value for this cart.")
 @pass_app
 def set_(app: App, name, value, cart_name) -> None:
-    """Set parameter NAME to VALUE (globally, or for one cart with --cart)."""
+    """Set parameter NAME to VALUE (globally, or for one cart with --cart).
+
+    Booleans take TRUE/FALSE, yes/no, y/n, 1/0 or on/off, in any case.
+    """
     with app.store.begin() as conn:
         param, typed = service.set_value(conn, name, value, _cart_id(conn, cart_name))
     where = f" for cart {cart_name!r}" if cart_name else (
         " (global default for every cart)" if param.scope == "cart" else "")
     click.echo(f"{param.name} = {param.format(typed)}{where}")
+
+
+@command.command("unset")
+@click.argument("name")
+@click.option("--cart", "cart_name", help="Remove this cart's own value (else the global value).")
+@pass_app
+def unset(app: App, name, cart_name) -> None:
+    """Remove the stored value of NAME, so the fallback applies again.
+
+    A cart's own value falls back to the global value, a global value to the default.
+    """
+    with app.store.begin() as conn:
+        cart_id = _cart_id(conn, cart_name)
+        param, removed = service.unset_value(conn, name, cart_id)
+        values, sources = service.resolve(conn, cart_id)
+    subject = param.name + (f" for cart {cart_name!r}" if cart_name else "")
+    now = f"{param.format(values[param.name])} (from {sources[param.name]})"
+    click.echo(f"{subject} unset; now {now}." if removed else f"{subject} had no value of its own; it is {now}.")

@@ -16,8 +16,10 @@ from sqlalchemy import Connection, exists, func, select
 from ..carts import get_cart
 from ..errors import NotFoundError
 from ..store import tables
+from ..store.paging import Page, fetch_page
 from ..subskus import chunked
 from . import App, emit, pass_app, table
+from .listing import limit_of, listing_options, report_cut
 
 __all__ = ["command", "list_products", "product_detail", "planned_text"]
 
@@ -45,22 +47,21 @@ def _codes(conn: Connection, product_ids: Sequence[int]) -> dict[int, list[dict[
     return found
 
 
-def list_products(conn: Connection, *, cart_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def list_products(conn: Connection, *, cart_id: int | None = None, limit: int | None = None) -> Page:
     """Products by SKU, each parent followed by its sub-SKUs; only those a cart has codes for
-    when ``cart_id`` is given."""
+    when ``cart_id`` is given. At most ``limit``; ``.total`` says how many there are."""
     parent = _P.alias("parent")
     query = select(_P.c.id, _P.c.sku, _P.c.name, _P.c.price, _P.c.qoh, _P.c.option_values,
                    parent.c.sku.label("parent_sku")).outerjoin(parent, parent.c.id == _P.c.parent_id).order_by(
         func.coalesce(parent.c.sku, _P.c.sku), _P.c.parent_id.is_not(None), _P.c.sku)
     if cart_id is not None:
         query = query.where(exists().where(_C.c.product_id == _P.c.id, _C.c.cart_id == cart_id))
-    if limit is not None:
-        query = query.limit(limit)
-    rows = conn.execute(query).all()
+    rows = fetch_page(conn, query, limit)
     codes = _codes(conn, [r.id for r in rows])
-    return [{"sku": r.sku, "name": r.name, "price": _amount(r.price), "qoh": r.qoh, "parent": r.parent_sku,
-             "options": r.option_values or {},
-             "cart_codes": [{"cart": c["cart"], "code": c["code"]} for c in codes[r.id]]} for r in rows]
+    return Page(({"sku": r.sku, "name": r.name, "price": _amount(r.price), "qoh": r.qoh, "parent": r.parent_sku,
+                  "options": r.option_values or {},
+                  "cart_codes": [{"cart": c["cart"], "code": c["code"]} for c in codes[r.id]]} for r in rows),
+                rows.total)
 
 
 def product_detail(conn: Connection, sku: str) -> dict[str, Any]:
@@ -154,14 +155,15 @@ def command() -> None:
 @command.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--cart", "cart_name", help="Only products this cart has a code for.")
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most N products.")
+@listing_options()
 @pass_app
-def list_(app: App, as_json: bool, cart_name: str | None, limit: int | None) -> None:
+def list_(app: App, as_json: bool, cart_name: str | None, limit: int, everything: bool) -> None:
     """List products (sub-SKUs indented under their parent)."""
     with app.store.connect() as conn:
         cart_id = get_cart(conn, cart_name).id if cart_name else None
-        data = list_products(conn, cart_id=cart_id, limit=limit)
+        data = list_products(conn, cart_id=cart_id, limit=limit_of(limit, everything))
     emit(data, as_json, _list_text)
+    report_cut(data, "products", as_json)
 
 
 @command.command("show")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from ..jobs import quarantine as service
-from . import App, emit, pass_app, table
+from . import App, emit, pass_app, printable, table
+from .listing import limit_of, listing_options, report_cut
+from .types import ID
 
 
 @click.group("quarantine")
@@ -14,21 +16,22 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--all", "include_resolved", is_flag=True, help="Include records already resolved by a retry.")
+@listing_options(all_help="Every record: those resolved by a retry too, no --limit.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (includes the raw payload).")
 @pass_app
-def list_(app: App, include_resolved, as_json) -> None:
-    """Parked records with their reason."""
+def list_(app: App, limit, everything, as_json) -> None:
+    """Parked records with their reason (oldest first)."""
     with app.store.begin() as conn:
-        rows = service.list_quarantined(conn, include_resolved=include_resolved)
+        rows = service.list_quarantined(conn, include_resolved=everything, limit=limit_of(limit, everything))
     emit(rows, as_json, lambda d: table(
         [[r["id"], r["cart"], r["kind"], r["external_id"] or "", r["attempts"],
           "resolved" if r["resolved_at"] else "parked", r["reason"][:80]] for r in d],
         ["ID", "CART", "KIND", "ID AT CART", "RETRIES", "STATE", "REASON"]) if d else "Nothing in quarantine.")
+    report_cut(rows, "records", as_json)
 
 
 @command.command("retry")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ID)
 @click.option("--all", "retry_all", is_flag=True, help="Retry every parked record.")
 @pass_app
 def retry(app: App, ids, retry_all) -> None:
@@ -39,6 +42,6 @@ def retry(app: App, ids, retry_all) -> None:
     """
     results = service.retry(app.store, app.plugins, ids=None if retry_all else list(ids))
     for r in results:
-        click.echo(f"{r['id']}: {'stored' if r['stored'] else 'still parked: ' + r['reason']}")
+        click.echo(f"{r['id']}: {'stored' if r['stored'] else 'still parked: ' + printable(r['reason'])}")
     if any(not r["stored"] for r in results):
         raise SystemExit(1)

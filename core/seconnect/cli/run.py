@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..cartdef import CartDefinition
 from ..errors import SeconnectError, UsageError
-from . import App, emit, pass_app
+from . import App, emit, pass_app, printable
 
 
 @click.group("run")
@@ -62,12 +62,13 @@ def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
                 raise
             failed.append(cart.name)
             summary = {"cart": cart.name, "error": exc.message, "hint": exc.hint}
-            click.echo(f"{cart.name}: failed: {exc.message}" + (f"\n  {exc.hint}" if exc.hint else ""), err=True)
+            click.echo(printable(f"{cart.name}: failed: {exc.message}" + (f"\n  {exc.hint}" if exc.hint else ""),
+                                 lines=True), err=True)
         finally:
             close()
         results.append(summary)
         if not as_json and "error" not in summary:
-            click.echo(f"{cart.name}: {describe(summary)}")
+            click.echo(printable(f"{cart.name}: {describe(summary)}", lines=True))
     if as_json:
         emit(results, True)
     if failed:
@@ -102,9 +103,14 @@ def _describe_orders(s: dict[str, Any]) -> str:
 @pass_app
 def import_orders_cmd(app: App, cart_name, all_carts, start_after, as_json) -> None:
     """Import new orders ("Import My New Orders via Internet")."""
-    from ..jobs.import_orders import import_orders
+    from ..jobs.import_orders import check_start_after, import_orders
 
-    _each_cart(app, _carts(app, cart_name, all_carts), as_json, "import-orders",
+    carts = _carts(app, cart_name, all_carts)
+    if start_after is not None:
+        start_after = start_after.strip()
+        for cart in carts:  # every cart's, before any is asked: bad input exits 2
+            check_start_after(app.plugins, cart, start_after)
+    _each_cart(app, carts, as_json, "import-orders",
                lambda cart, update: import_orders(app.store, app.plugins, cart, start_after=start_after,
                                                   progress=update, on_wait=_waiting(cart, "import-orders")),
                _describe_orders)

@@ -15,6 +15,7 @@ order's ``raw`` values (nothing the cart sent is dropped) and the summary says s
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, delete, select
 
 from ..capabilities import Capability
 from ..cartdef import CartDefinition
+from ..errors import UsageError
 from ..inventory import record_sales
 from ..matching import CustomerMatcher, facts_from_order
 from ..plugins import Plugins
@@ -33,7 +35,7 @@ from ..store.tables import order_number_sort
 from ..subskus import SkuTranslator
 from .base import JobRun, RecordCheck, cart_lock, get_checkpoint, quarantine_record, set_checkpoint
 
-__all__ = ["JOB", "import_orders"]
+__all__ = ["JOB", "import_orders", "check_start_after"]
 
 JOB = "import-orders"
 # Amounts beyond this are not real orders (and would not fit the store's exact integer columns).
@@ -47,6 +49,20 @@ class _Unstorable(ValueError):
     """A record that validates but cannot be stored as it is (e.g. absurd amounts)."""
 
 
+def check_start_after(plugins: Plugins, cart: CartDefinition, number: str) -> None:
+    """Refuse a start point that is not an order number of the cart's type (its
+    ``order_number_pattern``): a script given one either re-sends everything or fails."""
+    try:
+        cart_type = plugins.resolve_type(cart.type)
+    except UsageError:  # a type no plugin provides now: the job itself says so, for this cart alone
+        return
+    if cart_type.order_number_pattern and not re.fullmatch(cart_type.order_number_pattern, number):
+        example = f" look like {cart_type.order_number_example}" if cart_type.order_number_example else " differ"
+        raise UsageError(f"--start-after {number!r} is not an order number of cart {cart.name!r}.",
+                         hint=f"{cart_type.label} order numbers{example}: give the number of the last order "
+                              f"not to import again (`seconnect orders list --cart {cart.name!r}` shows them).")
+
+
 def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start_after: str | None = None,
                   progress: Callable[[int], None] | None = None,
                   on_wait: Callable[[], None] | None = None) -> dict[str, Any]:
@@ -57,6 +73,8 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
     :param on_wait: called once if another import of this cart holds the lock and we wait.
     """
     plugins.require(cart, Capability.IMPORT_ORDERS)
+    if start_after is not None:
+        check_start_after(plugins, cart, start_after)
     custom_fields_supported = plugins.capabilities_for(cart).supports(Capability.CUSTOM_ORDER_FIELDS)
     check = RecordCheck("order")
     summary: dict[str, Any] = {

@@ -28,7 +28,11 @@ from ..operations import (
 from .client import SetiClient
 from .pool import downloads_in_order
 
-__all__ = ["SetiDialect", "SetiPlugin"]
+__all__ = ["SETI_ORDER_NUMBER", "SetiDialect", "SetiPlugin"]
+
+#: SETI order numbers are whole numbers: scripts select ``lastorder`` by comparing numbers, and
+#: one that gets text re-sends everything or fails (seti-protocol §3.2, §3.3).
+SETI_ORDER_NUMBER = r"[0-9]+"
 
 # qohreplace entries per request: large enough to make a 50k-SKU send a hundred requests,
 # small enough for any script's form-field limits.

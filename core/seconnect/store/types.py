@@ -15,11 +15,13 @@ from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Id", "Json", "json_text", "Money", "Quantity", "ScaledDecimal", "UTCDateTime", "utcnow"]
+__all__ = ["Id", "ID_MAX", "Json", "json_text", "Money", "Quantity", "ScaledDecimal", "UTCDateTime", "utcnow"]
 
 #: Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite so the column aliases the rowid
 #: and autoincrements (SQLite only does that for the exact type name INTEGER).
 Id = BigInteger().with_variant(Integer(), "sqlite")
+#: The largest id either backend holds (BIGINT; SQLite's INTEGER is 64-bit too).
+ID_MAX = 2**63 - 1
 
 #: JSON documents; Python ``None`` is stored as SQL NULL, not the JSON text ``null``.
 Json = JSON(none_as_null=True)

@@ -11,7 +11,7 @@ import re
 from seconnect import Capabilities, CartType
 from seconnect import Capability as C
 from seconnect import InventoryLevel as L
-from seconnect.seti import SetiDialect, SetiPlugin, split_variation_name
+from seconnect.seti import SETI_ORDER_NUMBER, SetiDialect, SetiPlugin, split_variation_name
 
 __all__ = ["CART_TYPE", "plugin", "variation_of"]
 
@@ -52,6 +52,8 @@ CART_TYPE = CartType(
             "product fields arrive as order-line options instead)."),
     },
     script_url_example="store-xyz.bigcommerce.com/accountinggateway.php?action=process&accounting=stoneedge",
+    order_number_pattern=SETI_ORDER_NUMBER,
+    order_number_example="1041",
 )
 
 

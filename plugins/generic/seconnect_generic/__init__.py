@@ -11,7 +11,7 @@ build sub-SKUs or map the variant onto its parent.
 from seconnect import Capabilities, CartType
 from seconnect import Capability as C
 from seconnect import InventoryLevel as L
-from seconnect.seti import SetiDialect, SetiPlugin, split_variation_name
+from seconnect.seti import SETI_ORDER_NUMBER, SetiDialect, SetiPlugin, split_variation_name
 
 __all__ = ["CART_TYPE", "plugin", "variation_of"]
 
@@ -39,6 +39,8 @@ CART_TYPE = CartType(
         realtime_levels=[L.PRODUCT, L.ATTRIBUTE, L.SUB_SKU],
     ),
     script_url_example="shop.example.com/seti/stoneedge.php",
+    order_number_pattern=SETI_ORDER_NUMBER,
+    order_number_example="1041",
 )
 
 
