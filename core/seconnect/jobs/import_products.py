@@ -34,8 +34,7 @@ is given, because (as SEOM warns) changing it breaks the translation of order li
   until it does, or until the end of the download (then the parent is found locally or made).
 
 **Quantities.** ``cart_qoh`` is always what the cart said. The local ``qoh`` is taken from the
-cart only for a product this import creates (in options mode a parent made from its variations
-gets their total, as ``inventory-get`` would give it); an existing product's quantity is never
+cart only for a product this import creates; an existing product's quantity is never
 overwritten by a product import (``inventory get`` does that, deliberately and audited). Each
 quantity taken notes the cart and its newest order, asked before the download, so that the
 sales the figure already includes are not taken off again (:mod:`seconnect.inventory`).
@@ -266,7 +265,6 @@ class _Importer:
         self._sub_sku_owner: dict[str, str] = {}  # sub-SKU -> row code of the variation given it
         self._counted_parents: set[int] = set()
         self._parked: set[str | None] = set()  # external ids quarantined in this run
-        self._made_here: set[int] = set()  # parents made from their variations by this run
         self.mark: str | None = None  # the cart's newest order when the download began
 
     # -- entry points ---------------------------------------------------------------------------
@@ -430,7 +428,7 @@ class _Importer:
             self._store_sub_skus(conn, groups, parents)
         else:
             self._map_to_parents(conn, groups, parents)
-        rows, totals = [], []
+        rows = []
         for key, records in groups.items():
             parent = parents[key]
             if parent.made:
@@ -438,12 +436,7 @@ class _Importer:
                     parent.qoh_sum = _add_qoh(parent.qoh_sum, record.get("qoh"))
                 if parent.row_code:
                     rows.append(self._row(parent.row_code, parent.id, parent.web_id, parent.qoh_sum))
-                if self.mode != SUB_SKUS and parent.id in self._made_here and parent.qoh_sum is not None:
-                    totals.append({"t_id": parent.id, "t_qoh": parent.qoh_sum})
         self._write_rows(conn, rows)
-        if totals:  # options mode: the parent made here holds its variations' one quantity
-            conn.execute(update(_P).where(_P.c.id == bindparam("t_id")).values(qoh=bindparam("t_qoh")), totals)
-            self._sourced(conn, [t["t_id"] for t in totals])
 
     def _find_or_make_parents(self, conn: Connection, groups: dict[tuple[str, str], list[dict]]
                               ) -> dict[tuple[str, str], _Parent]:
@@ -485,7 +478,6 @@ class _Importer:
         new_ids = self._insert(conn, list(creates.values()))
         for key, values in creates.items():
             found[key] = (new_ids[values["sku"]], values["sku"], "create")
-            self._made_here.add(new_ids[values["sku"]])
         self._update(conn, [_changes(found[key][0], self._parent_record(groups[key]))
                             for key in groups if found[key][2] != "create"])
 
