@@ -4,7 +4,7 @@ Plugins are modules or objects registered under the ``seconnect`` entry-point gr
 their functions with :data:`seconnect.hookimpl`. Phases:
 
 1. Declaration — ``seconnect_cart_types`` (every plugin answers; results are collected).
-2. Operations — ``capabilities``, ``test_script``, ``import_orders``, ``import_products``,
+2. Operations — ``capabilities``, ``test_script``, ``import_orders``, ``newest_order``, ``import_products``,
    ``import_customers``, ``sync_inventory``, ``update_order_status``. All are ``firstresult``:
    each implementation returns ``None`` for carts whose ``cart.type`` it does not handle, so the
    first plugin that handles the type answers. A plugin can override another plugin's cart type
@@ -48,6 +48,7 @@ OPERATION_HOOKS = (
     "capabilities",
     "test_script",
     "import_orders",
+    "newest_order",
     "import_products",
     "import_customers",
     "sync_inventory",
@@ -110,6 +111,23 @@ def import_orders(cart: CartDefinition, checkpoint: str | None, batch_size: int
     :param batch_size: orders per request, from the cart-based parameter ``DownloadBatchSize``.
     :returns: an iterable of :class:`~seconnect.OrderBatch`, or ``None`` when this plugin does
         not handle ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
+def newest_order(cart: CartDefinition) -> str | None:
+    """The number of the newest order the cart would hand out now (where ``import_orders``
+    from the beginning would end), without downloading the others.
+
+    ``firstresult``. Optional: core asks it when it reads the cart's quantities
+    (``import-products``, ``inventory-get``) and when a cart's first order import starts, so that
+    sales the cart's stock already included are not taken off local stock again. Without it core
+    falls back to its own checkpoint (see the README's "Inventory" section). Must not change
+    anything at the cart.
+
+    :param cart: the cart definition.
+    :returns: the order number, ``""`` when the cart has no orders, or ``None`` when this plugin
+        does not handle ``cart.type``.
     """
 
 

@@ -23,6 +23,32 @@ Which carts hear of a change (SEOM's real-time inventory, seom-behaviour §2.6):
   send may have overwritten A's own decrement, so A is sent the new absolute quantity too
   (:func:`record_sales`). Without this, stock at A would drift upwards for good.
 
+**Sales a cart's figure already includes.** A quantity read from a cart is a snapshot that
+already includes every sale that cart had recorded when it was read. An imported order takes its
+lines off local stock only if its sale is not already in the snapshot the local figure came
+from (:func:`record_sales`):
+
+* when ``import-products`` creates a product, or ``inventory-get`` reads its quantity, from cart
+  C, ``stock_sources`` notes C and C's newest order at that moment (:func:`order_mark`, asked
+  *before* the quantities are read). C's orders up to that mark are in the figure: importing
+  them later changes nothing. C's later orders, and every other cart's orders, take stock off
+  (another cart's sales reach C only through seconnect). An absolute ``inventory set`` by hand
+  forgets the source; sales and adjustments keep it (they move the figure, not its base);
+* a cart's first order import is the backfill of its history: before it downloads anything it
+  notes C's newest order as the cart's history boundary (checkpoint ``import-orders:history``),
+  so an import that dies midway still treats the rest of the backfill as history when it
+  resumes. History orders take nothing off a product whose figure did not come from C (its
+  count was taken after those sales); for one whose figure came from C, the snapshot's own mark
+  decides (a sale placed between the read and the backfill is not in the figure);
+* an order that takes nothing off is still recorded: a change of 0 with the reason why. Nothing
+  is queued for it.
+
+Without a mark from the cart (a plugin without ``newest_order``) the snapshot's mark is the
+cart's order checkpoint when the quantities were read, so orders placed at the cart since the
+last order import are counted twice, and the history boundary is the last order of the first
+order import that finishes. A sale placed at C while its quantities are being read may be
+counted twice too (the mark is taken first): local stock errs low, never high.
+
 Quantities are whole numbers within ±:data:`QOH_LIMIT`; ``qoh`` NULL means "stock not tracked":
 sales and adjustments leave such a product alone, ``inventory set`` (or a Get) starts tracking
 it. Quantities may go negative locally (an oversold item, by sales or adjustments; no parameter
@@ -48,7 +74,8 @@ from .capabilities import Capability, InventoryLevel
 from .cartdef import CartDefinition, Secret
 from .errors import NotFoundError, SeconnectError, UsageError
 from .plugins import Plugins
-from .store import tables, utcnow
+from .store import tables, upsert, utcnow
+from .store.tables import order_number_sort
 
 __all__ = [
     "KIND",
@@ -60,6 +87,10 @@ __all__ = [
     "set_quantity",
     "adjust_quantity",
     "record_sales",
+    "order_mark",
+    "note_sources",
+    "start_history",
+    "close_history",
     "realtime_targets",
     "sku_level",
     "sendable_codes",
@@ -79,6 +110,10 @@ _CHUNK = 1000
 
 _P = tables.products
 _C = tables.product_cart_codes
+_S = tables.stock_sources
+#: The checkpoint (job name) holding a cart's history boundary: its newest order when its first
+#: order import began (NULL while that import runs without a mark from the cart).
+HISTORY = "import-orders:history"
 _VARID = re.compile(r"\[VARID:\d+\]", re.IGNORECASE)
 _VARIATION_WEB_ID = re.compile(r"^\d+-\d+$")
 
@@ -329,6 +364,7 @@ def set_quantity(conn: Connection, plugins: Plugins, sku: str, qoh: int, *, reas
                  source: str | None = None) -> Applied:
     """Set a product's quantity on hand (starts tracking an untracked product)."""
     product = find_product(conn, sku)
+    conn.execute(_S.delete().where(_S.c.product_id == product.id))  # the merchant's count, no cart's
     return apply_changes(conn, plugins, [QuantityChange(product.id, qoh=int(qoh))],
                          source=source or cli_source(), reason=reason or "set by hand")[0]
 
@@ -363,17 +399,18 @@ def _whole(quantity: Any) -> int:
 
 def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping[str, Any]], *,
                  plugins: Plugins | None = None) -> None:
-    """Take the sold quantities of newly imported order lines off local stock.
+    """Take the sold quantities of newly imported order lines off local stock, unless the local
+    figure already includes the sale (rules in the module docstring).
 
     Call it for orders **new to the store file** only (a re-sent order was counted the first
     time), in the batch's transaction. ``lines`` are the translated order lines: dicts with
     ``product_id`` (the sub-SKU's id when the line maps to one, so the sub-SKU is decremented),
-    ``local_sku`` (used when ``product_id`` is missing), ``quantity`` and, for the change
-    history, ``order_number``. Lines that map to no product, or to one whose stock is not
-    tracked, change nothing. Each (order, product) becomes one recorded change with source
-    ``order N from CART``; it is queued for every other synced cart, and for ``cart`` itself only
-    when an absolute quantity sent there may have overwritten its own decrement (see the module
-    docstring).
+    ``local_sku`` (used when ``product_id`` is missing), ``quantity`` and ``order_number``. Lines
+    that map to no product, or to one whose stock is not tracked, change nothing. Each (order,
+    product) becomes one recorded change with source ``order N from CART``: the sale, queued for
+    every other synced cart (and for ``cart`` itself only when an absolute quantity sent there
+    may have overwritten its own decrement, see the module docstring), or a change of 0 whose
+    reason says which figure already held the sale, queued nowhere.
 
     :param plugins: the run's plugins (the order import has them); loaded once if omitted.
     """
@@ -394,13 +431,111 @@ def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping
         wanted[key] = wanted.get(key, 0) + sold
     if not wanted:
         return
-    changes = [QuantityChange(pid, delta=-sold, reason="sale",
-                              source=f"order {number} from {cart.name}" if number else f"order import from {cart.name}")
-               for (number, pid), sold in wanted.items()]
-    plugins = plugins or _default_plugins()
-    resend = _overwritten_at_origin(conn, cart, sorted({pid for _, pid in wanted}))
-    apply_changes(conn, plugins, changes, source=f"order import from {cart.name}", cart=cart,
-                  resend_to_origin=resend)
+    included = _already_included(conn, cart, wanted)
+    changes = [QuantityChange(pid, delta=-sold, reason="sale", source=_sale_source(cart, number))
+               for (number, pid), sold in wanted.items() if (number, pid) not in included]
+    if changes:
+        plugins = plugins or _default_plugins()
+        resend = _overwritten_at_origin(conn, cart, sorted({c.product_id for c in changes}))
+        apply_changes(conn, plugins, changes, source=f"order import from {cart.name}", cart=cart,
+                      resend_to_origin=resend)
+    if included:
+        _record_included(conn, cart, included)
+
+
+def _sale_source(cart: CartDefinition, number: str) -> str:
+    return f"order {number} from {cart.name}" if number else f"order import from {cart.name}"
+
+
+def _covered(number: str, mark: str | None) -> bool:
+    """Whether order ``number`` is at or before ``mark`` (both as the cart numbers its orders)."""
+    if not mark:
+        return False
+    a, b = order_number_sort(number), order_number_sort(mark)
+    return a <= b if a is not None and b is not None else number <= mark
+
+
+def _already_included(conn: Connection, cart: CartDefinition, wanted: Mapping[tuple[str, int], int]
+                      ) -> dict[tuple[str, int], str]:
+    """The (order, product) sales the product's local figure already holds, with the reason."""
+    boundary = conn.execute(select(tables.checkpoints.c.value, tables.checkpoints.c.job).where(
+        tables.checkpoints.c.cart_id == cart.id, tables.checkpoints.c.job == HISTORY)).first()
+    sources: dict[int, Any] = {}
+    for chunk in _chunks(sorted({pid for _, pid in wanted})):
+        sources.update({r.product_id: r for r in conn.execute(
+            select(_S.c.product_id, _S.c.cart_id, _S.c.order_mark).where(_S.c.product_id.in_(chunk)))})
+    included: dict[tuple[str, int], str] = {}
+    for number, pid in wanted:
+        source = sources.get(pid)
+        if source is not None and source.cart_id == cart.id:
+            if _covered(number, source.order_mark):
+                included[(number, pid)] = f"sale already in the stock read from {cart.name}"
+        elif boundary is not None and (boundary.value is None or _covered(number, boundary.value)):
+            included[(number, pid)] = f"sale from {cart.name}'s order history, before seconnect's first import"
+    return included
+
+
+def _record_included(conn: Connection, cart: CartDefinition, included: Mapping[tuple[str, int], str]) -> None:
+    """A change of 0 per sale the figure already held, so the history shows every order once."""
+    qoh: dict[int, int | None] = {}
+    for chunk in _chunks(sorted({pid for _, pid in included})):
+        qoh.update(dict(conn.execute(select(_P.c.id, _P.c.qoh).where(_P.c.id.in_(chunk))).all()))
+    now = utcnow()
+    rows = [{"product_id": pid, "delta": 0, "qoh_after": qoh[pid], "reason": reason,
+             "source": _sale_source(cart, number), "cart_id": cart.id, "at": now}
+            for (number, pid), reason in included.items() if qoh.get(pid) is not None]
+    if rows:
+        conn.execute(insert(tables.inventory_changes), rows)
+
+
+# -- where a figure came from ----------------------------------------------------------------------
+
+def order_mark(store: Any, plugins: Plugins, cart: CartDefinition) -> str | None:
+    """Cart C's newest order now (``""``: none), asked before C's quantities are read; without
+    the plugin's ``newest_order``, C's order checkpoint (None: no orders imported yet)."""
+    from .capabilities import Capability as Cap
+
+    if not plugins.capabilities_for(cart).supports(Cap.IMPORT_ORDERS):
+        return ""  # its orders never come in: nothing to count twice
+    newest = plugins.pm.hook.newest_order(cart=cart)
+    if newest is not None:
+        return str(newest)
+    with store.begin() as conn:
+        return conn.execute(select(tables.checkpoints.c.value).where(
+            tables.checkpoints.c.cart_id == cart.id, tables.checkpoints.c.job == "import-orders")).scalar()
+
+
+def note_sources(conn: Connection, cart: CartDefinition, product_ids: Iterable[int], mark: str | None) -> None:
+    """The local figures of these products were just taken from ``cart``, whose newest order was ``mark``."""
+    now = utcnow()
+    rows = [{"product_id": pid, "cart_id": cart.id, "order_mark": mark, "read_at": now}
+            for pid in sorted(set(product_ids))]
+    for start in range(0, len(rows), _CHUNK):
+        upsert(conn, _S, rows[start:start + _CHUNK], ["product_id"], ["cart_id", "order_mark", "read_at"])
+
+
+def start_history(store: Any, plugins: Plugins, cart: CartDefinition) -> None:
+    """Before a cart's first order import downloads anything: note its history boundary (once)."""
+    from .jobs.base import get_checkpoint
+
+    with store.begin() as conn:
+        if conn.execute(select(tables.checkpoints.c.job).where(
+                tables.checkpoints.c.cart_id == cart.id, tables.checkpoints.c.job == HISTORY)).first():
+            return
+        if get_checkpoint(conn, cart, "import-orders") is not None:
+            return  # a store from before 0002 that imported already: every new order counts
+    newest = plugins.pm.hook.newest_order(cart=cart)
+    with store.begin() as conn:
+        upsert(conn, tables.checkpoints, [{"cart_id": cart.id, "job": HISTORY,
+                                           "value": None if newest is None else str(newest), "updated_at": utcnow()}],
+               ["cart_id", "job"], [])
+
+
+def close_history(conn: Connection, cart: CartDefinition, last: str | None) -> None:
+    """A finished import without a mark from the cart closes the history at its last order."""
+    conn.execute(update(tables.checkpoints).where(
+        tables.checkpoints.c.cart_id == cart.id, tables.checkpoints.c.job == HISTORY,
+        tables.checkpoints.c.value.is_(None)).values(value=last or "", updated_at=utcnow()))
 
 
 def _overwritten_at_origin(conn: Connection, cart: CartDefinition, product_ids: Sequence[int]) -> set[int]:

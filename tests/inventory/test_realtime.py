@@ -277,14 +277,20 @@ def test_imported_orders_take_stock_off_and_reach_the_other_cart(store, plugins,
     with Sandbox("interspire", products=12, orders=25, customers=10, seed=3, state_dir=tmp_path / "shop") as shop:
         origin = cart_with_products(store, plugins, shop, "ISC")
         other = cart_with_products(store, plugins, gen, "GEN")
+        import_orders(store, plugins, origin)  # the cart's history: already in the stock read from it
         with store.begin() as conn:
+            assert not conn.execute(sa.select(ic.c.id).where(ic.c.delta != 0)).first()
             before = dict(conn.execute(sa.select(p.c.id, p.c.qoh)).all())
+            seen = {r.id for r in conn.execute(sa.select(ic.c.id))}
+        added = shop.add_orders(6)  # orders placed since: each takes its quantity off once
         import_orders(store, plugins, origin)
+        o = tables.orders
         with store.begin() as conn:
             lines = conn.execute(sa.select(tables.order_lines.c.product_id, tables.order_lines.c.quantity)
-                                 .where(tables.order_lines.c.product_id.is_not(None))).all()
+                                 .join(o).where(tables.order_lines.c.product_id.is_not(None),
+                                                o.c.number.in_(added))).all()
             after = dict(conn.execute(sa.select(p.c.id, p.c.qoh)).all())
-            sources = set(conn.execute(sa.select(ic.c.source)).scalars())
+            sources = {r.source for r in conn.execute(sa.select(ic.c.id, ic.c.source)) if r.id not in seen}
         sold: dict[int, int] = {}
         for line in lines:
             if before[line.product_id] is not None:  # untracked products are left alone

@@ -51,11 +51,14 @@ def _more(total: int, shown: int) -> list[str]:
 def _describe_send(s: dict[str, Any]) -> str:
     counts = s["counts"]
     if s["dry_run"]:
-        lines = [f"dry run, nothing sent: {_plural(s['items'], 'SKU')} would be sent"]
-        lines += [f"  {p['sku']} → {p['code']}: {p['qoh']}" + (f" (last sent {p['last_sent']})"
-                                                               if p["last_sent"] is not None else "")
-                  for p in s["plan"]]
-        lines += _more(s["items"], len(s["plan"]))
+        changes = s.get("changes")
+        lines = [f"dry run, nothing sent: {_plural(s['items'], 'SKU')} would be sent"
+                 + ("" if changes is None else f", {changes} of them would change the cart's quantity")]
+        shown = [p for p in s["plan"] if changes is None or p["cart"] != p["qoh"]]
+        lines += [f"  {p['sku']} → {p['code']}: " + (f"{_qty(p['cart'])} → " if changes is not None else "")
+                  + f"{p['qoh']}" + (f" (last sent {p['last_sent']})" if p["last_sent"] is not None else "")
+                  for p in shown]
+        lines += _more(s["items"] if changes is None else changes, len(shown))
     else:
         order = ("ok", "verified", "mismatched", "not-found", "not-tracked", "error", "skipped", "untracked")
         parts = [f"{counts[k]} {k.replace('-', ' ') if k != 'untracked' else 'not tracked locally'}"

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, delete, select
 from ..capabilities import Capability
 from ..cartdef import CartDefinition
 from ..errors import UsageError
-from ..inventory import record_sales
+from ..inventory import close_history, record_sales, start_history
 from ..matching import CustomerMatcher, facts_from_order
 from ..plugins import Plugins
 from ..store import Store, allocate_ids, insert_many, tables, upsert
@@ -85,7 +85,10 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
     matched: Counter[str] = Counter()
     with JobRun(store, JOB, cart) as run, cart_lock(store, JOB, cart, on_wait=on_wait):
         with store.begin() as conn:
-            checkpoint = start_after if start_after is not None else get_checkpoint(conn, cart, JOB)
+            stored = get_checkpoint(conn, cart, JOB)
+        checkpoint = start_after if start_after is not None else stored
+        if stored is None:  # the cart's first import: its orders so far are history for stock
+            start_history(store, plugins, cart)
         summary["checkpoint"] = checkpoint
         batches = plugins.call("import_orders", cart, Capability.IMPORT_ORDERS, checkpoint=checkpoint,
                                batch_size=int(cart.param("DownloadBatchSize", 50)))
@@ -98,6 +101,8 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
                 summary["checkpoint"] = batch.checkpoint
                 if progress:
                     progress(len(batch.records))
+            with store.begin() as conn:
+                close_history(conn, cart, summary["checkpoint"])
         finally:
             summary["customers_created"] = matched.pop("created", 0)
             summary["customers_matched"] = dict(matched)
@@ -169,7 +174,8 @@ def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefi
                       tables.order_custom_fields):
             conn.execute(delete(child).where(child.c.order_id.in_(stale)))
     sold = _insert_children(conn, cart, good, ids, custom_fields_supported, summary)
-    # Only orders new to the store file take stock off: a re-sent order was counted already.
+    # Only orders new to the store file can take stock off: a re-sent order was counted already
+    # (and record_sales leaves out sales the stock figure already holds).
     new_numbers = {good[i]["number"] for i in fresh}
     record_sales(conn, cart, [line for line in sold if line["order_number"] in new_numbers], plugins=plugins)
 

@@ -35,7 +35,9 @@ is given, because (as SEOM warns) changing it breaks the translation of order li
 
 **Quantities.** ``cart_qoh`` is always what the cart said. The local ``qoh`` is taken from the
 cart only for a product this import creates; an existing product's quantity is never
-overwritten by a product import (``inventory get`` does that, deliberately and audited).
+overwritten by a product import (``inventory get`` does that, deliberately and audited). Each
+quantity taken notes the cart and its newest order, asked before the download, so that the
+sales the figure already includes are not taken off again (:mod:`seconnect.inventory`).
 
 **Transactions.** Each downloaded batch is written in one transaction. A ``rebuild`` is
 all-or-nothing instead: the whole catalogue is downloaded first, then the cart's code mapping
@@ -61,6 +63,7 @@ from sqlalchemy import Connection, bindparam, exists, func, select, update
 from ..capabilities import Capability
 from ..cartdef import CartDefinition
 from ..errors import UsageError
+from ..inventory import note_sources, order_mark
 from ..plugins import Plugins
 from ..store import Store, tables, upsert, utcnow
 from ..store.tables import ATTRIBUTE_MODES
@@ -121,6 +124,7 @@ def import_products(store: Store, plugins: Plugins, cart: CartDefinition, *, att
         return importer.summary
     with JobRun(store, JOB, cart) as run, cart_lock(store, JOB, cart, on_wait=on_wait):
         importer = _start(store, cart, attributes, rebuild, plan=False)
+        importer.mark = order_mark(store, plugins, cart)
         run.summary = importer.summary  # the same dict: a failed run keeps its partial counts
         batches = _download(plugins, cart, batch_size, progress)
         if rebuild:
@@ -261,6 +265,7 @@ class _Importer:
         self._sub_sku_owner: dict[str, str] = {}  # sub-SKU -> row code of the variation given it
         self._counted_parents: set[int] = set()
         self._parked: set[str | None] = set()  # external ids quarantined in this run
+        self.mark: str | None = None  # the cart's newest order when the download began
 
     # -- entry points ---------------------------------------------------------------------------
     def store_mode(self, conn: Connection) -> None:
@@ -380,11 +385,13 @@ class _Importer:
             skus[code] = hit.sku
             rows.append(self._row(code, product_id, record.get("web_id"), record.get("qoh")))
             self._plan(hit.sku, None, code, "update" if code in mapped else "link")
-        for code, product_id in self._insert(conn, creates).items():
+        created = self._insert(conn, creates)
+        for code, product_id in created.items():
             skus[code] = code
             record = by_code[code]
             rows.append(self._row(code, product_id, record.get("web_id"), record.get("qoh")))
             self._plan(code, None, code, "create")
+        self._sourced(conn, [pid for code, pid in created.items() if by_code[code].get("qoh") is not None])
         self._update(conn, changes)
         self._write_rows(conn, rows)
         self.summary["created"] += len(creates)
@@ -541,10 +548,12 @@ class _Importer:
                     sku = build_sub_sku(parent.sku, [self._variant_suffix(record)], self.delimiter)
                 pending.append((record, parent, named, code, sku))
         creates, placed = self._place_sub_skus(conn, pending, changes, rows)
-        for sku, product_id in self._insert(conn, creates).items():
+        created = self._insert(conn, creates)
+        for sku, product_id in created.items():
             record, parent, code = placed[sku]
             rows.append(self._row(code, product_id, record.get("web_id"), record.get("qoh")))
             self._counted(sku, parent.sku, code, "create")
+        self._sourced(conn, [pid for sku, pid in created.items() if placed[sku][0].get("qoh") is not None])
         self._update(conn, changes)
         self._write_rows(conn, rows)
 
@@ -708,6 +717,11 @@ class _Importer:
     def _write_rows(self, conn: Connection, rows: list[dict]) -> None:
         if rows:
             upsert(conn, _C, rows, ["cart_id", "code"], ["product_id", "web_id", "cart_qoh", "updated_at"])
+
+    def _sourced(self, conn: Connection, product_ids: list[int]) -> None:
+        """Products whose local quantity this run took from the cart."""
+        if product_ids:
+            note_sources(conn, self.cart, product_ids, self.mark)
 
     def _plan(self, sku: str | None, parent: str | None, cart_code: str | None, action: str, **extra: Any) -> None:
         if self.planned is not None:

@@ -11,6 +11,9 @@ copies meant to initialise counts, before real-time sync takes over.
   for its variations) the product gets their total. Changes are recorded with source
   ``inventory-get from CART`` and reach every *other* synced cart, never the cart they came from.
   The whole list is read before anything is written, so a failed download changes nothing.
+  Every product read (changed or not) notes the cart and its newest order, asked before the
+  read: that cart's orders up to it are in the figure and take nothing off when imported later
+  (:mod:`seconnect.inventory`).
 * **Send** sends absolute quantities of the cart's products (or ``--sku`` ones) in batched
   calls (``qohreplace``, 500 SKUs per request in the SETI plugins) and reports per SKU: OK, not
   found, not tracked. Where the cart's answers cannot be trusted (Interspire: every line says
@@ -39,7 +42,7 @@ from ..capabilities import Capability, InventoryLevel
 from ..cartdef import CartDefinition
 from ..errors import NotFoundError, SeconnectError, UsageError
 from ..http import certainly_unprocessed
-from ..inventory import KIND, QuantityChange, apply_changes, sendable_codes
+from ..inventory import KIND, QuantityChange, apply_changes, note_sources, order_mark, sendable_codes
 from ..operations import InventoryAction, InventoryOutcome, InventoryResult, InventoryRow
 from ..plugins import Plugins
 from ..store import Store, tables, utcnow
@@ -162,6 +165,7 @@ def inventory_get(store: Store, plugins: Plugins, cart: CartDefinition, *, dry_r
 
 def _get(store: Store, plugins: Plugins, cart: CartDefinition, summary: dict[str, Any],
          progress: Callable[[int], None] | None, *, write: bool) -> None:
+    mark = order_mark(store, plugins, cart) if write else None
     rows = _read_all(plugins, cart, progress)
     summary["received"] = len(rows)
     with store.begin() as conn:
@@ -200,8 +204,10 @@ def _get(store: Store, plugins: Plugins, cart: CartDefinition, summary: dict[str
     if not write:
         return
     by_code = sorted(seen.items())
-    for start in range(0, max(len(changes), len(by_code)), APPLY_CHUNK):
+    read = sorted(pid for pid, total in totals.items() if total is not None)
+    for start in range(0, max(len(changes), len(by_code), len(read)), APPLY_CHUNK):
         with store.begin() as conn:
+            note_sources(conn, cart, read[start:start + APPLY_CHUNK], mark)
             applied = apply_changes(conn, plugins, changes[start:start + APPLY_CHUNK],
                                     source=f"inventory-get from {cart.name}", reason="inventory-get", cart=cart)
             summary["queued"] += sum(len(a.queued) for a in applied)
@@ -335,7 +341,9 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
     Returns the summary: ``counts`` per outcome (ok, verified, not-found, not-tracked, error,
     mismatched, skipped; ``untracked`` for products without a local quantity, such as parents of
     sub-SKUs), ``problems`` (SKU, code, outcome, note) and, for a dry run, ``plan`` (SKU, code,
-    quantity, last sent) with nothing sent.
+    quantity, last sent, ``cart``: what the cart holds now) and ``changes``, how many of the
+    items would change the cart's quantity (read with one Get; None when the cart type has no
+    Get), with nothing sent.
     """
     plugins.require(cart, Capability.INVENTORY_SEND)
     with store.begin() as conn:
@@ -380,8 +388,13 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
         counts[p["outcome"]] = counts.get(p["outcome"], 0) + 1  # "untracked" was counted as it went
     summary["items"] = len(items)
     if dry_run:
-        summary["plan"] = _cap([{"sku": owner[code].sku, "code": code, "qoh": qty,
-                                 "last_sent": owner[code].last_sent_qoh} for code, qty in items])
+        # The cart's own figures, read live, say what the send would change (None: no Get to ask).
+        back = _ReadBack(plugins, cart) if items and plugins.capabilities_for(cart).supports(
+            Capability.INVENTORY_GET) else None
+        plan = [{"sku": owner[code].sku, "code": code, "qoh": qty, "last_sent": owner[code].last_sent_qoh,
+                 "cart": back.qoh(code, owner[code].web_id)[1] if back else None} for code, qty in items]
+        summary["changes"] = sum(p["cart"] != p["qoh"] for p in plan) if back or not items else None
+        summary["plan"] = _cap(sorted(plan, key=lambda p: p["cart"] == p["qoh"]))  # changes first
         summary["counts"], summary["problems"] = counts, _cap(problems)
         return summary
     with JobRun(store, JOB_SEND, cart) as run, cart_lock(store, JOB_SEND, cart, on_wait=on_wait):

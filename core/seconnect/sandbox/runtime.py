@@ -224,12 +224,13 @@ class Sandbox:
     # ---------------------------------------------------------------- steering
 
     def add_orders(self, n: int) -> list[str]:
-        """Append ``n`` new orders (always downloadable) and return their numbers."""
+        """Append ``n`` new orders (always downloadable) and return their numbers; their lines
+        are taken off the cart's stock, as a shop does when an order is placed."""
         return [str(i) for i in self._add_order_ids(n)]
 
     def _add_order_ids(self, n: int) -> list[int]:
         self._require_running()
-        return self._model.add_orders(n)
+        return self._model.add_orders(n, self._profile.tracked)
 
     def warm(self) -> int:
         """Pre-render every downloadable order and customer, so that a timed run measures the

@@ -108,9 +108,12 @@ class State:
         self.db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                             [("schema", SCHEMA_VERSION), *((k, str(v)) for k, v in meta.items())])
 
-    def append_orders(self, orders: list[dict]) -> None:
+    def append_orders(self, orders: list[dict], sold: list[tuple[str, int, int]] = ()) -> None:
+        """New orders, and the stock they take off (``(table, id, quantity)``), together."""
         with self.lock, self._transaction():
             self._insert_orders(orders)
+            for table, row_id, qty in sold:
+                self.db.execute(f"UPDATE {_table(table)} SET stock = stock - ? WHERE id = ?", (qty, row_id))
 
     def _insert_orders(self, orders: list[dict]) -> None:
         self.db.executemany(

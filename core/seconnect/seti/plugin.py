@@ -42,6 +42,9 @@ QOH_REPLACE_CHUNK = 500
 # downloaded are joined, so a small DownloadBatchSize does not mean a transaction per 50 orders.
 JOINED_BATCH_MAX = 1000
 
+# Orders asked for from the last announced one on, to learn the newest order's number.
+NEWEST_PAGE = 20
+
 _OUTCOMES = {"OK": InventoryOutcome.OK, "NF": InventoryOutcome.NOT_FOUND, "NA": InventoryOutcome.NOT_TRACKED}
 
 
@@ -123,6 +126,22 @@ class SetiPlugin:
             while records := client.download_orders(lastorder=lastorder, startnum=startnum, batchsize=batch_size):
                 yield OrderBatch(records, records[-1]["number"])
                 startnum += batch_size
+
+    @hookimpl
+    def newest_order(self, cart: CartDefinition) -> str | None:
+        if not self._mine(cart):
+            return None
+        with self._client(cart) as client:
+            newest, startnum = "", client.order_count("All", "All")
+            # the last announced order, then any that arrived since (they sort after it)
+            while startnum > 0:
+                records = client.download_orders(lastorder="All", startnum=startnum, batchsize=NEWEST_PAGE)
+                if records:
+                    newest = records[-1]["number"]
+                if len(records) < NEWEST_PAGE:
+                    return newest
+                startnum += NEWEST_PAGE
+            return newest
 
     @hookimpl
     def import_products(self, cart: CartDefinition, batch_size: int) -> Iterable[list[dict]] | None:

@@ -55,6 +55,7 @@ __all__ = [
     "order_status_history",
     "checkpoints",
     "inventory_changes",
+    "stock_sources",
     "outbox",
     "runs",
     "audit_events",
@@ -75,7 +76,7 @@ VERSION_TABLE = "seconnect_schema_version"
 
 #: The newest migration revision, i.e. the schema these tables describe. Opening a store at this
 #: revision needs no Alembic at all (tests/store checks it equals the migrations' head).
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 metadata = MetaData(
     naming_convention={
@@ -362,6 +363,17 @@ inventory_changes = Table(
     Column("cart_id", Id, ForeignKey("carts.id", ondelete="SET NULL")),
     Column("at", UTCDateTime, nullable=False, default=utcnow),
     Index(None, "product_id", "at"),
+)
+
+# A quantity read from a cart already includes the sales that cart had recorded (seconnect.inventory).
+stock_sources = Table(
+    "stock_sources",
+    metadata,
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    _cart_fk(),
+    Column("order_mark", Text, comment="the cart's newest order when the quantity was read; '' none, NULL unknown"),
+    Column("read_at", UTCDateTime, nullable=False, default=utcnow),
+    comment="the cart whose quantity a product's local figure was last taken from",
 )
 
 runs = Table(
