@@ -3,7 +3,8 @@
 Each job prints a one-line summary per cart (``--json`` prints the summaries for scripts), shows
 a progress bar when stderr is a terminal, and records a run row in the audit log. With
 ``--all`` every active cart is processed; one cart failing does not stop the others, and the
-exit code is non-zero if any failed.
+exit code is 6 if any failed. A job that finished but left work for the merchant (parked
+outbox rows, codes the cart does not know) exits 7 and says why.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import click
 from tqdm import tqdm
 
 from ..cartdef import CartDefinition
-from ..errors import SeconnectError, UsageError
+from ..errors import AttentionNeeded, SeconnectError, UsageError
 from . import App, emit, pass_app
 
 
@@ -47,10 +48,21 @@ def _waiting(cart: CartDefinition, job: str) -> Callable[[], None]:
     return lambda: click.echo(f"Waiting for another `run {job}` of cart {cart.name!r} to finish…", err=True)
 
 
+def _error_entry(cart: CartDefinition, exc: SeconnectError) -> dict[str, Any]:
+    return {"cart": cart.name, "error": exc.message, "hint": exc.hint, "exit_code": exc.exit_code}
+
+
 def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
                run_one: Callable[[CartDefinition, Callable[[int], None] | None], dict[str, Any]],
-               describe: Callable[[dict[str, Any]], str]) -> None:
-    results, failures = [], 0
+               describe: Callable[[dict[str, Any]], str],
+               attention: Callable[[dict[str, Any]], str | None] | None = None) -> None:
+    """Run a job on each cart, print the summaries, and exit with the documented code.
+
+    One cart: its error's own code (with ``--json`` also printed as ``[{cart, error, hint,
+    exit_code}]`` on stdout). ``--all``: the other carts still run; 6 if any failed. Else 7 when
+    ``attention`` finds something in a summary that needs the merchant (said on stderr).
+    """
+    results, failures, notes = [], 0, []
     if not carts:
         click.echo("No active carts.", err=True)
     for cart in carts:
@@ -59,19 +71,34 @@ def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
             summary = run_one(cart, update)
         except SeconnectError as exc:
             if len(carts) == 1:
+                if as_json:
+                    emit([_error_entry(cart, exc)], True)
                 raise
             failures += 1
-            summary = {"cart": cart.name, "error": exc.message, "hint": exc.hint}
+            summary = _error_entry(cart, exc)
             click.echo(f"{cart.name}: failed: {exc.message}" + (f"\n  {exc.hint}" if exc.hint else ""), err=True)
         finally:
             close()
         results.append(summary)
-        if not as_json and "error" not in summary:
-            click.echo(f"{cart.name}: {describe(summary)}")
+        if "error" not in summary:
+            if not as_json:
+                click.echo(f"{cart.name}: {describe(summary)}")
+            note = attention(summary) if attention else None
+            if note:
+                notes.append(f"{cart.name}: {note}" if len(carts) > 1 else note)
     if as_json:
         emit(results, True)
     if failures:
         sys.exit(6)
+    if notes:
+        needs_you(notes)
+
+
+def needs_you(notes: list[str]) -> None:
+    """Say on stderr what the finished job left for the merchant, and exit 7."""
+    for note in notes:
+        click.echo(f"Attention: {note}", err=True)
+    sys.exit(AttentionNeeded.exit_code)
 
 
 def _plural(n: int, word: str) -> str:
