@@ -9,9 +9,11 @@ outbox rows, codes the cart does not know) exits 7 and says why.
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from tqdm import tqdm
@@ -19,6 +21,9 @@ from tqdm import tqdm
 from ..cartdef import CartDefinition
 from ..errors import AttentionNeeded, SeconnectError, UsageError
 from . import App, emit, pass_app
+from .runs import duration
+
+log = logging.getLogger(__name__)
 
 
 @click.group("run")
@@ -37,11 +42,52 @@ def _carts(app: App, cart_name: str | None, all_carts: bool) -> list[CartDefinit
         return [get_cart(conn, row.name) for row in list_carts(conn, active_only=True)]
 
 
-def _progress(label: str) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    bar = tqdm(desc=label, unit=" records", file=sys.stderr, leave=False)
-    return bar.update, bar.close
+#: Without a terminal, a progress line goes to the log (INFO, shown with -v) this often.
+LOG_EVERY_S = 10.0
+
+
+class Progress:
+    """A job's progress on one cart, called with ``(records handled, total or None)`` per batch.
+
+    On a terminal: a tqdm bar on stderr, with the total and an ETA once the cart said how many
+    records there are. Otherwise (cron, systemd, a pipe): a log line at most every
+    :data:`LOG_EVERY_S` seconds.
+    """
+
+    def __init__(self, label: str, stream: TextIO | None = None):
+        self.label = label
+        self.done = 0
+        self.total: int | None = None
+        stream = stream or sys.stderr
+        self.bar = tqdm(desc=label, unit=" records", file=stream, leave=False) if stream.isatty() else None
+        self.started = self.logged = time.monotonic()
+
+    def __call__(self, n: int, total: int | None = None) -> None:
+        self.done += n
+        if total is not None:
+            self.total = max(total, self.done)  # orders that arrived meanwhile come on top
+        if self.bar is not None:
+            if self.total is not None and self.bar.total != self.total:
+                self.bar.total = self.total
+            self.bar.update(n)
+            return
+        now = time.monotonic()
+        if now - self.logged >= LOG_EVERY_S:
+            self.logged = now
+            log.info("%s: %s", self.label, self._status(now))
+
+    def _status(self, now: float) -> str:
+        if not self.total:
+            return f"{self.done:,} records so far"
+        text = f"{self.done:,} of {self.total:,} records ({100 * self.done // self.total}%)"
+        if self.done:
+            left = (now - self.started) / self.done * (self.total - self.done)
+            text += f", about {duration(left)} left"
+        return text
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _waiting(cart: CartDefinition, job: str) -> Callable[[], None]:
@@ -66,9 +112,12 @@ def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
     if not carts:
         click.echo("No active carts.", err=True)
     for cart in carts:
-        update, close = _progress(f"{cart.name}: {job}")
+        progress = Progress(f"{cart.name}: {job}")
         try:
-            summary = run_one(cart, update)
+            summary = run_one(cart, progress)
+        except KeyboardInterrupt:
+            progress.close()
+            _interrupted(app, cart, job)
         except SeconnectError as exc:
             if len(carts) == 1:
                 if as_json:
@@ -78,7 +127,7 @@ def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
             summary = _error_entry(cart, exc)
             click.echo(f"{cart.name}: failed: {exc.message}" + (f"\n  {exc.hint}" if exc.hint else ""), err=True)
         finally:
-            close()
+            progress.close()
         results.append(summary)
         if "error" not in summary:
             if not as_json:
@@ -92,6 +141,21 @@ def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
         sys.exit(6)
     if notes:
         needs_you(notes)
+
+
+def _interrupted(app: App, cart: CartDefinition, job: str) -> None:
+    """Ctrl-C: say what the run saved (its run row has the summary of the committed batches), exit 1."""
+    from .. import runs
+
+    with app.store.begin() as conn:
+        last = runs.last_runs(conn, cart.id).get(job)
+    summary = (last or {}).get("summary") or {}
+    if summary.get("saved") is not None and summary.get("checkpoint"):
+        saved = f"{_plural(summary['saved'], 'order')} saved up to order {summary['checkpoint']}"
+    else:
+        saved = "everything stored before the interruption is kept"
+    click.echo(f"\nInterrupted: {cart.name}: {saved}; run again to continue.", err=True)
+    sys.exit(1)
 
 
 def needs_you(notes: list[str]) -> None:

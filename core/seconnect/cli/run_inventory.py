@@ -13,7 +13,7 @@ import click
 
 from ..errors import UsageError
 from . import App, emit, pass_app
-from .run import _carts, _each_cart, _plural, _progress, _waiting, needs_you
+from .run import Progress, _carts, _each_cart, _plural, _waiting, needs_you
 
 __all__ = ["commands"]
 
@@ -153,11 +153,10 @@ def realtime_cmd(app: App, mode, cart_names, poll, lease, as_json) -> None:
     previous = {}
     if threading.current_thread() is threading.main_thread():  # signals can only be caught there
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    update, close = _progress("realtime")
+    progress = Progress("realtime")
 
     def on_cycle(counts: dict[str, int]) -> None:
-        if update:
-            update(counts["claimed"])
+        progress(counts["claimed"])
 
     def waiting() -> None:
         click.echo("Another realtime worker is running on this SQLite store; waiting to take over when it stops "
@@ -167,7 +166,7 @@ def realtime_cmd(app: App, mode, cart_names, poll, lease, as_json) -> None:
         summary = run_realtime(app.store, app.plugins, follow=follow, poll=poll or POLL_S, policy=policy,
                                carts=carts, stop=stop, on_wait=waiting if follow else None, on_cycle=on_cycle)
     finally:
-        close()
+        progress.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
     emit(summary, as_json, _describe_realtime)
