@@ -151,7 +151,8 @@ def _interrupted(app: App, cart: CartDefinition, job: str) -> None:
         last = runs.last_runs(conn, cart.id).get(job)
     summary = (last or {}).get("summary") or {}
     if summary.get("saved") is not None and summary.get("checkpoint"):
-        saved = f"{_plural(summary['saved'], 'order')} saved up to order {summary['checkpoint']}"
+        n = summary["saved"]
+        saved = f"{n:,} order{'' if n == 1 else 's'} saved up to order {summary['checkpoint']}"
     else:
         saved = "everything stored before the interruption is kept"
     click.echo(f"\nInterrupted: {cart.name}: {saved}; run again to continue.", err=True)
