@@ -84,6 +84,9 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
                 if progress:
                     progress(len(batch.records), batch.expected)
         finally:
+            # Stop the plugin's downloads now (its helper processes), not whenever the
+            # generator is collected: an interrupted job must be able to exit at once.
+            getattr(batches, "close", lambda: None)()
             summary["customers_created"] = matched.pop("created", 0)
             summary["customers_matched"] = dict(matched)
             run.summary = summary
