@@ -6,7 +6,7 @@ traceback and exits with ``exit_code``.
 
 ::
 
-    SeconnectError                      root; never raised directly
+    SeconnectError                      root; never raised directly (exit 1, see below)
     ├── UsageError                      bad input from the user: fix the command or file (exit 2)
     │   └── NotFoundError               a named cart, parameter, order ... does not exist
     ├── StoreError                      the store database cannot be opened or upgraded (exit 3)
@@ -19,6 +19,13 @@ traceback and exits with ``exit_code``.
         ├── CartProtocolError           the reply is not SETI          exit 13  fatal (shows first bytes)
         └── CartRejected                the cart answered a SETI error exit 14  fatal
             └── CartAuthError           credentials rejected           exit 15  fatal
+
+    AttentionNeeded                     the job ran but left work that needs the merchant (exit 7)
+
+Two more codes are not an error class: 1 for a command that stopped before it finished without
+one of the errors above (Ctrl-C, a declined confirmation, a sandbox that cannot listen, or a bug,
+which prints a traceback), and 6 with ``--all`` when at least one cart failed (each cart's own
+error is printed; 6 is also a plugin's :class:`CartError` of no more specific kind).
 
 ``retriable`` says whether the same call may succeed later unchanged; the retry policy and the
 outbox read it, nothing else decides retries. ``may_have_reached_cart`` (on CartError) says whether
@@ -44,6 +51,7 @@ __all__ = [
     "CartProtocolError",
     "CartRejected",
     "CartAuthError",
+    "AttentionNeeded",
 ]
 
 
@@ -153,3 +161,10 @@ class CartAuthError(CartRejected):
     """The cart rejected the user name, password or store code."""
 
     exit_code = 15
+
+
+class AttentionNeeded(SeconnectError):
+    """The job did its work but left some for the merchant: outbox rows it parked, codes the cart
+    does not know, records still in quarantine. Raised after the summary is printed."""
+
+    exit_code = 7

@@ -28,10 +28,13 @@ class OrderBatch:
 
     Core stores ``records`` and ``checkpoint`` in one transaction, so after a crash the next
     run passes ``checkpoint`` back to ``import_orders`` and nothing is lost or repeated.
+    ``expected`` (optional) is how many orders the cart announced for the whole import: the
+    progress bar shows it as the total, with an ETA.
     """
 
     records: list[dict]
     checkpoint: str
+    expected: int | None = None
 
 
 class InventoryAction(StrEnum):

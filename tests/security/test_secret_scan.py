@@ -70,6 +70,10 @@ def test_no_secret_anywhere(tmp_path, caplog, monkeypatch):
         gen.set_faults("500*20")
         assert cli("run", "import-orders", "--cart", "GEN") == 12  # retries used up: a failure to scan too
         gen.set_faults(None)
+        assert cli("doctor") == 7  # the WRONG cart's credentials are a problem; every cart is called
+        cli("doctor", "--json")
+        cli("runs", "--json")
+        cli("runs")
     # the carts are gone now: failures to reach them
     assert cli("carts", "test", "ISC") != 0
 

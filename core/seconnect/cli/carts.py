@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy import select
 
 from .. import carts as service
 from ..capabilities import Capability
 from ..errors import CartError, UsageError
+from ..store import tables
 from . import App, emit, pass_app, printable, table
+from .runs import counts_text, duration, when
 
 
 def _read_password(app: App, type_name: str, password_stdin: bool) -> str:
@@ -154,11 +157,22 @@ def list_(app: App, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def show(app: App, name, as_json) -> None:
-    """Show the cart NAME: fields (password masked), capabilities and cart-based parameters."""
+    """Show the cart NAME: fields (password masked), capabilities, cart-based parameters, each job's
+    last run and the cart's checkpoints."""
+    from .. import runs
+
+    runs.reap_quietly(app.store)
     with app.store.begin() as conn:
         cart = service.get_cart(conn, name)
         active = next(r.active for r in service.list_carts(conn) if r.name == cart.name)
+        last = runs.last_runs(conn, cart.id)
+        checkpoints = conn.execute(select(tables.checkpoints.c.job, tables.checkpoints.c.value,
+                                          tables.checkpoints.c.updated_at)
+                                   .where(tables.checkpoints.c.cart_id == cart.id)
+                                   .order_by(tables.checkpoints.c.job)).all()
     summary = service.cart_summary(app.plugins, cart, active=bool(active))
+    summary["last_runs"] = last
+    summary["checkpoints"] = {c.job: {"value": c.value, "updated_at": c.updated_at} for c in checkpoints}
     emit(summary, as_json, _show_text)
 
 
@@ -188,7 +202,24 @@ def _show_text(s: dict) -> str:
             lines.append("      " + _realtime_explanation(caps["realtime-levels"], s["params"].get("SynchQOH") == "TRUE"))
     lines += ["", "Cart-based parameters:"]
     lines += [f"  {k} = {v}" for k, v in s["params"].items()]
+    lines += ["", "Last runs:"] + (_last_runs_text(s["last_runs"]) or ["  none yet"])
+    lines += ["", "Checkpoints (where the next run continues):"]
+    lines += [f"  {job}: {c['value']}  (saved {when(c['updated_at'])} UTC)" for job, c in s["checkpoints"].items()]
+    if not s["checkpoints"]:
+        lines.append("  none yet: the first import starts from the beginning")
     return "\n".join(lines)
+
+
+def _last_runs_text(last: dict) -> list[str]:
+    lines = []
+    for job, r in last.items():
+        counts = counts_text(r["counts"])
+        lines.append(f"  {job:<18} {r['status']:<9} {when(r['started_at'])} UTC"
+                     + (f", took {duration(r['duration_s'])}" if r["duration_s"] is not None else "")
+                     + (f"; {counts}" if counts else ""))
+        if r["error"]:
+            lines.append(f"      {r['error']}" + (f" — {r['hint']}" if r["hint"] else ""))
+    return lines
 
 
 _LEVEL_WORDS = {

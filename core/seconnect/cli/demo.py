@@ -176,13 +176,40 @@ def _jobs(store, plugins: Plugins, sb, cart, attributes: str, own_store: bool) -
         raise
     _inventory(store, plugins, sb, cart)
     _status(store, plugins, sb, cart, own_store)
+    from .. import params
+
+    with store.begin() as conn:  # its sandbox stops now: the next demo cart queues nothing for it
+        params.set_value(conn, "SynchQOH", "FALSE", cart.id)
+
+
+def _deliver(store, plugins: Plugins, cart) -> None:
+    """`run realtime --once` for this cart, saying so when it waits for a read-back check."""
+    from sqlalchemy import func
+
+    from ..jobs.inventory import CHECK_KIND, VERIFY_DELAY_S
+    from ..jobs.realtime import run_realtime
+    from ..store import tables
+
+    o = tables.outbox
+    said = False
+
+    def on_cycle(_counts) -> None:
+        nonlocal said
+        with store.begin() as conn:
+            checks = conn.execute(select(func.count()).select_from(o).where(
+                o.c.state == "pending", o.c.kind == CHECK_KIND, o.c.cart_id == cart.id)).scalar_one()
+        if checks and not said:
+            said = True
+            _say(f"Sent. This cart's answer to a quantity update cannot be trusted, so seconnect reads the "
+                 f"quantity back about {VERIFY_DELAY_S:.0f} s after sending; waiting for that check…")
+
+    run_realtime(store, plugins, follow=False, carts=[cart], on_cycle=on_cycle)
 
 
 def _inventory(store, plugins: Plugins, sb, cart) -> None:
     from .. import carts, params
     from ..inventory import QuantityChange, apply_changes
     from ..jobs.inventory import inventory_get
-    from ..jobs.realtime import run_realtime
     from ..store import tables
 
     _step("inventory-get")
@@ -204,13 +231,12 @@ def _inventory(store, plugins: Plugins, sb, cart) -> None:
         before = sb.qoh(row.code)
         apply_changes(conn, plugins, [QuantityChange(product_id=row.id, delta=-3)], source="demo",
                       reason="3 sold in the shop downstairs")
-    run_realtime(store, plugins, follow=False, carts=[cart])  # only the demo's own cart
+    _deliver(store, plugins, cart)
     _say(f"{row.sku}: 3 sold locally; the cart's quantity went from {before} to {sb.qoh(row.code)}.")
 
 
 def _status(store, plugins: Plugins, sb, cart, own_store: bool) -> None:
     from .. import params
-    from ..jobs.realtime import run_realtime
     from ..operations import Package
     from ..status import set_status
 
@@ -224,7 +250,7 @@ def _status(store, plugins: Plugins, sb, cart, own_store: bool) -> None:
     if change.push != "queued":
         _say(f"Order {number} is Shipped in the store file; nothing is sent: {change.reason}")
         return
-    run_realtime(store, plugins, follow=False, carts=[cart])
+    _deliver(store, plugins, cart)
     received = [u for u in sb.status_updates() if str(u["order"]) == number]
     _say(f"Order {number} → Shipped with 2 tracking numbers; the cart received: "
          + (", ".join(u["status"] for u in received) or "nothing yet"))

@@ -7,6 +7,7 @@ import click
 from ..jobs import quarantine as service
 from . import App, emit, pass_app, printable, table
 from .listing import limit_of, listing_options, report_cut
+from .run import needs_you
 from .types import ID
 
 
@@ -38,10 +39,12 @@ def retry(app: App, ids, retry_all) -> None:
     """Try to store parked records again (after the cause is fixed).
 
     Orders, products and customers are stored through their import's own code; a record that
-    still fails stays parked with the new reason (and the exit code is 1).
+    still fails stays parked with the new reason (and the exit code is 7).
     """
     results = service.retry(app.store, app.plugins, ids=None if retry_all else list(ids))
     for r in results:
         click.echo(f"{r['id']}: {'stored' if r['stored'] else 'still parked: ' + printable(r['reason'])}")
-    if any(not r["stored"] for r in results):
-        raise SystemExit(1)
+    parked = sum(not r["stored"] for r in results)
+    if parked:
+        needs_you([f"{parked} of {len(results)} records are still parked (reasons above); fix the cause, "
+                   "then retry again."])

@@ -3,21 +3,27 @@
 Each job prints a one-line summary per cart (``--json`` prints the summaries for scripts), shows
 a progress bar when stderr is a terminal, and records a run row in the audit log. With
 ``--all`` every active cart is processed; one cart failing does not stop the others, and the
-exit code is non-zero if any failed.
+exit code is 6 if any failed. A job that finished but left work for the merchant (parked
+outbox rows, codes the cart does not know) exits 7 and says why.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from tqdm import tqdm
 
 from ..cartdef import CartDefinition
-from ..errors import SeconnectError, UsageError
+from ..errors import AttentionNeeded, SeconnectError, UsageError
 from . import App, emit, pass_app, printable
+from .runs import duration
+
+log = logging.getLogger(__name__)
 
 
 @click.group("run")
@@ -36,45 +42,131 @@ def _carts(app: App, cart_name: str | None, all_carts: bool) -> list[CartDefinit
         return [get_cart(conn, row.name) for row in list_carts(conn, active_only=True)]
 
 
-def _progress(label: str) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    bar = tqdm(desc=label, unit=" records", file=sys.stderr, leave=False)
-    return bar.update, bar.close
+#: Without a terminal, a progress line goes to the log (INFO, shown with -v) this often.
+LOG_EVERY_S = 10.0
+
+
+class Progress:
+    """A job's progress on one cart, called with ``(records handled, total or None)`` per batch.
+
+    On a terminal: a tqdm bar on stderr, with the total and an ETA once the cart said how many
+    records there are. Otherwise (cron, systemd, a pipe): a log line at most every
+    :data:`LOG_EVERY_S` seconds.
+    """
+
+    def __init__(self, label: str, stream: TextIO | None = None):
+        self.label = label
+        self.done = 0
+        self.total: int | None = None
+        stream = stream or sys.stderr
+        self.bar = tqdm(desc=label, unit=" records", file=stream, leave=False) if stream.isatty() else None
+        self.started = self.logged = time.monotonic()
+
+    def __call__(self, n: int, total: int | None = None) -> None:
+        self.done += n
+        if total is not None:
+            self.total = max(total, self.done)  # orders that arrived meanwhile come on top
+        if self.bar is not None:
+            if self.total is not None and self.bar.total != self.total:
+                self.bar.total = self.total
+            self.bar.update(n)
+            return
+        now = time.monotonic()
+        if now - self.logged >= LOG_EVERY_S:
+            self.logged = now
+            log.info("%s: %s", self.label, self._status(now))
+
+    def _status(self, now: float) -> str:
+        if not self.total:
+            return f"{self.done:,} records so far"
+        text = f"{self.done:,} of {self.total:,} records ({100 * self.done // self.total}%)"
+        if self.done:
+            left = (now - self.started) / self.done * (self.total - self.done)
+            text += f", about {duration(left)} left"
+        return text
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _waiting(cart: CartDefinition, job: str) -> Callable[[], None]:
     return lambda: click.echo(f"Waiting for another `run {job}` of cart {cart.name!r} to finish…", err=True)
 
 
+def _error_entry(cart: CartDefinition, exc: SeconnectError) -> dict[str, Any]:
+    return {"cart": cart.name, "error": exc.message, "hint": exc.hint, "exit_code": exc.exit_code}
+
+
 def _each_cart(app: App, carts: list[CartDefinition], as_json: bool, job: str,
                run_one: Callable[[CartDefinition, Callable[[int], None] | None], dict[str, Any]],
-               describe: Callable[[dict[str, Any]], str]) -> None:
-    results, failed = [], []
+               describe: Callable[[dict[str, Any]], str],
+               attention: Callable[[dict[str, Any]], str | None] | None = None) -> None:
+    """Run a job on each cart, print the summaries, and exit with the documented code.
+
+    One cart: its error's own code (with ``--json`` also printed as ``[{cart, error, hint,
+    exit_code}]`` on stdout). ``--all``: the other carts still run; 6 if any failed. Else 7 when
+    ``attention`` finds something in a summary that needs the merchant (said on stderr).
+    """
+    results, failed, notes = [], [], []
     if not carts:
         click.echo("No active carts.", err=True)
     for cart in carts:
-        update, close = _progress(f"{cart.name}: {job}")
+        progress = Progress(f"{cart.name}: {job}")
         try:
-            summary = run_one(cart, update)
+            summary = run_one(cart, progress)
+        except KeyboardInterrupt:
+            progress.close()
+            _interrupted(app, cart, job)
         except SeconnectError as exc:
             if len(carts) == 1:
+                if as_json:
+                    emit([_error_entry(cart, exc)], True)
                 raise
             failed.append(cart.name)
-            summary = {"cart": cart.name, "error": exc.message, "hint": exc.hint}
+            summary = _error_entry(cart, exc)
             click.echo(printable(f"{cart.name}: failed: {exc.message}" + (f"\n  {exc.hint}" if exc.hint else ""),
                                  lines=True), err=True)
         finally:
-            close()
+            progress.close()
         results.append(summary)
-        if not as_json and "error" not in summary:
-            click.echo(printable(f"{cart.name}: {describe(summary)}", lines=True))
+        if "error" not in summary:
+            if not as_json:
+                click.echo(printable(f"{cart.name}: {describe(summary)}", lines=True))
+            note = attention(summary) if attention else None
+            if note:
+                notes.append(f"{cart.name}: {note}" if len(carts) > 1 else note)
     if as_json:
         emit(results, True)
     if failed:
         click.echo(f"{len(failed)} of {len(carts)} carts failed ({', '.join(failed)}); "
                    f"{len(carts) - len(failed)} done.", err=True)
         sys.exit(6)
+    if notes:
+        needs_you(notes)
+
+
+def _interrupted(app: App, cart: CartDefinition, job: str) -> None:
+    """Ctrl-C: say what the run saved (its run row has the summary of the committed batches), exit 1."""
+    from .. import runs
+
+    with app.store.begin() as conn:
+        last = runs.last_runs(conn, cart.id).get(job)
+    summary = (last or {}).get("summary") or {}
+    if summary.get("saved") is not None and summary.get("checkpoint"):
+        n = summary["saved"]
+        saved = f"{n:,} order{'' if n == 1 else 's'} saved up to order {summary['checkpoint']}"
+    else:
+        saved = "everything stored before the interruption is kept"
+    click.echo(f"\nInterrupted: {cart.name}: {saved}; run again to continue.", err=True)
+    sys.exit(1)
+
+
+def needs_you(notes: list[str]) -> None:
+    """Say on stderr what the finished job left for the merchant, and exit 7."""
+    for note in notes:
+        click.echo(f"Attention: {note}", err=True)
+    sys.exit(AttentionNeeded.exit_code)
 
 
 def _plural(n: int, word: str) -> str:

@@ -13,7 +13,7 @@ import click
 
 from ..errors import UsageError
 from . import App, emit, pass_app
-from .run import _carts, _each_cart, _plural, _progress, _waiting
+from .run import Progress, _carts, _each_cart, _plural, _waiting, needs_you
 
 __all__ = ["commands"]
 
@@ -70,6 +70,20 @@ def _describe_send(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _send_attention(s: dict[str, Any]) -> str | None:
+    """Codes whose quantity the cart did not take: exit 7 (see `_each_cart`)."""
+    if s["dry_run"]:
+        return None
+    missed = [p for p in s["problems"] if p["outcome"] in ("not-found", "error")]
+    count = s["counts"].get("not-found", 0) + s["counts"].get("error", 0)
+    if not count:
+        return None
+    codes = ", ".join(p.get("code") or p["sku"] for p in missed[:10]) + (", …" if count > 10 else "")
+    return (f"the cart did not take the quantity of {_plural(count, 'code')} ({codes}): not found at the cart "
+            "or refused (listed above). Check each SKU's code at the cart (`seconnect products show SKU`); "
+            "`seconnect run import-products` refreshes the codes.")
+
+
 @click.command("inventory-get")
 @click.option("--cart", "cart_name", help="The cart to read quantities from.")
 @click.option("--all", "all_carts", is_flag=True, help="Every active cart.")
@@ -97,13 +111,16 @@ def inventory_get_cmd(app: App, cart_name, all_carts, dry_run, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
 @pass_app
 def inventory_send_cmd(app: App, cart_name, all_carts, skus, dry_run, as_json) -> None:
-    """Send the store file's quantities on hand to the cart ("Send QOH to Website")."""
+    """Send the store file's quantities on hand to the cart ("Send QOH to Website").
+
+    Exits 7 (after the summary) when the cart did not take some quantities: codes it does not know.
+    """
     from ..jobs.inventory import inventory_send
 
     _each_cart(app, _carts(app, cart_name, all_carts), as_json, "inventory-send",
                lambda cart, update: inventory_send(app.store, app.plugins, cart, skus=skus, dry_run=dry_run,
                                                    progress=update, on_wait=_waiting(cart, "inventory-send")),
-               _describe_send)
+               _describe_send, _send_attention)
 
 
 @click.command("realtime")
@@ -117,7 +134,10 @@ def inventory_send_cmd(app: App, cart_name, all_carts, skus, dry_run, as_json) -
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_app
 def realtime_cmd(app: App, mode, cart_names, poll, lease, as_json) -> None:
-    """Deliver queued changes (inventory, status updates) to the carts: the outbox worker."""
+    """Deliver queued changes (inventory, status updates) to the carts: the outbox worker.
+
+    With --once, exits 7 (after the summary) when this run parked rows: they wait for you.
+    """
     from .. import outbox
     from ..jobs.realtime import POLL_S, run_realtime
 
@@ -136,11 +156,10 @@ def realtime_cmd(app: App, mode, cart_names, poll, lease, as_json) -> None:
     previous = {}
     if threading.current_thread() is threading.main_thread():  # signals can only be caught there
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    update, close = _progress("realtime")
+    progress = Progress("realtime")
 
     def on_cycle(counts: dict[str, int]) -> None:
-        if update:
-            update(counts["claimed"])
+        progress(counts["claimed"])
 
     def waiting() -> None:
         click.echo("Another realtime worker is running on this SQLite store; waiting to take over when it stops "
@@ -150,10 +169,14 @@ def realtime_cmd(app: App, mode, cart_names, poll, lease, as_json) -> None:
         summary = run_realtime(app.store, app.plugins, follow=follow, poll=poll or POLL_S, policy=policy,
                                carts=carts, stop=stop, on_wait=waiting if follow else None, on_cycle=on_cycle)
     finally:
-        close()
+        progress.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
     emit(summary, as_json, _describe_realtime)
+    if summary["parked"] and not follow:
+        needs_you([f"this run parked {_plural(summary['parked'], 'outbox row')}: the cart refused them or they "
+                   "failed too often, so they wait for you. See why with `seconnect outbox list --state parked`; "
+                   "once the cause is fixed, `seconnect outbox retry --all` sends them again."])
 
 
 def _describe_realtime(s: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, insert, select, text, update
 
 import seconnect_schemas
 
+from .. import runs
 from ..cartdef import CartDefinition
 from ..errors import SeconnectError, StoreError
 from ..store import Store, tables, upsert
@@ -43,8 +45,10 @@ def _now() -> datetime:
 class JobRun:
     """One row in ``runs``: started, then finished as ok or failed with a summary.
 
-    The error text stored is the error's message only: seconnect's errors never carry secrets,
-    and anything else is reduced to its type name and message.
+    While the job runs, the row holds its pid and host and a heartbeat thread refreshes
+    ``heartbeat_at``, so a run killed without a chance to record its end is seen as abandoned
+    (:mod:`seconnect.runs`). The error text stored is the error's message and hint only:
+    seconnect's errors never carry secrets, and anything else is reduced to its type name and message.
     """
 
     def __init__(self, store: Store, job: str, cart: CartDefinition | None):
@@ -53,13 +57,29 @@ class JobRun:
         self.cart_id = cart.id if cart else None
         self.id: int | None = None
         self.summary: dict[str, Any] = {}
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
 
     def __enter__(self) -> JobRun:
         with self.store.begin() as conn:
+            runs.reap(conn)
+            now = _now()
             self.id = conn.execute(insert(tables.runs).values(
-                job=self.job, cart_id=self.cart_id, started_at=_now(), status="running",
+                job=self.job, cart_id=self.cart_id, started_at=now, status="running",
+                pid=os.getpid(), host=runs.this_host(), heartbeat_at=now,
             ).returning(tables.runs.c.id)).scalar_one()
+        self._beat = threading.Thread(target=self._heartbeat, name=f"seconnect-run-{self.id}", daemon=True)
+        self._beat.start()
         return self
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(runs.HEARTBEAT_S):
+            try:
+                with self.store.begin() as conn:
+                    conn.execute(update(tables.runs).where(tables.runs.c.id == self.id)
+                                 .values(heartbeat_at=_now()))
+            except Exception:  # a busy or restarting database: the next beat tries again
+                log.debug("could not refresh the heartbeat of run %s", self.id, exc_info=True)
 
     def event(self, conn: Connection, event: str, **detail: Any) -> None:
         """An audit event inside the caller's transaction (kept only if the batch commits)."""
@@ -67,14 +87,21 @@ class JobRun:
             run_id=self.id, cart_id=self.cart_id, event=event, detail=detail, at=_now()))
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()
         status = "ok" if exc is None else "failed"
-        error = None
-        if exc is not None:
-            error = exc.message if isinstance(exc, SeconnectError) else f"{type(exc).__name__}: {exc}"
+        error = hint = None
+        if isinstance(exc, SeconnectError):
+            error, hint = exc.message, exc.hint
+        elif isinstance(exc, KeyboardInterrupt):
+            error, hint = "interrupted (Ctrl-C)", runs.ABANDONED_HINT
+        elif exc is not None:
+            error = f"{type(exc).__name__}: {exc}"
         try:
             with self.store.begin() as conn:
                 conn.execute(update(tables.runs).where(tables.runs.c.id == self.id).values(
-                    finished_at=_now(), status=status, summary=self.summary, error=error))
+                    finished_at=_now(), status=status, summary=self.summary, error=error, hint=hint))
         except Exception:  # never hide the job's own error behind a bookkeeping one
             log.warning("could not record the end of run %s", self.id, exc_info=True)
 

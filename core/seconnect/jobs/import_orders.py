@@ -69,7 +69,8 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
     """Import the cart's new orders; returns the run's summary.
 
     :param start_after: import orders after this order number instead of the stored checkpoint.
-    :param progress: called with the number of orders handled after each batch.
+    :param progress: called after each batch with the number of orders handled and the number
+        the cart announced for the whole import (``None`` when it does not say).
     :param on_wait: called once if another import of this cart holds the lock and we wait.
     """
     plugins.require(cart, Capability.IMPORT_ORDERS)
@@ -80,7 +81,7 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
     summary: dict[str, Any] = {
         "cart": cart.name, "received": 0, "new": 0, "updated": 0, "quarantined": 0,
         "customers_created": 0, "customers_matched": {}, "unmapped_lines": 0,
-        "custom_fields_stored": 0, "custom_fields_kept_raw": 0, "checkpoint": None,
+        "custom_fields_stored": 0, "custom_fields_kept_raw": 0, "checkpoint": None, "saved": 0,
     }
     matched: Counter[str] = Counter()
     with JobRun(store, JOB, cart) as run, cart_lock(store, JOB, cart, on_wait=on_wait):
@@ -98,12 +99,17 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
                     _store_batch(conn, run, plugins, cart, batch.records, check, custom_fields_supported,
                                  summary, matched)
                     set_checkpoint(conn, cart, JOB, batch.checkpoint)
+                # Only what is committed: an interrupted run reports what it really saved.
                 summary["checkpoint"] = batch.checkpoint
+                summary["saved"] = summary["new"] + summary["updated"]
                 if progress:
-                    progress(len(batch.records))
+                    progress(len(batch.records), batch.expected)
             with store.begin() as conn:
                 close_history(conn, cart, summary["checkpoint"])
         finally:
+            # Stop the plugin's downloads now (its helper processes), not whenever the
+            # generator is collected: an interrupted job must be able to exit at once.
+            getattr(batches, "close", lambda: None)()
             summary["customers_created"] = matched.pop("created", 0)
             summary["customers_matched"] = dict(matched)
             run.summary = summary

@@ -119,12 +119,12 @@ class SetiPlugin:
                 for records in batches:
                     if not records:
                         break
-                    yield OrderBatch(records, records[-1]["number"])
+                    yield OrderBatch(records, records[-1]["number"], expected=announced)
             # Orders that arrived while downloading sit after the announced ones: page on until
             # the script says there are no more.
             startnum = pages[-1]["startnum"] + batch_size if pages else 1
             while records := client.download_orders(lastorder=lastorder, startnum=startnum, batchsize=batch_size):
-                yield OrderBatch(records, records[-1]["number"])
+                yield OrderBatch(records, records[-1]["number"], expected=announced)
                 startnum += batch_size
 
     @hookimpl

@@ -22,6 +22,7 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -51,6 +52,8 @@ def _start_helper(cart: CartDefinition, log_queue: Any, level: int) -> None:
     """Pool initializer, in the helper: its client, its log records sent to the parent, and
     its exit as soon as the parent is gone."""
     global _client
+    # Ctrl-C reaches the whole process group: the job reports it; helpers end with the job.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]

@@ -76,7 +76,7 @@ VERSION_TABLE = "seconnect_schema_version"
 
 #: The newest migration revision, i.e. the schema these tables describe. Opening a store at this
 #: revision needs no Alembic at all (tests/store checks it equals the migrations' head).
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0004"
 
 metadata = MetaData(
     naming_convention={
@@ -91,7 +91,7 @@ metadata = MetaData(
 ATTRIBUTE_MODES = ("options", "sub-skus")
 PUSH_STATES = ("not-needed", "queued", "sent", "rejected")
 OUTBOX_STATES = ("pending", "sending", "sent", "parked")
-RUN_STATUSES = ("running", "ok", "failed")
+RUN_STATUSES = ("running", "ok", "failed", "abandoned")
 QUARANTINE_KINDS = ("order", "product", "customer")
 
 
@@ -387,7 +387,12 @@ runs = Table(
     Column("status", Text, nullable=False, server_default="running", default="running"),
     Column("summary", Json),
     Column("error", Text),
+    Column("hint", Text),
+    Column("pid", Integer),
+    Column("host", Text),
+    Column("heartbeat_at", UTCDateTime, comment="last sign of life of a running job"),
     _one_of("status", RUN_STATUSES, "status"),
+    Index(None, "status"),  # finding running rows whose process is gone (seconnect.runs)
     Index(None, "started_at"),
     Index(None, "cart_id", "job", "started_at"),
 )
