@@ -49,10 +49,12 @@ def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
               help="Turn one interspire bug switch on or off (repeatable).")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the store's data (and its CA) in DIR across runs; default: a temporary directory.")
+@click.option("--password", metavar="TEXT",
+              help="The cart password to accept; default: generated once per --state and kept there.")
 @click.option("--quiet", is_flag=True, help="Do not print a line per request.")
 def command(profile: str, host: str, port: int, seed: int, orders: int, products: int, customers: int,
             latency_ms: float, faults: str | None, bug_items: tuple[str, ...], state_dir: Path | None,
-            quiet: bool) -> None:
+            password: str | None, quiet: bool) -> None:
     """Serve a simulated web store speaking SETI over HTTPS until Ctrl-C."""
     from ..sandbox import FaultPlan, Sandbox
 
@@ -62,12 +64,14 @@ def command(profile: str, host: str, port: int, seed: int, orders: int, products
             FaultPlan.parse(faults, seed)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--faults") from None
+    if password == "":
+        raise click.BadParameter("must not be empty (leave it out to have one generated)", param_hint="--password")
     if orders and not products:
         raise click.BadParameter("a store with orders needs at least one product", param_hint="--products")
     log = None if quiet else (lambda line: click.echo(f"  {line}"))
     cart = Sandbox(profile, seed=seed, orders=orders, products=products, customers=customers, host=host,
                    port=port, state_dir=state_dir, latency_ms=latency_ms, faults=faults or None, bugs=bugs,
-                   log=log)
+                   password=password, log=log)
     try:
         cart.start()
     except OSError as exc:
