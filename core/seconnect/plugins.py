@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from .capabilities import Capabilities, Capability, Support
 from .cartdef import CartDefinition, CartType
 from .errors import CapabilityError, PluginError, SeconnectError, UsageError
 
-__all__ = ["ENTRY_POINT_GROUP", "DISABLE_ENV", "Plugins", "BrokenPlugin", "load_plugins"]
+__all__ = ["ENTRY_POINT_GROUP", "DISABLE_ENV", "Plugins", "BrokenPlugin", "load_plugins", "plugin_distribution"]
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +243,23 @@ def load_plugins(extra: Iterable[tuple[str, object]] = ()) -> Plugins:
         pm.unregister(exc.plugin)
         broken.append(BrokenPlugin(plugin_name, _dist_of(plugin_name), f"unknown hook: {exc}"))
     return Plugins(pm, broken, disabled)
+
+
+def _normalise_dist(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.strip()).casefold()
+
+
+def plugin_distribution(name: str) -> str:
+    """The distribution that provides plugin ``name``, given its plugin (entry-point) name or
+    its distribution name as ``plugins list`` shows them; a :class:`UsageError` for anything else."""
+    wanted = name.strip()
+    provided = {(ep.name, _dist_name(ep)) for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    for plugin, dist in sorted(provided):
+        if wanted.casefold() == plugin.casefold() or _normalise_dist(wanted) == _normalise_dist(dist):
+            return dist
+    known = ", ".join(f"{plugin} ({dist})" for plugin, dist in sorted(provided)) or "none"
+    raise UsageError(f"no installed plugin or plugin distribution is called {wanted!r}.",
+                     hint=f"Installed plugins (distribution): {known}. See `seconnect plugins list`.")
 
 
 def _dist_name(ep) -> str:
