@@ -10,6 +10,7 @@ case) and the usual yes/no/1/0 spellings; they are shown as TRUE/FALSE, as SEOM 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -171,7 +172,7 @@ def set_value(conn: Connection, name: str, raw: str, cart_id: int | None) -> tup
                          hint=f"Run `seconnect params set {param.name} VALUE` without --cart.")
     value = param.parse(raw)
     if param.name == "SubSKUDelimiter":
-        _refuse_if_sub_skus_exist(conn, cart_id)
+        _refuse_if_sub_skus_exist(conn, cart_id, raw)
     table = tables.params
     where = (table.c.name == param.name) & (
         table.c.cart_id.is_(None) if cart_id is None else table.c.cart_id == cart_id)
@@ -182,16 +183,29 @@ def set_value(conn: Connection, name: str, raw: str, cart_id: int | None) -> tup
     return param, value
 
 
-def _refuse_if_sub_skus_exist(conn: Connection, cart_id: int | None) -> None:
+def _refuse_if_sub_skus_exist(conn: Connection, cart_id: int | None, raw: str) -> None:
     """SEOM warns that changing the sub-SKU build settings once sub-SKUs exist breaks the
-    translation of order lines; refuse instead of silently breaking it."""
-    codes, products = tables.product_cart_codes, tables.products
-    query = (select(func.count()).select_from(codes.join(products, products.c.id == codes.c.product_id))
-             .where(products.c.parent_id.is_not(None)))
+    translation of order lines; refuse instead of silently breaking it, and give the way round:
+    unmap the sub-SKUs (options mode), change the delimiter, build them again."""
+    codes, products, carts = tables.product_cart_codes, tables.products, tables.carts
+    query = (select(carts.c.name).distinct()
+             .select_from(codes.join(products, products.c.id == codes.c.product_id)
+                          .join(carts, carts.c.id == codes.c.cart_id))
+             .where(products.c.parent_id.is_not(None)).order_by(carts.c.name))
     if cart_id is not None:
         query = query.where(codes.c.cart_id == cart_id)
-    if conn.execute(query).scalar_one():
-        raise UsageError("sub-SKUs already exist: changing SubSKUDelimiter now would break the translation "
-                         "of order lines to them.",
-                         hint="Back up the store file, change it, then rebuild the mapping with "
-                              "`seconnect run import-products --cart NAME --attributes sub-skus --rebuild`.")
+    names = list(conn.execute(query).scalars())
+    if not names:
+        return
+
+    def rebuild(name: str, mode: str) -> str:
+        return f"`seconnect run import-products --cart {shlex.quote(name)} --attributes {mode} --rebuild`"
+
+    change = f"`seconnect params set SubSKUDelimiter {shlex.quote(raw)}" + (
+        "`" if cart_id is None else f" --cart {shlex.quote(names[0])}`")
+    # For the global value every cart with sub-SKUs is unmapped first and rebuilt last.
+    ordered = [*(rebuild(n, "options") for n in names), change, *(rebuild(n, "sub-skus") for n in names)]
+    raise UsageError(f"sub-SKUs of cart{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names)} exist: changing "
+                     "SubSKUDelimiter now would break the translation of order lines to them.",
+                     hint="To change it, back up the store file, then run in this order: " + ", then ".join(ordered)
+                          + ". The old sub-SKUs stay, unmapped, with their stock and history.")
