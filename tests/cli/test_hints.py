@@ -38,3 +38,18 @@ def test_the_sub_sku_delimiter_hint_is_a_sequence_that_works(seconnect, gen, sco
     assert {"DCK-101/OAK", "DCK-101/WAL"} <= {s["sku"] for s in parent["sub_skus"]}
     new, old = (json.loads(seconnect("products", "show", sku, "--json").output) for sku in ("DCK-101/OAK", "DCK-101-OAK"))
     assert new["cart_codes"] and not old["cart_codes"]  # the hint said: the old ones stay, unmapped
+
+
+def test_inventory_get_says_which_records_it_cannot_keep_and_the_command_that_does(seconnect, isc):
+    add_sandbox(seconnect, isc, "My Shop", "Interspire")
+    assert seconnect("run", "import-products", "--cart", "My Shop", "--attributes", "options").exit_code == 0
+    got = seconnect("run", "inventory-get", "--cart", "My Shop")
+    assert got.exit_code == 0, got.output
+    assert "variation records not kept: this cart's products are imported as options" in got.output
+    assert "    JKT-113  (WebID 14-22)" in got.output  # which ones
+    assert "added at the cart since" not in got.output  # import-products alone would not help
+    steps = [s for s in commands_in(got.output) if "--dry-run" not in s]
+    assert steps == [["run", "import-products", "--cart", "My Shop", "--attributes", "sub-skus", "--rebuild"]]
+    assert seconnect(*steps[0]).exit_code == 0
+    again = json.loads(seconnect("run", "inventory-get", "--cart", "My Shop", "--json").output)
+    assert again[0]["unknown_count"] == 0 and again[0]["matched"] == again[0]["received"]

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from typing import Any
@@ -32,12 +33,25 @@ def _describe_get(s: dict[str, Any]) -> str:
         lines.append(f"  {'SKU'.ljust(width)}  {'local':>7}  {'cart':>7}")
         lines += [f"  {d['sku'].ljust(width)}  {_qty(d['local']):>7}  {d['cart']:>7}" for d in s["diff"]]
         lines += _more(s["changed"], len(s["diff"]))
-    if s["unknown_count"]:
-        lines.append(f"  {_plural(s['unknown_count'], 'cart code')} not in the store file (not imported; run "
-                     "`seconnect run import-products` to add them):")
-        lines += [f"    {u['code']}" + (f"  (WebID {u['web_id']})" if u.get("web_id") else "") for u in s["unknown"]]
-        lines += _more(s["unknown_count"], len(s["unknown"]))
+    new = s["unknown_count"] - s["unknown_variations"]
+    cart = shlex.quote(s["cart"])
+    if new:
+        lines.append(f"  {_plural(new, 'cart record')} the store file has no product for (added at the cart since "
+                     f"the last product import): `seconnect run import-products --cart {cart}` adds them:")
+        lines += _unknown(s, "not-imported", new)
+    if s["unknown_variations"]:
+        lines.append(f"  {_plural(s['unknown_variations'], 'variation record')} not kept: this cart's products are "
+                     "imported as options, where a variation has no product of its own to hold its quantity. To keep "
+                     f"stock per variation: `seconnect run import-products --cart {cart} --attributes sub-skus "
+                     "--rebuild` (try --dry-run first):")
+        lines += _unknown(s, "variation", s["unknown_variations"])
     return "\n".join(lines)
+
+
+def _unknown(s: dict[str, Any], reason: str, total: int) -> list[str]:
+    shown = [u for u in s["unknown"] if u.get("reason", "not-imported") == reason]
+    return ([f"    {u['code']}" + (f"  (WebID {u['web_id']})" if u.get("web_id") else "") for u in shown]
+            + _more(total, len(shown)))
 
 
 def _qty(value: int | None) -> str:
