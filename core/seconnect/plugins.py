@@ -137,13 +137,33 @@ class Plugins:
         """The cart type for an id or alias, case-insensitively; a clear error otherwise."""
         key = self._keys.get(name.strip().casefold())
         if key is None:
-            known = ", ".join(f"{r.cart_type.id}" + (f" (alias: {', '.join(r.cart_type.aliases)})"
-                                                     if r.cart_type.aliases else "")
-                              for r in self.cart_types()) or "none"
-            raise UsageError(f"unknown cart type {name!r}.",
-                             hint=f"Installed cart types: {known}. See `seconnect carts types`; "
-                                  "a missing type may need its plugin installed with `seconnect plugins install`.")
+            raise self.unknown_type_error(name)
         return self._types[key].cart_type
+
+    def unknown_type_error(self, name: str) -> UsageError:
+        """Why no loaded plugin provides cart type ``name``, and what to do."""
+        known = ", ".join(f"{r.cart_type.id}" + (f" (alias: {', '.join(r.cart_type.aliases)})"
+                                                 if r.cart_type.aliases else "")
+                          for r in self.cart_types()) or "none"
+        off = [*self.disabled, *(b.name for b in self.broken)]
+        if not off:
+            return UsageError(f"unknown cart type {name!r}.",
+                              hint=f"Installed cart types: {known}. See `seconnect carts types`; a missing type "
+                                   "may need its plugin installed with `seconnect plugins install`.")
+        # A disabled plugin is never imported, so which types it would provide is not known here.
+        why = "; ".join([*([f"disabled by {DISABLE_ENV}: {', '.join(self.disabled)}"] if self.disabled else []),
+                         *([f"failed to load: {', '.join(b.name for b in self.broken)}"] if self.broken else [])])
+        enable = (f"remove it from {DISABLE_ENV} (now {os.environ.get(DISABLE_ENV, '')!r}) to enable it"
+                  if self.disabled else "fix or reinstall it")
+        return UsageError(f"cart type {name!r} is not available: no loaded plugin provides it, and some plugins "
+                          f"are off ({why}).",
+                          hint=f"If the type comes from one of those plugins, {enable}. Loaded cart types: {known}. "
+                               "`seconnect carts show NAME` still shows a cart of this type.")
+
+    def find_type(self, name: str) -> CartType | None:
+        """The cart type for an id or alias, or None when no loaded plugin provides it."""
+        key = self._keys.get(name.strip().casefold())
+        return self._types[key].cart_type if key is not None else None
 
     def owner_of(self, type_id: str) -> str:
         registered = self._types.get(self._keys.get(type_id.casefold(), ""))

@@ -140,6 +140,7 @@ def _show_text(s: dict) -> str:
         f"{labels['script_url'] + ':':<17}{s['script_url']}  (https://)",
         f"CA bundle:       {s['ca_bundle'] or '(system trust store)'}",
         f"Active:          {'yes' if s['active'] else 'no'}",
+        *([f"Not usable now:  {s['unavailable']}"] if s.get("unavailable") else []),
         "",
         "Capabilities:",
     ]
