@@ -55,7 +55,8 @@ class RegisteredType:
 def _plugin_bug(owner: str, hook: str, cart: CartDefinition, exc: Exception) -> PluginError:
     return PluginError(
         f"plugin {owner!r} failed in {hook} for cart {cart.name!r}: {type(exc).__name__}: {exc}",
-        hint=f"This is a bug in the plugin; report it to its authors, or set {DISABLE_ENV}={owner}.")
+        hint=f"This is a bug in the plugin; report it to its authors (run again with -v for the traceback), "
+             f"or set {DISABLE_ENV}={owner}.")
 
 
 class _CoreHooks:

@@ -9,7 +9,7 @@ import click
 from .. import carts as service
 from ..capabilities import Capability
 from ..errors import CartError, UsageError
-from . import App, emit, pass_app, table
+from . import App, emit, json_option, pass_app, table
 
 
 def _read_password(app: App, type_name: str, password_stdin: bool) -> str:
@@ -102,7 +102,7 @@ def remove(app: App, name, yes) -> None:
 
 
 @command.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def list_(app: App, as_json) -> None:
     """List cart definitions."""
@@ -118,7 +118,7 @@ def list_(app: App, as_json) -> None:
 
 @command.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def show(app: App, name, as_json) -> None:
     """Show the cart NAME: fields (password masked), capabilities and cart-based parameters."""
@@ -177,7 +177,7 @@ def _realtime_explanation(levels: list[str], synced: bool) -> str:
 
 
 @command.command("types")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def types(app: App, as_json) -> None:
     """The capability matrix of every installed cart type."""

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, exists, func, or_, select
 
 from ..errors import NotFoundError
 from ..store import tables
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 
 _FIELDS = ("first_name", "last_name", "company", "email", "phone", "street1", "street2", "city", "state",
            "postal_code", "country")
@@ -87,10 +87,10 @@ def _cart_id(conn: Connection, name: str) -> int | None:
 
 
 @command.command("list")
-@click.option("--cart", "cart_name", help="Only customers linked to or first seen at this cart.")
+@cart_option()
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
               help="At most this many customers (lowest ids first).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def list_(app: App, cart_name, limit, as_json) -> None:
     """List customers: name, e-mail, phone, city/zip, the carts' ids linked to each."""
@@ -126,7 +126,7 @@ def _list_text(data: list[dict[str, Any]]) -> str:
 
 @command.command("show")
 @click.argument("customer_id", metavar="ID", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def show(app: App, customer_id, as_json) -> None:
     """Show customer ID: fields, the carts' ids linked to it, and the orders linked to it."""

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from sqlalchemy import select
 
 from ..errors import SeconnectError
@@ -48,7 +49,7 @@ def command(ctx: click.Context, profile: str, orders: int, keep: str | None) -> 
     folder.mkdir(parents=True, exist_ok=True)
     # The demo never touches the merchant's real store or key unless --db says so.
     os.environ.setdefault("SECONNECT_KEY_FILE", str(folder / "secret.key"))
-    db_url = app.db_url if ctx.find_root().params.get("db_url") else f"sqlite:///{folder / 'demo.db'}"
+    db_url = app.db_url if app.db_source is not ParameterSource.DEFAULT else f"sqlite:///{folder / 'demo.db'}"
     store = open_store(db_url)
     _say(f"Store file: {store.url}")
     profiles = ["interspire", "generic"] if profile == "both" else [profile]

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from . import App, emit, pass_app, table
+from . import App, emit, json_option, pass_app, table
 
 __all__ = ["command"]
 
@@ -72,8 +72,7 @@ def _text(rows: list[dict[str, Any]]) -> str:
 
 @command.command("list")
 @click.option("--sku", "skus", multiple=True, metavar="SKU", help="Only this SKU (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON: sku, qoh and each cart's code, cart_qoh, "
-                                                      "last_sent_qoh.")
+@json_option
 @pass_app
 def list_cmd(app: App, skus, as_json) -> None:
     """Quantities on hand, with what each cart last reported and was last sent."""
@@ -99,7 +98,7 @@ def _report(applied, as_json: bool) -> None:
 @click.argument("sku")
 @click.argument("qty", type=int)
 @click.option("--reason", help="Why (kept in the change history).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 @pass_app
 def set_cmd(app: App, sku, qty, reason, as_json) -> None:
     """Set SKU's quantity on hand to QTY (starts tracking an untracked SKU)."""
@@ -114,7 +113,7 @@ def set_cmd(app: App, sku, qty, reason, as_json) -> None:
 @click.argument("sku")
 @click.argument("delta", type=int)
 @click.option("--reason", help="Why (kept in the change history), e.g. 'received PO 1182'.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 @pass_app
 def adjust_cmd(app: App, sku, delta, reason, as_json) -> None:
     """Add DELTA (e.g. 10 or -2) to SKU's quantity on hand."""
@@ -128,7 +127,7 @@ def adjust_cmd(app: App, sku, delta, reason, as_json) -> None:
 @command.command("history")
 @click.argument("sku")
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True, help="Newest changes shown.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @pass_app
 def history_cmd(app: App, sku, limit, as_json) -> None:
     """SKU's recorded quantity changes, newest first: when, how much, why and from where."""

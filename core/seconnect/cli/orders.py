@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import orders as service
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 
 
 @click.group("orders")
@@ -14,9 +14,9 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--cart", "cart_name", help="Only this cart's orders.")
+@cart_option()
 @click.option("--limit", default=100, show_default=True, help="At most this many orders.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def list_(app: App, cart_name, limit, as_json) -> None:
     """List orders (oldest number first)."""
@@ -30,11 +30,13 @@ def list_(app: App, cart_name, limit, as_json) -> None:
 
 @command.command("show")
 @click.argument("number")
-@click.option("--cart", "cart_name", required=True, help="The cart the order came from.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output ('record' follows order.schema.json).")
+@cart_option(required=True)
+@json_option
 @pass_app
 def show(app: App, number, cart_name, as_json) -> None:
-    """Show order NUMBER of a cart: addresses, lines, totals, customer link, status history."""
+    """Show order NUMBER of a cart: addresses, lines, totals, customer link, status history.
+
+    With --json, 'record' follows order.schema.json."""
     with app.store.begin() as conn:
         details = service.order_details(conn, cart_name, number)
     emit(details, as_json, _text)
@@ -43,7 +45,7 @@ def show(app: App, number, cart_name, as_json) -> None:
 @command.command("set-status")
 @click.argument("number")
 @click.argument("label", nargs=-1, required=True)
-@click.option("--cart", "cart_name", required=True, help="The cart the order came from.")
+@cart_option(required=True)
 @click.option("--tracking", "tracking", multiple=True, metavar="NUM[,CARRIER[,DATE[,METHOD]]]",
               help="A package's tracking number, optionally with its carrier code, pickup date and ship "
                    "method. Repeat it, one per package.")
@@ -52,7 +54,7 @@ def show(app: App, number, cart_name, as_json) -> None:
 @click.option("--pickup-date", default="", metavar="DATE",
               help="Pickup date (YYYY-MM-DD or M/D/YYYY) of every package that names none.")
 @click.option("--note", default="", help="Kept with the change and sent to the cart (which may show it to the customer).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def set_status(app: App, number, label, cart_name, tracking, carrier, pickup_date, note, as_json) -> None:
     """Set order NUMBER's status to LABEL and queue the change for the cart when SEOM's rules allow.

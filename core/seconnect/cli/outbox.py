@@ -13,7 +13,7 @@ import click
 
 from ..errors import UsageError
 from ..store import tables
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 
 __all__ = ["command"]
 
@@ -47,11 +47,11 @@ def _text(data: dict[str, Any]) -> str:
 @click.option("--state", "states", multiple=True, type=click.Choice(tables.OUTBOX_STATES),
               help="Only rows in this state (repeatable). Default: everything not yet sent.")
 @click.option("--all", "everything", is_flag=True, help="Include sent rows.")
-@click.option("--cart", "cart_name", metavar="NAME", help="Only rows for this cart.")
+@cart_option()
 @click.option("--kind", help="Only this kind of work (inventory, status).")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
               help="Newest rows shown.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON (counts per state and the rows).")
+@json_option
 @pass_app
 def list_cmd(app: App, states, everything, cart_name, kind, limit, as_json) -> None:
     """Queued, in-flight and parked work, newest first, with the last error of each row."""
@@ -69,8 +69,8 @@ def list_cmd(app: App, states, everything, cart_name, kind, limit, as_json) -> N
 @command.command("retry")
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "all_parked", is_flag=True, help="Every parked row (of --cart, if given).")
-@click.option("--cart", "cart_name", metavar="NAME", help="With --all: only this cart's parked rows.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@cart_option()
+@json_option
 @pass_app
 def retry_cmd(app: App, ids, all_parked, cart_name, as_json) -> None:
     """Re-queue parked rows (by ID, or --all) with a fresh set of attempts."""

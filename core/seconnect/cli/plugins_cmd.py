@@ -9,7 +9,7 @@ import click
 
 from ..errors import PluginError, UsageError
 from ..plugins import DISABLE_ENV, plugin_distribution
-from . import App, emit, pass_app, table
+from . import App, emit, json_option, pass_app, table
 
 
 @click.group("plugins")
@@ -18,7 +18,7 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def list_(app: App, as_json) -> None:
     """Plugins with their version, cart types and hooks; broken ones are listed too."""

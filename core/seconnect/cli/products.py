@@ -17,7 +17,7 @@ from ..carts import get_cart
 from ..errors import NotFoundError
 from ..store import tables
 from ..subskus import chunked
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 
 __all__ = ["command", "list_products", "product_detail", "planned_text"]
 
@@ -152,8 +152,8 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--cart", "cart_name", help="Only products this cart has a code for.")
+@json_option
+@cart_option()
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N products.")
 @pass_app
 def list_(app: App, as_json: bool, cart_name: str | None, limit: int | None) -> None:
@@ -166,7 +166,7 @@ def list_(app: App, as_json: bool, cart_name: str | None, limit: int | None) -> 
 
 @command.command("show")
 @click.argument("sku")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def show(app: App, sku: str, as_json: bool) -> None:
     """Show the product SKU: details, sub-SKUs and each cart's code for it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..jobs import quarantine as service
-from . import App, emit, pass_app, table
+from . import App, emit, json_option, pass_app, table
 
 
 @click.group("quarantine")
@@ -15,7 +15,7 @@ def command() -> None:
 
 @command.command("list")
 @click.option("--all", "include_resolved", is_flag=True, help="Include records already resolved by a retry.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (includes the raw payload).")
+@json_option
 @pass_app
 def list_(app: App, include_resolved, as_json) -> None:
     """Parked records with their reason."""

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from ..errors import UsageError
-from . import App, emit, pass_app
+from . import App, cart_option, emit, json_option, pass_app
 from .run import _carts, _each_cart, _plural, _progress, _waiting
 
 __all__ = ["commands"]
@@ -82,10 +82,10 @@ def _describe_send(s: dict[str, Any]) -> str:
 
 
 @click.command("inventory-get")
-@click.option("--cart", "cart_name", help="The cart to read quantities from.")
+@cart_option()
 @click.option("--all", "all_carts", is_flag=True, help="Every active cart.")
 @click.option("--dry-run", is_flag=True, help="Print the differences (SKU, local, cart); change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@json_option
 @pass_app
 def inventory_get_cmd(app: App, cart_name, all_carts, dry_run, as_json) -> None:
     """Get quantities on hand from the cart into the store file ("Get QOH from Website").
@@ -101,11 +101,11 @@ def inventory_get_cmd(app: App, cart_name, all_carts, dry_run, as_json) -> None:
 
 
 @click.command("inventory-send")
-@click.option("--cart", "cart_name", help="The cart to send quantities to.")
+@cart_option()
 @click.option("--all", "all_carts", is_flag=True, help="Every active cart.")
 @click.option("--sku", "skus", multiple=True, metavar="SKU", help="Send only this SKU (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@json_option
 @pass_app
 def inventory_send_cmd(app: App, cart_name, all_carts, skus, dry_run, as_json) -> None:
     """Send the store file's quantities on hand to the cart ("Send QOH to Website")."""
@@ -120,12 +120,12 @@ def inventory_send_cmd(app: App, cart_name, all_carts, skus, dry_run, as_json) -
 @click.command("realtime")
 @click.option("--once", "mode", flag_value="once", default=True, help="Deliver what is due now, then exit (default).")
 @click.option("--follow", "mode", flag_value="follow", help="Keep delivering until stopped (SIGTERM or Ctrl-C).")
-@click.option("--cart", "cart_names", multiple=True, metavar="NAME", help="Deliver only to this cart (repeatable).")
+@cart_option(multiple=True)
 @click.option("--poll", type=click.FloatRange(0.01, 3600), default=None, metavar="SECONDS",
               help="With --follow: how often to look for new work when idle (default 0.25).")
 @click.option("--lease", type=click.FloatRange(1, 86400), default=None, metavar="SECONDS",
               help="Requeue rows a worker has been delivering without a sign of life for this long (default 60).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@json_option
 @pass_app
 def realtime_cmd(app: App, mode, cart_names, poll, lease, as_json) -> None:
     """Deliver queued changes (inventory, status updates) to the carts: the outbox worker."""

@@ -37,10 +37,14 @@ def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
               help="Which cart to play: BigCommerce's module (bugs included) or a spec-style script.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated store data.")
-@click.option("--orders", type=click.IntRange(min=0), default=50, show_default=True)
-@click.option("--products", type=click.IntRange(min=0), default=20, show_default=True)
-@click.option("--customers", type=click.IntRange(min=0), default=30, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Seed of the generated store data (same seed and sizes: same store).")
+@click.option("--orders", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Orders the new store holds (about 85% downloadable in the interspire profile).")
+@click.option("--products", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Products the new store holds (some with variations); at least 1 if there are orders.")
+@click.option("--customers", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Registered customers the new store holds (orders add guests too).")
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=0, show_default=True,
               help="Delay added to every SETI reply.")
 @click.option("--faults", metavar="SPEC", help="Faults to inject, e.g. '503*2,reset:0.1@downloadorders' "
