@@ -120,7 +120,7 @@ def _complete_cart(ctx: click.Context, param: click.Parameter, incomplete: str) 
         from ..store import tables
         from ..store.database import as_db_url, default_db_url
 
-        url = sa.engine.make_url(as_db_url(ctx.meta.get("seconnect.globals", Globals()).db or default_db_url()))
+        url = sa.engine.make_url(as_db_url(_options(ctx).db or default_db_url()))
         if url.get_backend_name() == "sqlite" and not (url.database and os.path.isfile(url.database)):
             return []  # completing never creates a store
         engine = sa.create_engine(url)
@@ -172,21 +172,21 @@ def configure_logging(verbose: int, quiet: bool = False) -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 3 else max(level, floor))
 
 
-def _options() -> Globals:
-    return click.get_current_context().meta.setdefault("seconnect.globals", Globals())
+def _options(ctx: click.Context) -> Globals:
+    return ctx.meta.setdefault("seconnect.globals", Globals())  # meta is shared by nested contexts
 
 
 def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
-    _options().verbose += value or 0
+    _options(ctx).verbose += value or 0
 
 
 def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    _options().quiet |= bool(value)
+    _options(ctx).quiet |= bool(value)
 
 
 def _set_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        _options().db, _options().db_source = value, ctx.get_parameter_source(param.name)
+        _options(ctx).db, _options(ctx).db_source = value, ctx.get_parameter_source(param.name)
 
 
 def _global_options(envvar: bool) -> list[click.Option]:
@@ -274,7 +274,7 @@ def build_cli(plugins: Plugins | None = None) -> click.Group:
         """Keep your order-management database in step with your web stores.
 
         The options below also work after the command's name (`seconnect orders list -v`)."""
-        ctx.obj = App(None, plugins, _options())
+        ctx.obj = App(None, plugins, _options(ctx))
 
     from . import commands
 
