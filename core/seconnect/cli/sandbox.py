@@ -5,6 +5,7 @@ The command is exported as the click object :data:`sandbox`; the main group adds
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -51,7 +52,7 @@ def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
                                               "(see docs/sandbox.md).")
 @click.option("--bug", "bug_items", multiple=True, metavar="NAME=on|off",
               help="Turn one interspire bug switch on or off (repeatable).")
-@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Keep the store's data (and its CA) in DIR across runs; default: a temporary directory.")
 @click.option("--password", metavar="TEXT",
               help="The cart password to accept; default: generated once per --state and kept there.")
@@ -116,7 +117,7 @@ def _announce(cart, state_dir: Path | None) -> None:
         echo(f"  Bugs:        all of BigCommerce's on{' except ' + ', '.join(off) if off else ''}")
     echo("Add it as a cart (type the password above when asked):")
     echo(f"  seconnect carts add sandbox --type {cart_type} --user {cart.user} "
-         f"--script-url '{cart.script_url}'{store_code} --ca-bundle {cart.ca_file}")
+         f"--script-url {shlex.quote(cart.script_url)}{store_code} --ca-bundle {shlex.quote(str(cart.ca_file))}")
     echo(f"More orders: POST https://{cart.script_url.split('/')[0]}/__sandbox/orders?count=N "
          "with header X-Sandbox-Token: <password>")
     echo("Press Ctrl-C to stop.")
