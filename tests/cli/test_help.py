@@ -68,6 +68,7 @@ def test_cart_names_complete_from_the_store_and_never_create_one(seconnect, db_u
 
     assert complete("orders", "list", "--cart", incomplete="h") == ["Harbor", "Hill Shop"]
     assert complete("run", "import-orders", "--cart") == ["Dock", "Harbor", "Hill Shop"]
+    assert complete("carts", "show", incomplete="d") == ["Dock"]
     missing = tmp_path / "nowhere.db"
     assert complete("--db", str(missing), "orders", "list", "--cart") == []
     monkeypatch.setenv("SECONNECT_DB", f"sqlite:///{missing}")

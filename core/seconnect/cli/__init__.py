@@ -30,7 +30,8 @@ from ..heap import settle_heap
 from ..plugins import Plugins, load_plugins
 from ..store.database import ENV_DB
 
-__all__ = ["main", "build_cli", "App", "Globals", "DB_PARAM", "pass_app", "emit", "configure_logging"]
+__all__ = ["main", "build_cli", "App", "Globals", "DB_PARAM", "pass_app", "emit", "configure_logging", "json_option",
+           "cart_option", "complete_cart_name"]
 
 #: The name of the global ``--db`` parameter on every command, for ``ctx.get_parameter_source``.
 DB_PARAM = "seconnect_db"
@@ -107,12 +108,12 @@ def cart_option(*, required: bool = False, multiple: bool = False,
     """``--cart NAME``, the same on every command that has it (``cart_name``, or ``cart_names``
     when repeatable); cart names complete in the shell."""
     return click.option("--cart", param or ("cart_names" if multiple else "cart_name"), metavar="NAME",
-                        required=required, multiple=multiple, shell_complete=_complete_cart,
+                        required=required, multiple=multiple, shell_complete=complete_cart_name,
                         help="The cart, by its Store Name (`seconnect carts list`)" + ("; repeatable." if multiple
                                                                                         else "."))
 
 
-def _complete_cart(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+def complete_cart_name(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Cart names from the store, for shell completion; nothing (never an error) if it cannot be read."""
     try:
         import sqlalchemy as sa

@@ -9,7 +9,7 @@ import click
 from .. import carts as service
 from ..capabilities import Capability
 from ..errors import CartError, UsageError
-from . import App, emit, json_option, pass_app, table
+from . import App, complete_cart_name, emit, json_option, pass_app, table
 
 
 def _read_password(app: App, type_name: str, password_stdin: bool) -> str:
@@ -117,7 +117,7 @@ def list_(app: App, as_json) -> None:
 
 
 @command.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_cart_name)
 @json_option
 @pass_app
 def show(app: App, name, as_json) -> None:
@@ -222,7 +222,7 @@ def _quote(name: str) -> str:
 
 
 @command.command("test")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_cart_name)
 @click.option("--check-credentials", is_flag=True,
               help="Also check the user name, password and store code with an authenticated call.")
 @pass_app
