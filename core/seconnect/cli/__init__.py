@@ -6,6 +6,11 @@ the same hook (see :mod:`seconnect.cli.commands`), exactly like a third-party pl
 
 Errors seconnect raises on purpose print as ``Error: …`` plus a hint, without a traceback, and
 exit with the error family's code (see :mod:`seconnect.errors`).
+
+The global options (``--db``, ``-v``, ``-q``) are added to every command, so they work after the
+subcommand too; their values meet in one :class:`Globals` (``ctx.meta``), and logging starts
+once every option is parsed, just before the command runs. ``--json`` and ``--cart`` come from
+:func:`json_option` / :func:`cart_option`, one wording everywhere.
 """
 
 from __future__ import annotations
