@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from . import params, secrets
-from .capabilities import Capability
+from .capabilities import Capabilities, Capability
 from .cartdef import CartDefinition, CartType, Secret
 from .errors import NotFoundError, UsageError
 from .params import PARAMS
@@ -315,8 +315,14 @@ def _masked(password: Secret) -> str:
 
 def cart_summary(plugins: Plugins, cart: CartDefinition, *, active: bool = True) -> dict[str, Any]:
     """What `carts show` prints: fields (password masked), effective capabilities and notes."""
-    ctype = plugins.resolve_type(cart.type)
-    caps = plugins.capabilities_for(cart)
+    ctype = plugins.find_type(cart.type)
+    unavailable = None
+    if ctype is None:  # its plugin is disabled or broken: the stored fields still show
+        unavailable = plugins.unknown_type_error(cart.type)
+        ctype = CartType(id=cart.type, label="not available", capabilities=Capabilities())
+        caps = ctype.capabilities
+    else:
+        caps = plugins.capabilities_for(cart)
     summary = {
         "name": cart.name,
         "type": ctype.id,
@@ -333,6 +339,8 @@ def cart_summary(plugins: Plugins, cart: CartDefinition, *, active: bool = True)
         "notes": dict(ctype.notes),
         "params": {k: PARAMS[k].format(v) for k, v in cart.params.items() if PARAMS[k].scope == "cart"},
     }
+    if unavailable is not None:
+        summary["unavailable"] = f"{unavailable.message[0].upper()}{unavailable.message[1:]} {unavailable.hint}"
     if cart.params.get("UseGenericStatusUpdates") and not caps.supports(Capability.STATUS_UPDATES):
         summary["capabilities"]["status-updates"] = "generic (UseGenericStatusUpdates is TRUE)"
     return summary

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from .errors import NotFoundError, UsageError
 from .store import tables
@@ -185,7 +186,7 @@ def set_value(conn: Connection, name: str, raw: str, cart_id: int | None) -> tup
     param = _settable(name, cart_id)
     value = param.parse(raw)
     if param.name == "SubSKUDelimiter":
-        _refuse_if_sub_skus_exist(conn, cart_id)
+        _refuse_if_sub_skus_exist(conn, cart_id, raw)
     table = tables.params
     where = (table.c.name == param.name) & (
         table.c.cart_id.is_(None) if cart_id is None else table.c.cart_id == cart_id)
@@ -201,7 +202,7 @@ def unset_value(conn: Connection, name: str, cart_id: int | None) -> tuple[Param
     fallback applies again; returns the parameter and whether a value was stored."""
     param = _settable(name, cart_id)
     if param.name == "SubSKUDelimiter":
-        _refuse_if_sub_skus_exist(conn, cart_id)
+        _refuse_if_sub_skus_exist(conn, cart_id, None)
     table = tables.params
     removed = conn.execute(delete(table).where(
         table.c.name == param.name,
@@ -209,16 +210,29 @@ def unset_value(conn: Connection, name: str, cart_id: int | None) -> tuple[Param
     return param, bool(removed)
 
 
-def _refuse_if_sub_skus_exist(conn: Connection, cart_id: int | None) -> None:
+def _refuse_if_sub_skus_exist(conn: Connection, cart_id: int | None, raw: str | None) -> None:
     """SEOM warns that changing the sub-SKU build settings once sub-SKUs exist breaks the
-    translation of order lines; refuse instead of silently breaking it."""
-    codes, products = tables.product_cart_codes, tables.products
-    query = (select(func.count()).select_from(codes.join(products, products.c.id == codes.c.product_id))
-             .where(products.c.parent_id.is_not(None)))
+    translation of order lines; refuse instead of silently breaking it, and give the way round:
+    unmap the sub-SKUs (options mode), change the delimiter, build them again."""
+    codes, products, carts = tables.product_cart_codes, tables.products, tables.carts
+    query = (select(carts.c.name).distinct()
+             .select_from(codes.join(products, products.c.id == codes.c.product_id)
+                          .join(carts, carts.c.id == codes.c.cart_id))
+             .where(products.c.parent_id.is_not(None)).order_by(carts.c.name))
     if cart_id is not None:
         query = query.where(codes.c.cart_id == cart_id)
-    if conn.execute(query).scalar_one():
-        raise UsageError("sub-SKUs already exist: changing SubSKUDelimiter now would break the translation "
-                         "of order lines to them.",
-                         hint="Back up the store file, change it, then rebuild the mapping with "
-                              "`seconnect run import-products --cart NAME --attributes sub-skus --rebuild`.")
+    names = list(conn.execute(query).scalars())
+    if not names:
+        return
+
+    def rebuild(name: str, mode: str) -> str:
+        return f"`seconnect run import-products --cart {shlex.quote(name)} --attributes {mode} --rebuild`"
+
+    verb = "unset SubSKUDelimiter" if raw is None else f"set SubSKUDelimiter {shlex.quote(raw)}"
+    change = f"`seconnect params {verb}" + ("`" if cart_id is None else f" --cart {shlex.quote(names[0])}`")
+    # For the global value every cart with sub-SKUs is unmapped first and rebuilt last.
+    ordered = [*(rebuild(n, "options") for n in names), change, *(rebuild(n, "sub-skus") for n in names)]
+    raise UsageError(f"sub-SKUs of cart{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names)} exist: changing "
+                     "SubSKUDelimiter now would break the translation of order lines to them.",
+                     hint="To change it, back up the store file, then run in this order: " + ", then ".join(ordered)
+                          + ". The old sub-SKUs stay, unmapped, with their stock and history.")

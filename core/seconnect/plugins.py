@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from .capabilities import Capabilities, Capability, Support
 from .cartdef import CartDefinition, CartType
 from .errors import CapabilityError, PluginError, SeconnectError, UsageError
 
-__all__ = ["ENTRY_POINT_GROUP", "DISABLE_ENV", "Plugins", "BrokenPlugin", "load_plugins"]
+__all__ = ["ENTRY_POINT_GROUP", "DISABLE_ENV", "Plugins", "BrokenPlugin", "load_plugins", "plugin_distribution"]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ class RegisteredType:
 def _plugin_bug(owner: str, hook: str, cart: CartDefinition, exc: Exception) -> PluginError:
     return PluginError(
         f"plugin {owner!r} failed in {hook} for cart {cart.name!r}: {type(exc).__name__}: {exc}",
-        hint=f"This is a bug in the plugin; report it to its authors, or set {DISABLE_ENV}={owner}.")
+        hint=f"This is a bug in the plugin; report it to its authors (run again with -v for the traceback), "
+             f"or set {DISABLE_ENV}={owner}.")
 
 
 class _CoreHooks:
@@ -136,13 +138,33 @@ class Plugins:
         """The cart type for an id or alias, case-insensitively; a clear error otherwise."""
         key = self._keys.get(name.strip().casefold())
         if key is None:
-            known = ", ".join(f"{r.cart_type.id}" + (f" (alias: {', '.join(r.cart_type.aliases)})"
-                                                     if r.cart_type.aliases else "")
-                              for r in self.cart_types()) or "none"
-            raise UsageError(f"unknown cart type {name!r}.",
-                             hint=f"Installed cart types: {known}. See `seconnect carts types`; "
-                                  "a missing type may need its plugin installed with `seconnect plugins install`.")
+            raise self.unknown_type_error(name)
         return self._types[key].cart_type
+
+    def unknown_type_error(self, name: str) -> UsageError:
+        """Why no loaded plugin provides cart type ``name``, and what to do."""
+        known = ", ".join(f"{r.cart_type.id}" + (f" (alias: {', '.join(r.cart_type.aliases)})"
+                                                 if r.cart_type.aliases else "")
+                          for r in self.cart_types()) or "none"
+        off = [*self.disabled, *(b.name for b in self.broken)]
+        if not off:
+            return UsageError(f"unknown cart type {name!r}.",
+                              hint=f"Installed cart types: {known}. See `seconnect carts types`; a missing type "
+                                   "may need its plugin installed with `seconnect plugins install`.")
+        # A disabled plugin is never imported, so which types it would provide is not known here.
+        why = "; ".join([*([f"disabled by {DISABLE_ENV}: {', '.join(self.disabled)}"] if self.disabled else []),
+                         *([f"failed to load: {', '.join(b.name for b in self.broken)}"] if self.broken else [])])
+        enable = (f"remove it from {DISABLE_ENV} (now {os.environ.get(DISABLE_ENV, '')!r}) to enable it"
+                  if self.disabled else "fix or reinstall it")
+        return UsageError(f"cart type {name!r} is not available: no loaded plugin provides it, and some plugins "
+                          f"are off ({why}).",
+                          hint=f"If the type comes from one of those plugins, {enable}. Loaded cart types: {known}. "
+                               "`seconnect carts show NAME` still shows a cart of this type.")
+
+    def find_type(self, name: str) -> CartType | None:
+        """The cart type for an id or alias, or None when no loaded plugin provides it."""
+        key = self._keys.get(name.strip().casefold())
+        return self._types[key].cart_type if key is not None else None
 
     def owner_of(self, type_id: str) -> str:
         registered = self._types.get(self._keys.get(type_id.casefold(), ""))
@@ -242,6 +264,23 @@ def load_plugins(extra: Iterable[tuple[str, object]] = ()) -> Plugins:
         pm.unregister(exc.plugin)
         broken.append(BrokenPlugin(plugin_name, _dist_of(plugin_name), f"unknown hook: {exc}"))
     return Plugins(pm, broken, disabled)
+
+
+def _normalise_dist(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.strip()).casefold()
+
+
+def plugin_distribution(name: str) -> str:
+    """The distribution that provides plugin ``name``, given its plugin (entry-point) name or
+    its distribution name as ``plugins list`` shows them; a :class:`UsageError` for anything else."""
+    wanted = name.strip()
+    provided = {(ep.name, _dist_name(ep)) for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    for plugin, dist in sorted(provided):
+        if wanted.casefold() == plugin.casefold() or _normalise_dist(wanted) == _normalise_dist(dist):
+            return dist
+    known = ", ".join(f"{plugin} ({dist})" for plugin, dist in sorted(provided)) or "none"
+    raise UsageError(f"no installed plugin or plugin distribution is called {wanted!r}.",
+                     hint=f"Installed plugins (distribution): {known}. See `seconnect plugins list`.")
 
 
 def _dist_name(ep) -> str:

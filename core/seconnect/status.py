@@ -52,6 +52,7 @@ is meant to be called by ``outbox.retry_parked`` for kind ``status``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -118,8 +119,10 @@ def canonical_label(label: str, known: Sequence[str]) -> str:
     """The known label ``label`` names, in its canonical spelling; refuse anything else."""
     found = {_fold(k): k for k in known}.get(_fold(label))
     if found is None:
+        close = difflib.get_close_matches(_fold(label), [_fold(k) for k in known], n=1, cutoff=0.6)
+        guess = f"Did you mean {next(k for k in known if _fold(k) == close[0])!r}? " if close else ""
         raise UsageError(f"unknown status label {label!r}.",
-                         hint=f"Known labels: {', '.join(known)}. Add your own with `seconnect params set "
+                         hint=f"{guess}Known labels: {', '.join(known)}. Add your own with `seconnect params set "
                               f"{LABELS_PARAM} \"{'; '.join([*known[len(BUILTIN_LABELS):], label.strip()])}\"`.")
     return found
 

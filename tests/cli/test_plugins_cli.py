@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "seconnect", *args], capture_output=True, text=True,
@@ -59,6 +61,33 @@ def test_uninstalling_seconnect_itself_is_refused():
     assert result.returncode == 2 and "refusing to uninstall seconnect itself" in result.stderr
 
 
+def test_uninstall_names_builtin_and_unknown_plugins_instead_of_doing_nothing():
+    builtin = run("plugins", "uninstall", "generic", "--yes")
+    assert builtin.returncode == 2 and "Traceback" not in builtin.stderr
+    assert "plugin 'generic' is built into seconnect and cannot be uninstalled" in builtin.stderr
+    assert "SECONNECT_DISABLE_PLUGINS=generic" in builtin.stderr
+    unknown = run("plugins", "uninstall", "no-such-cart", "--yes")
+    assert unknown.returncode == 2
+    assert "no installed plugin or plugin distribution is called 'no-such-cart'" in unknown.stderr
+    assert "bigcommerce (seconnect), generic (seconnect)" in unknown.stderr
+
+
+def test_a_plugin_is_found_by_its_name_or_its_distribution_name(tmp_path, monkeypatch):
+    from seconnect.errors import UsageError
+    from seconnect.plugins import plugin_distribution
+
+    info = tmp_path / "bad_cart-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bad-cart\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[seconnect]\nbadcart = bad_cart\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("badcart", "BadCart", "bad-cart", "bad_cart", " Bad.Cart "):
+        assert plugin_distribution(name) == "bad-cart", name
+    assert plugin_distribution("generic") == "seconnect"
+    with pytest.raises(UsageError):
+        plugin_distribution("bad")
+
+
 def test_plugins_install_of_a_local_folder(tmp_path):
     pkg = tmp_path / "seconnect-hello"
     (pkg / "seconnect_hello").mkdir(parents=True)
@@ -89,6 +118,7 @@ def test_plugins_install_of_a_local_folder(tmp_path):
         names = [p["name"] for p in json.loads(run("plugins", "list", "--json").stdout)["plugins"]]
         assert "hello" in names
     finally:
-        removed = run("plugins", "uninstall", "seconnect-hello", "--yes")
+        removed = run("plugins", "uninstall", "hello", "--yes")  # the name `plugins list` shows
         assert removed.returncode == 0, removed.stderr
+        assert "Uninstalled seconnect-hello." in removed.stdout
     assert run("hello").returncode != 0

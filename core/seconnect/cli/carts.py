@@ -11,7 +11,7 @@ from .. import carts as service
 from ..capabilities import Capability
 from ..errors import CartError, UsageError
 from ..store import tables
-from . import App, emit, pass_app, printable, table
+from . import App, complete_cart_name, emit, json_option, pass_app, printable, table
 from .runs import counts_text, duration, when
 
 
@@ -138,7 +138,7 @@ def forget_passwords(app: App, yes) -> None:
 
 
 @command.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def list_(app: App, as_json) -> None:
     """List cart definitions."""
@@ -153,8 +153,8 @@ def list_(app: App, as_json) -> None:
 
 
 @command.command("show")
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("name", shell_complete=complete_cart_name)
+@json_option
 @pass_app
 def show(app: App, name, as_json) -> None:
     """Show the cart NAME: fields (password masked), capabilities, cart-based parameters, each job's
@@ -187,6 +187,7 @@ def _show_text(s: dict) -> str:
         f"{labels['script_url'] + ':':<17}{s['script_url']}  (https://)",
         f"CA bundle:       {s['ca_bundle'] or '(system trust store)'}",
         f"Active:          {'yes' if s['active'] else 'no'}",
+        *([f"Not usable now:  {s['unavailable']}"] if s.get("unavailable") else []),
         "",
         "Capabilities:",
     ]
@@ -240,7 +241,7 @@ def _realtime_explanation(levels: list[str], synced: bool) -> str:
 
 
 @command.command("types")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def types(app: App, as_json) -> None:
     """The capability matrix of every installed cart type."""
@@ -285,7 +286,7 @@ def _quote(name: str) -> str:
 
 
 @command.command("test")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_cart_name)
 @click.option("--check-credentials", is_flag=True,
               help="Also check the user name, password and store code with an authenticated call.")
 @pass_app

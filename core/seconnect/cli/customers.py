@@ -19,7 +19,7 @@ from ..errors import NotFoundError
 from ..store import tables
 from ..store.paging import Page, fetch_page
 from ..subskus import chunked
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 from .listing import limit_of, listing_options, report_cut
 from .types import ID
 
@@ -91,9 +91,9 @@ def _cart_id(conn: Connection, name: str) -> int | None:
 
 
 @command.command("list")
-@click.option("--cart", "cart_name", help="Only customers linked to or first seen at this cart.")
+@cart_option()
 @listing_options()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def list_(app: App, cart_name, limit, everything, as_json) -> None:
     """List customers (lowest ids first): name, e-mail, phone, city/zip, the carts' ids linked to each."""
@@ -130,7 +130,7 @@ def _list_text(data: list[dict[str, Any]]) -> str:
 
 @command.command("show")
 @click.argument("customer_id", metavar="ID", type=ID)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def show(app: App, customer_id, as_json) -> None:
     """Show customer ID: fields, the carts' ids linked to it, and the orders linked to it."""

@@ -60,7 +60,7 @@ def command(ctx: click.Context, profile: str, orders: int, keep: str | None, yes
     from ..store import open_store
 
     app = ctx.obj
-    explicit = ctx.find_root().get_parameter_source("db_url") is ParameterSource.COMMANDLINE
+    explicit = app.db_source is ParameterSource.COMMANDLINE
     folder: Path | None = None
     if explicit:
         if keep:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import doctor
-from . import App, emit, pass_app
+from . import App, emit, json_option, pass_app
 from .run import needs_you
 
 __all__ = ["command"]
@@ -25,7 +25,7 @@ def _text(data: dict) -> str:
 
 
 @click.command("doctor")
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@json_option
 @pass_app
 def command(app: App, as_json) -> None:
     """Check the store, key file, plugins, each active cart (Script URL and credentials), the outbox,

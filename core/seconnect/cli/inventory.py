@@ -12,7 +12,7 @@ import click
 from sqlalchemy import select
 
 from ..store.paging import Page, fetch_page
-from . import App, emit, pass_app, table
+from . import App, emit, json_option, pass_app, table
 from .listing import limit_of, listing_options, report_cut
 from .types import DELTA, QUANTITY
 
@@ -77,8 +77,7 @@ def _text(rows: list[dict[str, Any]]) -> str:
 @command.command("list")
 @click.option("--sku", "skus", multiple=True, metavar="SKU", help="Only this SKU (repeatable).")
 @listing_options()
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON: sku, qoh and each cart's code, cart_qoh, "
-                                                      "last_sent_qoh.")
+@json_option
 @pass_app
 def list_cmd(app: App, skus, limit, everything, as_json) -> None:
     """Quantities on hand, with what each cart last reported and was last sent."""
@@ -106,7 +105,7 @@ def _report(applied, as_json: bool) -> None:
 @click.argument("sku")
 @click.argument("qty", type=QUANTITY)
 @click.option("--reason", help="Why (kept in the change history).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 @pass_app
 def set_cmd(app: App, sku, qty, reason, as_json) -> None:
     """Set SKU's quantity on hand to QTY, 0..1,000,000,000 (starts tracking an untracked SKU)."""
@@ -121,7 +120,7 @@ def set_cmd(app: App, sku, qty, reason, as_json) -> None:
 @click.argument("sku")
 @click.argument("delta", type=DELTA)
 @click.option("--reason", help="Why (kept in the change history), e.g. 'received PO 1182'.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 @pass_app
 def adjust_cmd(app: App, sku, delta, reason, as_json) -> None:
     """Add DELTA (e.g. 10 or -2) to SKU's quantity on hand.
@@ -138,7 +137,7 @@ def adjust_cmd(app: App, sku, delta, reason, as_json) -> None:
 @command.command("history")
 @click.argument("sku")
 @listing_options(all_help="Every recorded change (no --limit).")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@json_option
 @pass_app
 def history_cmd(app: App, sku, limit, everything, as_json) -> None:
     """SKU's recorded quantity changes, newest first: when, how much, why and from where."""

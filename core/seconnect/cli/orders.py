@@ -7,7 +7,7 @@ from datetime import UTC
 import click
 
 from .. import orders as service
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 from .listing import limit_of, listing_options, report_cut
 
 
@@ -17,12 +17,12 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--cart", "cart_name", metavar="NAME", help="Only this cart's orders.")
+@cart_option()
 @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
               metavar="DATE", help="Only orders dated DATE or later (YYYY-MM-DD[ HH:MM:SS], UTC).")
 @click.option("--status", metavar="LABEL", help="Only orders with this status label (any case).")
 @listing_options()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def list_(app: App, cart_name, since, status, limit, everything, as_json) -> None:
     """List orders (by cart, oldest number first)."""
@@ -38,11 +38,13 @@ def list_(app: App, cart_name, since, status, limit, everything, as_json) -> Non
 
 @command.command("show")
 @click.argument("number")
-@click.option("--cart", "cart_name", required=True, help="The cart the order came from.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output ('record' follows order.schema.json).")
+@cart_option(required=True)
+@json_option
 @pass_app
 def show(app: App, number, cart_name, as_json) -> None:
-    """Show order NUMBER of a cart: addresses, lines, totals, customer link, status history."""
+    """Show order NUMBER of a cart: addresses, lines, totals, customer link, status history.
+
+    With --json, 'record' follows order.schema.json."""
     with app.store.begin() as conn:
         details = service.order_details(conn, cart_name, number)
     emit(details, as_json, _text)
@@ -51,7 +53,7 @@ def show(app: App, number, cart_name, as_json) -> None:
 @command.command("set-status")
 @click.argument("number")
 @click.argument("label", nargs=-1, required=True)
-@click.option("--cart", "cart_name", required=True, help="The cart the order came from.")
+@cart_option(required=True)
 @click.option("--tracking", "tracking", multiple=True, metavar="NUM[,CARRIER[,DATE[,METHOD]]]",
               help="A package's tracking number, optionally with its carrier code, pickup date and ship "
                    "method. Repeat it, one per package.")
@@ -60,7 +62,7 @@ def show(app: App, number, cart_name, as_json) -> None:
 @click.option("--pickup-date", default="", metavar="DATE",
               help="Pickup date (YYYY-MM-DD or M/D/YYYY) of every package that names none.")
 @click.option("--note", default="", help="Kept with the change and sent to the cart (which may show it to the customer).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def set_status(app: App, number, label, cart_name, tracking, carrier, pickup_date, note, as_json) -> None:
     """Set order NUMBER's status to LABEL and queue the change for the cart when SEOM's rules allow.

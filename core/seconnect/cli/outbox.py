@@ -13,7 +13,7 @@ import click
 
 from ..errors import UsageError
 from ..store import tables
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 from .listing import limit_of, listing_options, report_cut
 from .types import ID
 
@@ -48,10 +48,10 @@ def _text(data: dict[str, Any]) -> str:
 @command.command("list")
 @click.option("--state", "states", multiple=True, type=click.Choice(tables.OUTBOX_STATES),
               help="Only rows in this state (repeatable). Default: everything not yet sent.")
-@click.option("--cart", "cart_name", metavar="NAME", help="Only rows for this cart.")
+@cart_option()
 @click.option("--kind", help="Only this kind of work (inventory, status).")
 @listing_options(all_help="Every row: sent ones too (unless --state says otherwise), no --limit.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON (counts per state and the rows).")
+@json_option
 @pass_app
 def list_cmd(app: App, states, cart_name, kind, limit, everything, as_json) -> None:
     """Queued, in-flight and parked work, newest first, with the last error of each row."""
@@ -71,8 +71,8 @@ def list_cmd(app: App, states, cart_name, kind, limit, everything, as_json) -> N
 @command.command("retry")
 @click.argument("ids", nargs=-1, type=ID)
 @click.option("--all", "all_parked", is_flag=True, help="Every parked row (of --cart, if given).")
-@click.option("--cart", "cart_name", metavar="NAME", help="With --all: only this cart's parked rows.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@cart_option()
+@json_option
 @pass_app
 def retry_cmd(app: App, ids, all_parked, cart_name, as_json) -> None:
     """Re-queue parked rows (by ID, or --all) with a fresh set of attempts."""

@@ -6,7 +6,7 @@ import click
 
 from .. import params as service
 from ..carts import get_cart
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 
 
 def _cart_id(conn, cart_name: str | None) -> int | None:
@@ -19,8 +19,8 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--cart", "cart_name", help="Show the effective values for this cart.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@cart_option()
+@json_option
 @pass_app
 def list_(app: App, cart_name, as_json) -> None:
     """Every parameter with its effective value, where it comes from, and its type."""
@@ -34,7 +34,7 @@ def list_(app: App, cart_name, as_json) -> None:
 
 @command.command("get")
 @click.argument("name")
-@click.option("--cart", "cart_name", help="The cart whose value to show.")
+@cart_option()
 @pass_app
 def get(app: App, name, cart_name) -> None:
     """Print the effective value of parameter NAME."""
@@ -48,7 +48,7 @@ def get(app: App, name, cart_name) -> None:
 @command.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("value")
-@click.option("--cart", "cart_name", help="Set the cart-based value for this cart.")
+@cart_option()
 @pass_app
 def set_(app: App, name, value, cart_name) -> None:
     """Set parameter NAME to VALUE (globally, or for one cart with --cart).
@@ -64,7 +64,7 @@ def set_(app: App, name, value, cart_name) -> None:
 
 @command.command("unset")
 @click.argument("name")
-@click.option("--cart", "cart_name", help="Remove this cart's own value (else the global value).")
+@cart_option()
 @pass_app
 def unset(app: App, name, cart_name) -> None:
     """Remove the stored value of NAME, so the fallback applies again.

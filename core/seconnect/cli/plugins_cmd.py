@@ -8,8 +8,8 @@ import sys
 import click
 
 from ..errors import PluginError, UsageError
-from ..plugins import DISABLE_ENV
-from . import App, emit, pass_app, table
+from ..plugins import DISABLE_ENV, plugin_distribution
+from . import App, emit, json_option, pass_app, table
 
 
 @click.group("plugins")
@@ -18,7 +18,7 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def list_(app: App, as_json) -> None:
     """Plugins with their version, cart types and hooks; broken ones are listed too."""
@@ -61,10 +61,15 @@ def install(spec, upgrade, editable) -> None:
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def uninstall(name, yes) -> None:
-    """Uninstall the distribution NAME that provides a plugin."""
+    """Uninstall a plugin, by its name or its distribution's (as `plugins list` shows them)."""
     if name.strip().casefold() == "seconnect":
         raise UsageError("refusing to uninstall seconnect itself.",
                          hint=f"To switch a built-in plugin off, set {DISABLE_ENV}=NAME.")
+    dist = plugin_distribution(name)
+    if dist.casefold() == "seconnect":
+        raise UsageError(f"plugin {name.strip()!r} is built into seconnect and cannot be uninstalled.",
+                         hint=f"To switch it off, set {DISABLE_ENV}={name.strip()} (names separated by commas).")
     if not yes:
-        click.confirm(f"Uninstall {name}?", abort=True)
-    _pip("uninstall", "-y", name)
+        click.confirm(f"Uninstall {dist}?", abort=True)
+    _pip("uninstall", "-y", dist)
+    click.echo(f"Uninstalled {dist}.")

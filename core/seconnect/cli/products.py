@@ -18,7 +18,7 @@ from ..errors import NotFoundError
 from ..store import tables
 from ..store.paging import Page, fetch_page
 from ..subskus import chunked
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 from .listing import limit_of, listing_options, report_cut
 
 __all__ = ["command", "list_products", "product_detail", "planned_text"]
@@ -153,8 +153,8 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--cart", "cart_name", help="Only products this cart has a code for.")
+@json_option
+@cart_option()
 @listing_options()
 @pass_app
 def list_(app: App, as_json: bool, cart_name: str | None, limit: int, everything: bool) -> None:
@@ -168,7 +168,7 @@ def list_(app: App, as_json: bool, cart_name: str | None, limit: int, everything
 
 @command.command("show")
 @click.argument("sku")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @pass_app
 def show(app: App, sku: str, as_json: bool) -> None:
     """Show the product SKU: details, sub-SKUs and each cart's code for it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..jobs import quarantine as service
-from . import App, emit, pass_app, printable, table
+from . import App, emit, json_option, pass_app, printable, table
 from .listing import limit_of, listing_options, report_cut
 from .run import needs_you
 from .types import ID
@@ -18,7 +18,7 @@ def command() -> None:
 
 @command.command("list")
 @listing_options(all_help="Every record: those resolved by a retry too, no --limit.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (includes the raw payload).")
+@json_option
 @pass_app
 def list_(app: App, limit, everything, as_json) -> None:
     """Parked records with their reason (oldest first)."""

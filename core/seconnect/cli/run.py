@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ..cartdef import CartDefinition
 from ..errors import AttentionNeeded, SeconnectError, UsageError
-from . import App, emit, pass_app, printable
+from . import App, cart_option, emit, json_option, pass_app, printable
 from .runs import duration
 
 log = logging.getLogger(__name__)
@@ -188,10 +188,10 @@ def _describe_orders(s: dict[str, Any]) -> str:
 
 
 @command.command("import-orders")
-@click.option("--cart", "cart_name", help="The cart to import from.")
+@cart_option()
 @click.option("--all", "all_carts", is_flag=True, help="Every active cart.")
 @click.option("--start-after", metavar="NUMBER", help="Import orders after this order number (instead of the checkpoint).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@json_option
 @pass_app
 def import_orders_cmd(app: App, cart_name, all_carts, start_after, as_json) -> None:
     """Import new orders ("Import My New Orders via Internet")."""
@@ -209,9 +209,9 @@ def import_orders_cmd(app: App, cart_name, all_carts, start_after, as_json) -> N
 
 
 @command.command("import-customers")
-@click.option("--cart", "cart_name", help="The cart to import from.")
+@cart_option()
 @click.option("--all", "all_carts", is_flag=True, help="Every active cart.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@json_option
 @pass_app
 def import_customers_cmd(app: App, cart_name, all_carts, as_json) -> None:
     """Import customer records, matched to existing customers by CustomerSearchField1..4."""
@@ -228,14 +228,14 @@ def import_customers_cmd(app: App, cart_name, all_carts, as_json) -> None:
 
 
 @command.command("import-products")
-@click.option("--cart", "cart_name", help="The cart to import from.")
+@cart_option()
 @click.option("--all", "all_carts", is_flag=True, help="Every active cart.")
 @click.option("--attributes", type=click.Choice(["options", "sub-skus"]),
               help="Keep product attributes as options on order lines, or build sub-SKUs per variant. "
                    "Chosen once per cart (default: the BuildSubSKUs parameter).")
 @click.option("--rebuild", is_flag=True, help="Allow changing the attribute choice; rebuilds the cart's mapping.")
 @click.option("--dry-run", is_flag=True, help="Print the SKUs that would be created; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@json_option
 @pass_app
 def import_products_cmd(app: App, cart_name, all_carts, attributes, rebuild, dry_run, as_json) -> None:
     """Import product records (attributes as options or as sub-SKUs)."""

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import click
 
 from ..errors import UsageError
-from . import App, emit, pass_app
+from . import App, cart_option, emit, json_option, pass_app
 from .run import Progress, _carts, _each_cart, _plural, _waiting, needs_you
 
 __all__ = ["commands"]
@@ -32,12 +33,25 @@ def _describe_get(s: dict[str, Any]) -> str:
         lines.append(f"  {'SKU'.ljust(width)}  {'local':>7}  {'cart':>7}")
         lines += [f"  {d['sku'].ljust(width)}  {_qty(d['local']):>7}  {d['cart']:>7}" for d in s["diff"]]
         lines += _more(s["changed"], len(s["diff"]))
-    if s["unknown_count"]:
-        lines.append(f"  {_plural(s['unknown_count'], 'cart code')} not in the store file (not imported; run "
-                     "`seconnect run import-products` to add them):")
-        lines += [f"    {u['code']}" + (f"  (WebID {u['web_id']})" if u.get("web_id") else "") for u in s["unknown"]]
-        lines += _more(s["unknown_count"], len(s["unknown"]))
+    new = s["unknown_count"] - s["unknown_variations"]
+    cart = shlex.quote(s["cart"])
+    if new:
+        lines.append(f"  {_plural(new, 'cart record')} the store file has no product for (added at the cart since "
+                     f"the last product import): `seconnect run import-products --cart {cart}` adds them:")
+        lines += _unknown(s, "not-imported", new)
+    if s["unknown_variations"]:
+        lines.append(f"  {_plural(s['unknown_variations'], 'variation record')} not kept: this cart's products are "
+                     "imported as options, where a variation has no product of its own to hold its quantity. To keep "
+                     f"stock per variation: `seconnect run import-products --cart {cart} --attributes sub-skus "
+                     "--rebuild` (try --dry-run first):")
+        lines += _unknown(s, "variation", s["unknown_variations"])
     return "\n".join(lines)
+
+
+def _unknown(s: dict[str, Any], reason: str, total: int) -> list[str]:
+    shown = [u for u in s["unknown"] if u.get("reason", "not-imported") == reason]
+    return ([f"    {u['code']}" + (f"  (WebID {u['web_id']})" if u.get("web_id") else "") for u in shown]
+            + _more(total, len(shown)))
 
 
 def _qty(value: int | None) -> str:
@@ -85,10 +99,10 @@ def _send_attention(s: dict[str, Any]) -> str | None:
 
 
 @click.command("inventory-get")
-@click.option("--cart", "cart_name", help="The cart to read quantities from.")
+@cart_option()
 @click.option("--all", "all_carts", is_flag=True, help="Every active cart.")
 @click.option("--dry-run", is_flag=True, help="Print the differences (SKU, local, cart); change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@json_option
 @pass_app
 def inventory_get_cmd(app: App, cart_name, all_carts, dry_run, as_json) -> None:
     """Get quantities on hand from the cart into the store file ("Get QOH from Website").
@@ -104,11 +118,11 @@ def inventory_get_cmd(app: App, cart_name, all_carts, dry_run, as_json) -> None:
 
 
 @click.command("inventory-send")
-@click.option("--cart", "cart_name", help="The cart to send quantities to.")
+@cart_option()
 @click.option("--all", "all_carts", is_flag=True, help="Every active cart.")
 @click.option("--sku", "skus", multiple=True, metavar="SKU", help="Send only this SKU (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summaries as JSON.")
+@json_option
 @pass_app
 def inventory_send_cmd(app: App, cart_name, all_carts, skus, dry_run, as_json) -> None:
     """Send the store file's quantities on hand to the cart ("Send QOH to Website").
@@ -126,12 +140,12 @@ def inventory_send_cmd(app: App, cart_name, all_carts, skus, dry_run, as_json) -
 @click.command("realtime")
 @click.option("--once", "mode", flag_value="once", default=True, help="Deliver what is due now, then exit (default).")
 @click.option("--follow", "mode", flag_value="follow", help="Keep delivering until stopped (SIGTERM or Ctrl-C).")
-@click.option("--cart", "cart_names", multiple=True, metavar="NAME", help="Deliver only to this cart (repeatable).")
+@cart_option(multiple=True)
 @click.option("--poll", type=click.FloatRange(0.01, 3600), default=None, metavar="SECONDS",
               help="With --follow: how often to look for new work when idle (default 0.25).")
 @click.option("--lease", type=click.FloatRange(1, 86400), default=None, metavar="SECONDS",
               help="Requeue rows a worker has been delivering without a sign of life for this long (default 60).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@json_option
 @pass_app
 def realtime_cmd(app: App, mode, cart_names, poll, lease, as_json) -> None:
     """Deliver queued changes (inventory, status updates) to the carts: the outbox worker.

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from .. import runs as history
-from . import App, emit, pass_app, table
+from . import App, cart_option, emit, json_option, pass_app, table
 
 __all__ = ["command", "duration", "counts_text", "when"]
 
@@ -55,11 +55,11 @@ def _text(data: dict[str, Any]) -> str:
 
 
 @click.command("runs")
-@click.option("--cart", "cart_name", metavar="NAME", help="Only runs of this cart.")
+@cart_option()
 @click.option("--job", metavar="JOB", help="Only runs of this job, e.g. import-orders.")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=20, show_default=True,
               help="Newest runs shown.")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON (with each run's full summary).")
+@json_option
 @pass_app
 def command(app: App, cart_name, job, limit, as_json) -> None:
     """Run history, newest first: when, job, cart, outcome, counts, error and its hint, duration."""

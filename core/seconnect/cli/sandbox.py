@@ -5,6 +5,7 @@ The command is exported as the click object :data:`sandbox`; the main group adds
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -37,22 +38,28 @@ def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
               help="Which cart to play: BigCommerce's module (bugs included) or a spec-style script.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the generated store data.")
-@click.option("--orders", type=click.IntRange(min=0), default=50, show_default=True)
-@click.option("--products", type=click.IntRange(min=0), default=20, show_default=True)
-@click.option("--customers", type=click.IntRange(min=0), default=30, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Seed of the generated store data (same seed and sizes: same store).")
+@click.option("--orders", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Orders the new store holds (about 85% downloadable in the interspire profile).")
+@click.option("--products", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Products the new store holds (some with variations); at least 1 if there are orders.")
+@click.option("--customers", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Registered customers the new store holds (orders add guests too).")
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=0, show_default=True,
               help="Delay added to every SETI reply.")
 @click.option("--faults", metavar="SPEC", help="Faults to inject, e.g. '503*2,reset:0.1@downloadorders' "
                                               "(see docs/sandbox.md).")
 @click.option("--bug", "bug_items", multiple=True, metavar="NAME=on|off",
               help="Turn one interspire bug switch on or off (repeatable).")
-@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Keep the store's data (and its CA) in DIR across runs; default: a temporary directory.")
+@click.option("--password", metavar="TEXT",
+              help="The cart password to accept; default: generated once per --state and kept there.")
 @click.option("--quiet", is_flag=True, help="Do not print a line per request.")
 def command(profile: str, host: str, port: int, seed: int, orders: int, products: int, customers: int,
             latency_ms: float, faults: str | None, bug_items: tuple[str, ...], state_dir: Path | None,
-            quiet: bool) -> None:
+            password: str | None, quiet: bool) -> None:
     """Serve a simulated web store speaking SETI over HTTPS until Ctrl-C."""
     from ..sandbox import FaultPlan, Sandbox
 
@@ -62,12 +69,14 @@ def command(profile: str, host: str, port: int, seed: int, orders: int, products
             FaultPlan.parse(faults, seed)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--faults") from None
+    if password == "":
+        raise click.BadParameter("must not be empty (leave it out to have one generated)", param_hint="--password")
     if orders and not products:
         raise click.BadParameter("a store with orders needs at least one product", param_hint="--products")
     log = None if quiet else (lambda line: click.echo(f"  {line}"))
     cart = Sandbox(profile, seed=seed, orders=orders, products=products, customers=customers, host=host,
                    port=port, state_dir=state_dir, latency_ms=latency_ms, faults=faults or None, bugs=bugs,
-                   log=log)
+                   password=password, log=log)
     try:
         cart.start()
     except OSError as exc:
@@ -108,7 +117,7 @@ def _announce(cart, state_dir: Path | None) -> None:
         echo(f"  Bugs:        all of BigCommerce's on{' except ' + ', '.join(off) if off else ''}")
     echo("Add it as a cart (type the password above when asked):")
     echo(f"  seconnect carts add sandbox --type {cart_type} --user {cart.user} "
-         f"--script-url '{cart.script_url}'{store_code} --ca-bundle {cart.ca_file}")
+         f"--script-url {shlex.quote(cart.script_url)}{store_code} --ca-bundle {shlex.quote(str(cart.ca_file))}")
     echo(f"More orders: POST https://{cart.script_url.split('/')[0]}/__sandbox/orders?count=N "
          "with header X-Sandbox-Token: <password>")
     echo("Press Ctrl-C to stop.")

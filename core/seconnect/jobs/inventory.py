@@ -46,6 +46,7 @@ from ..inventory import KIND, QuantityChange, apply_changes, note_sources, order
 from ..operations import InventoryAction, InventoryOutcome, InventoryResult, InventoryRow
 from ..plugins import Plugins
 from ..store import Store, tables, utcnow
+from ..subskus import stored_mode
 from .base import JobRun, cart_lock
 
 __all__ = ["JOB_GET", "JOB_SEND", "CHECK_KIND", "inventory_get", "inventory_send", "deliver", "verify",
@@ -150,7 +151,8 @@ def inventory_get(store: Store, plugins: Plugins, cart: CartDefinition, *, dry_r
     """
     plugins.require(cart, Capability.INVENTORY_GET)
     summary: dict[str, Any] = {"cart": cart.name, "dry_run": dry_run, "received": 0, "matched": 0, "changed": 0,
-                               "unchanged": 0, "not_tracked_at_cart": 0, "unknown_count": 0, "unknown": [],
+                               "unchanged": 0, "not_tracked_at_cart": 0, "unknown_count": 0, "unknown_variations": 0,
+                               "unknown": [],
                                "diff": [], "queued": 0}
     if dry_run:
         _get(store, plugins, cart, summary, progress, write=False)
@@ -170,6 +172,7 @@ def _get(store: Store, plugins: Plugins, cart: CartDefinition, summary: dict[str
     summary["received"] = len(rows)
     with store.begin() as conn:
         codes = _cart_codes(conn, cart)
+        options_mode = stored_mode(conn, cart) == "options"
     mapping = _CodeMap(codes)
     totals: dict[int, int | None] = {}
     seen: dict[str, int | None] = {}
@@ -177,7 +180,10 @@ def _get(store: Store, plugins: Plugins, cart: CartDefinition, summary: dict[str
     for row in rows:
         known = mapping.find(row)
         if known is None:
-            unknown.append({"code": row.code, "web_id": row.web_id, "qoh": row.qoh})
+            # A record repeating a known product's code with its own WebID is a variation: in options
+            # mode it has no local product (re-importing does not change that); else it is new at the cart.
+            why = "variation" if options_mode and row.code in mapping.by_code else "not-imported"
+            unknown.append({"code": row.code, "web_id": row.web_id, "qoh": row.qoh, "reason": why})
             continue
         summary["matched"] += 1
         seen[known.code] = row.qoh
@@ -186,6 +192,7 @@ def _get(store: Store, plugins: Plugins, cart: CartDefinition, summary: dict[str
         else:
             totals.setdefault(known.product_id, None)
     summary["unknown_count"] = len(unknown)
+    summary["unknown_variations"] = sum(u["reason"] == "variation" for u in unknown)
     summary["unknown"] = _cap(unknown)
     local = {c.product_id: c for c in codes}
     changes: list[QuantityChange] = []

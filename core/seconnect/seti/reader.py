@@ -50,8 +50,9 @@ def _reject_unusable(head: bytes, function: str) -> None:
     if not head:
         raise CartProtocolError(
             f"{function}: the cart's script sent an empty reply",
-            hint="Check the Script URL (Interspire/BigCommerce answers an empty page when the "
-                 "'accounting=stoneedge' part is wrong) and the web server's error log.")
+            hint="Check the Script URL, query string included, against the cart type's example "
+                 "(`seconnect carts types`; some scripts answer an empty page to a wrong parameter), "
+                 "and the web server's error log.")
     if _HTML.match(head):
         raise CartProtocolError(
             f"{function}: the reply is an HTML page, not a SETI reply: {snippet(head)}",

@@ -80,15 +80,16 @@ def rejection(message: str, *, function: str) -> CartRejected:
     message = message.strip() or "(no message)"
     text = f"{function}: the cart rejected the call: {message}"
     if _AUTH_WORDS.search(message):
-        return CartAuthError(text, hint="Check the Cart ID/User Name, Cart Password and Store Code of this "
-                                        "cart definition (for BigCommerce: a control-panel login).")
+        return CartAuthError(text, hint="Check the user name, password and store code of this cart definition "
+                                        "(`seconnect carts show NAME`); change them with "
+                                        "`seconnect carts edit NAME --user USER --password`.")
     lowered = message.lower()
     if "insecure" in lowered or "https" in lowered:
         return CartRejected(text, hint="The script only accepts HTTPS: use an https:// Script URL.")
     if ("error in the transmission" in lowered or "no support for function" in lowered
             or ("was not found" in lowered and "function" in lowered)):
-        return CartRejected(text, hint=f"The cart's script does not understand '{function}'; this cart type "
-                                       "may not support it (Interspire/BigCommerce has no updatestatus).")
+        return CartRejected(text, hint=f"The cart's script does not understand '{function}'; it may not offer "
+                                       "it at all. `seconnect carts types` shows what each cart type supports.")
     return CartRejected(text)
 
 

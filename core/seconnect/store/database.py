@@ -40,6 +40,13 @@ def default_db_url() -> str:
     return f"sqlite:///{platformdirs.user_data_path('seconnect') / 'seconnect.db'}"
 
 
+def as_db_url(value: str) -> str:
+    """A SQLAlchemy URL as given; a plain file path (no ``scheme://``) as the SQLite file there."""
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().absolute()}"
+
+
 class Store:
     """An open store database.
 
@@ -102,7 +109,7 @@ def open_store(url: str | None = None) -> Store:
     Every failure to reach or prepare the database is a :class:`StoreError` naming the URL with
     its password masked.
     """
-    raw = url or default_db_url()
+    raw = as_db_url(url or default_db_url())
     try:
         sa_url = _normalise(make_url(raw))
     except ArgumentError:
