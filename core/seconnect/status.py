@@ -23,6 +23,14 @@ Interspire it is the cart type's own note, Stone Edge's words. The command still
 local change is what was asked for. ``ref_number`` stays empty: seconnect has no order numbers
 of its own that a cart could show. The note goes out as ``orderdetail``/``Notes``.
 
+**A re-sent order** (:func:`merge_reported`, called by the order import) does not simply
+overwrite the status: the cart's status wins only when it changed since the last import of that
+order — the cart's report is compared with what the cart reported last time
+(``orders.cart_status``), never with the local status. So a local change stands until the cart
+reports a newer status; that newer status then becomes the order's status and is recorded in the
+history (``previous_label`` the local one, reason ``reported by the cart``, nothing sent back).
+A re-sent order without a status changes nothing.
+
 **Delivery** (:func:`deliver`, run by ``seconnect run realtime``). The rows of one order are
 sent one by one in the order they were written, never merged: each is a separate event at the
 cart. History mirrors the outbox: ``queued`` while waiting (reason ``retrying: …`` after a
@@ -52,7 +60,7 @@ is meant to be called by ``outbox.retry_parked`` for kind ``status``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -68,7 +76,7 @@ from .operations import Package, StatusResult, StatusUpdate
 from .orders import find_order
 from .plugins import Plugins
 from .seti.retry import certainly_unprocessed
-from .store import tables, utcnow
+from .store import insert_many, tables, utcnow
 
 __all__ = [
     "KIND",
@@ -80,6 +88,7 @@ __all__ = [
     "push_refusal",
     "StatusChange",
     "set_status",
+    "merge_reported",
     "deliver",
     "requeued",
 ]
@@ -90,6 +99,8 @@ BUILTIN_LABELS = ("Order Received", "Payment Received", "Shipped", "Cancelled")
 LABELS_PARAM = "StatusLabels"
 #: ``push_reason`` of a history row whose update is being sent right now (see the docstring).
 SENDING = "sending since"
+#: ``push_reason`` of a history row for a status the cart reported on a re-sent order.
+REPORTED = "reported by the cart"
 
 _H = tables.order_status_history
 _O = tables.outbox
@@ -254,6 +265,28 @@ def set_status(conn: Connection, plugins: Plugins, cart_name: str, number: str, 
     ).returning(_H.c.id)).scalar_one()
     return StatusChange(cart.name, order.number, label, previous, "not-needed" if outbox_id is None else "queued",
                         reason, history_id, outbox_id, note, tuple(packages))
+
+
+def merge_reported(conn: Connection, stored: Mapping[str, Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Settle the status of re-sent orders (rule in the module docstring) before they are stored.
+
+    ``rows`` are order rows keyed by ``number`` whose ``status``/``cart_status`` hold what the
+    cart sent; ``stored`` maps the numbers already in the store file to their ``id``, ``status``
+    and ``cart_status`` (read under lock). Rows are changed in place; history rows are written.
+    """
+    history = []
+    for row in rows:
+        old = stored.get(row["number"])
+        if old is None:
+            continue
+        reported = row["cart_status"]
+        if reported is None or reported == old.cart_status:  # nothing new from the cart
+            row["status"], row["cart_status"] = old.status, old.cart_status
+        elif reported != old.status:
+            history.append({"order_id": old.id, "label": reported, "previous_label": old.status,
+                            "changed_at": utcnow(), "push_state": "not-needed", "push_reason": REPORTED})
+    if history:
+        insert_many(conn, _H, history)
 
 
 def requeued(conn: Connection, outbox_ids: Sequence[int]) -> None:

@@ -75,7 +75,7 @@ VERSION_TABLE = "seconnect_schema_version"
 
 #: The newest migration revision, i.e. the schema these tables describe. Opening a store at this
 #: revision needs no Alembic at all (tests/store checks it equals the migrations' head).
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0003"
 
 metadata = MetaData(
     naming_convention={
@@ -225,6 +225,8 @@ orders = Table(
     Column("number_sort", BigInteger, comment="numeric value of number for ordering (see order_number_sort)"),
     Column("ordered_at", UTCDateTime),
     Column("status", Text),
+    Column("cart_status", Text, comment="the status the cart last reported (a re-sent order's status wins "
+                                        "over a local change only when this changed)"),
     Column("customer_id", Id, ForeignKey("customers.id", ondelete="SET NULL"), index=True),
     Column("customer_match", Text, comment="the match rule that found the customer, or 'created'"),
     Column("billing", Json),
