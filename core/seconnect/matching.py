@@ -6,7 +6,11 @@ When an order or a customer record is imported, the customer it belongs to is fo
    already linked to a customer for *this* cart in ``customer_web_ids``: that customer, always.
 2. **The rules**, in parameter order (``"None"`` skipped): the first rule that finds exactly
    one existing customer wins. Several candidates make a rule ambiguous: it is skipped (never
-   guessed) and the result's ``detail`` says which customers collided.
+   guessed) and the result's ``detail`` says which customers collided — so a phone number
+   shared by several customers never matches. A conflicting e-mail is evidence against a
+   match: a rule other than ``Email`` never links a record to a customer when both have a
+   non-empty e-mail and they differ (a guest typing a household, office or made-up number
+   is someone else); that rule is skipped too, and ``detail`` says so.
 3. Otherwise a **new customer** is created from the record, with its match keys filled.
 
 Whatever found it, the record's web id is then linked to the customer, so the next import of
@@ -27,7 +31,8 @@ Rules and their keys (columns of ``customers``):
   code (``name_address_key``; ZIP+4 reduced to the ZIP).
 
 Placeholders never match anything: blank, ``"0"``, ``"n/a"``, ``"none"``, ``"-"``, fake phones
-(fewer than 7 digits, one repeated digit, ``1234567…``), e-mails without a usable ``@`` or with
+(fewer than 7 digits, one repeated digit, ``1234567…``, the fictional ``555-0100``–``555-0199``
+range with or without an area code), e-mails without a usable ``@`` or with
 a ``noemail``/``test``-style mailbox. Carts that send blank contact data as ``"0"`` would
 otherwise merge every guest into one customer (SEOM's own knowledge base reports exactly that).
 Placeholders are also not copied into customer records: a blank is stored as NULL.
@@ -115,6 +120,8 @@ _PLACEHOLDER_MAILBOXES = frozenset({
 })
 _PLACEHOLDER_MAIL_DOMAINS = frozenset({"test.com", "invalid", "example.invalid", "noemail.com", "none.com"})
 _FAKE_SEQUENCES = ("0123456789", "1234567890")
+# NANP numbers reserved for fiction (555-0100 to 555-0199), bare, with an area code, or with "1"
+_FICTIONAL_PHONE = re.compile(r"^(?:1?\d{3})?55501\d\d$")
 _NANP_PREFIX = re.compile(r"^\s*(?:\+\s*1|00\s*1|1(?=[\s.\-(]))")
 _ZIP_PLUS4 = re.compile(r"^(\d{5})-?\d{4}$")
 _WEB_ID_NONE = re.compile(r"^(?:-?0+|-1)$")  # "0", "000", "-1": carts' spellings of "no account"
@@ -156,7 +163,7 @@ def is_placeholder(value: Any, kind: str | None = None) -> bool:
 
     ``kind`` adds the checks of one field: ``"email"`` (no usable ``@``, placeholder
     mailboxes such as ``noemail@…``, ``test@test.com``), ``"phone"`` (under 7 digits, one
-    repeated digit, ``1234567…``) or ``"web_id"`` (``0``, ``-1``); ``"name"`` spares words
+    repeated digit, ``1234567…``, the fictional ``555-01xx`` range) or ``"web_id"`` (``0``, ``-1``); ``"name"`` spares words
     that are also real names ("Na"). Without it, only the generic checks run, plus the
     e-mail ones when the value contains ``@``.
     """
@@ -201,7 +208,8 @@ def _placeholder_phone(value: str) -> bool:
     if len(digits) < 7 or digits.count(digits[0]) == len(digits):
         return True
     a, b = _FAKE_SEQUENCES
-    return a.startswith(digits) or b.startswith(digits) or digits.startswith(_FAKE_SEQUENCES)
+    return (a.startswith(digits) or b.startswith(digits) or digits.startswith(_FAKE_SEQUENCES)
+            or _FICTIONAL_PHONE.match(digits) is not None)
 
 
 def _clean(value: Any, kind: str | None = None) -> str | None:
@@ -380,8 +388,9 @@ class MatchResult:
     """Which customer a record belongs to and why.
 
     ``rule`` is ``"web id link"``, the name of the rule that matched (e.g. ``"Email"``) or
-    ``"created"``. ``detail`` explains skipped ambiguous rules; ``filled`` names the blank
-    fields of an existing customer this record filled in.
+    ``"created"``. ``detail`` explains skipped rules (ambiguous, or the one customer found has
+    another e-mail); ``filled`` names the blank fields of an existing customer this record
+    filled in.
     """
 
     customer_id: int
@@ -398,7 +407,8 @@ class MatchResult:
 class _Pending:
     rule: str
     customer: int  # a real id, or a negative placeholder for a customer created in this batch
-    ambiguous: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    # rules skipped, with the customers they found: several (ambiguous), or one with another e-mail
+    skipped: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
     filled: tuple[str, ...] = ()
 
 
@@ -534,12 +544,13 @@ class _Batch:
             for chunk in _chunks(lookup):
                 for row in self.conn.execute(select(*columns).where(column.in_(chunk))):
                     self._remember(row._asdict())
+        # WebID candidates need their e-mail (a conflicting one rules them out); filling, the fields
+        missing = {cid for ids in self.index.get(WEB_ID, {}).values() for cid in ids}
         if self.m.fill_blanks:
-            missing = (set(self.links.values()) | {cid for ids in self.index.get(WEB_ID, {}).values()
-                                                   for cid in ids}) - set(self.rows)
-            for chunk in _chunks(missing):
-                for row in self.conn.execute(select(*columns).where(c.c.id.in_(chunk))):
-                    self._remember(row._asdict())
+            missing |= set(self.links.values())
+        for chunk in _chunks(missing - set(self.rows)):
+            for row in self.conn.execute(select(*columns).where(c.c.id.in_(chunk))):
+                self._remember(row._asdict())
 
     def _load_same_store_web_ids(self, keys: set[str]) -> None:
         links, carts = tables.customer_web_ids, tables.carts
@@ -570,26 +581,34 @@ class _Batch:
             linked = self.new_links.get(facts.web_id, self.links.get(facts.web_id))
             if linked is not None:
                 return self._matched(WEB_ID_LINK, linked, facts, [])
-        ambiguous: list[tuple[str, tuple[int, ...]]] = []
+        skipped: list[tuple[str, tuple[int, ...]]] = []
+        email = _rule_key(EMAIL, facts)
         for rule in self.m.rules:
             key = keys[rule]
             if key is None:
                 continue
             candidates = self.index[rule].get(key, ())
             if len(candidates) == 1:
-                return self._link(self._matched(rule, next(iter(candidates)), facts, ambiguous), facts)
-            if len(candidates) > 1:
-                ambiguous.append((rule, tuple(sorted(candidates))))
-        return self._link(_Pending(CREATED, self._create(facts), ambiguous), facts)
+                cid = next(iter(candidates))
+                if rule == EMAIL or not self._other_email(cid, email):
+                    return self._link(self._matched(rule, cid, facts, skipped), facts)
+            if candidates:
+                skipped.append((rule, tuple(sorted(candidates))))
+        return self._link(_Pending(CREATED, self._create(facts), skipped), facts)
+
+    def _other_email(self, cid: int, email: str | None) -> bool:
+        """Whether customer ``cid`` has a non-empty e-mail other than the record's ``email``."""
+        theirs = (self.rows.get(cid) or {}).get("email_norm")
+        return bool(email and theirs and theirs != email)
 
     def _link(self, pending: _Pending, facts: CustomerFacts) -> _Pending:
         if facts.web_id:
             self.new_links[facts.web_id] = pending.customer
         return pending
 
-    def _matched(self, rule: str, cid: int, facts: CustomerFacts, ambiguous: list) -> _Pending:
+    def _matched(self, rule: str, cid: int, facts: CustomerFacts, skipped: list) -> _Pending:
         filled = self._fill(cid, facts) if self.m.fill_blanks else ()
-        return _Pending(rule, cid, ambiguous, filled)
+        return _Pending(rule, cid, skipped, filled)
 
     def _create(self, facts: CustomerFacts) -> int:
         cid = -(len(self.created) + 1)
@@ -663,9 +682,9 @@ class _Batch:
 
     @staticmethod
     def _result(pending: _Pending, real: Mapping[int, int]) -> MatchResult:
-        detail = None
-        if pending.ambiguous:
-            detail = "; ".join(
-                f"{rule}: {len(ids)} customers match ({', '.join(str(real.get(i, i)) for i in ids)}), skipped"
-                for rule, ids in pending.ambiguous)
+        def why(ids: tuple[int, ...]) -> str:
+            shown = ", ".join(str(i) for i in sorted(real.get(i, i) for i in ids))
+            return f"customer {shown} has another e-mail" if len(ids) == 1 else f"{len(ids)} customers match ({shown})"
+
+        detail = "; ".join(f"{rule}: {why(ids)}, skipped" for rule, ids in pending.skipped) or None
         return MatchResult(real.get(pending.customer, pending.customer), pending.rule, detail, pending.filled)

@@ -149,6 +149,7 @@ def order_details(conn: Connection, cart_name: str, number: str) -> dict[str, An
         "record": order_record(conn, order),
         "customer": customer,
         "customer_match": order.customer_match,
+        "cart_status": order.cart_status,  # as the cart last reported it; "status" is ours
         "local_skus": [{"line_no": r.line_no, "sku": r.sku, "local_sku": r.local_sku,
                         "in_store_file": r.product_id is not None} for r in lines],
         "status_history": [{"label": h.label, "previous": h.previous_label, "note": h.note,

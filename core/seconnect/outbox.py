@@ -36,6 +36,12 @@ Row states::
   to a worker that died: any worker requeues them (counting an attempt). Nothing is lost; a
   deliverer must make a repeat harmless (inventory sends absolute quantities) or refuse to
   guess (:attr:`Group.interrupted`).
+* **Unconfirmed**: a deliverer that cannot tell whether the cart acted on a row (the answer was
+  lost) parks it with a ``last_error`` starting :data:`UNCONFIRMED`. Sending it again may do it
+  twice (a second tracking row, a second e-mail), so only the merchant decides, row by row,
+  after checking the cart: ``outbox retry ID --resend-unconfirmed`` sends it, ``outbox discard
+  ID`` drops it. ``outbox retry --all`` leaves such rows — and the newer rows of their key,
+  which must not overtake them — parked, and says so.
 """
 
 from __future__ import annotations
@@ -48,14 +54,14 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
 from .cartdef import CartDefinition
 from .errors import CartHTTPError, SeconnectError
@@ -82,6 +88,10 @@ __all__ = [
     "Worker",
     "list_rows",
     "retry_parked",
+    "discard_parked",
+    "RetryResult",
+    "UNCONFIRMED",
+    "unconfirmed_hint",
     "state_counts",
     "new_worker_id",
 ]
@@ -104,6 +114,8 @@ CART_TTL_S = 5.0
 PARALLEL_CARTS = 8
 #: ``last_error`` of a row requeued after its worker died starts with this.
 INTERRUPTED = "interrupted"
+#: ``last_error`` of a parked row that may have reached the cart starts with this (module docstring).
+UNCONFIRMED = "unconfirmed"
 
 _CHUNK = 1000
 _O = tables.outbox
@@ -161,6 +173,8 @@ class Outcome:
     retry_after: float | None = None
     settles_parked: bool = False
     """The delivery supersedes parked rows of the same key (an absolute quantity does)."""
+    row_errors: Mapping[int, str] = field(default_factory=dict)
+    """Rows of the group whose own reason is not ``error`` (e.g. held behind the failed one)."""
 
     @classmethod
     def sent(cls, *, settles_parked: bool = False, note: str | None = None) -> Outcome:
@@ -171,8 +185,8 @@ class Outcome:
         return cls("retry", error, retry_after)
 
     @classmethod
-    def park(cls, error: str) -> Outcome:
-        return cls("park", error)
+    def park(cls, error: str, row_errors: Mapping[int, str] | None = None) -> Outcome:
+        return cls("park", error, row_errors=row_errors or {})
 
     @classmethod
     def from_error(cls, exc: BaseException) -> Outcome:
@@ -202,24 +216,30 @@ Requeued = Callable[[Connection, Sequence[int]], None]
 
 _REGISTRY: dict[str, Deliver] = {}
 _ON_REQUEUE: dict[str, Requeued] = {}
+_ON_DISCARD: dict[str, Requeued] = {}
 # Core kinds, imported on first use so that a kind whose module is not there yet is simply
 # not delivered (its rows wait) instead of breaking the worker.
 _BUILTIN = {"inventory": "seconnect.jobs.inventory:deliver", "inventory-check": "seconnect.jobs.inventory:verify",
             "status": "seconnect.status:deliver"}
 _BUILTIN_ON_REQUEUE = {"status": "seconnect.status:requeued"}
+_BUILTIN_ON_DISCARD = {"status": "seconnect.status:discarded"}
 
 
-def register(kind: str, deliver: Deliver, *, on_requeue: Requeued | None = None) -> None:
+def register(kind: str, deliver: Deliver, *, on_requeue: Requeued | None = None,
+             on_discard: Requeued | None = None) -> None:
     """Deliver rows of ``kind`` with ``deliver(ctx, cart, groups) -> [Outcome per group]``.
 
     A deliverer may raise instead of returning outcomes: the error then decides for every
     group (:meth:`Outcome.from_error`). ``on_requeue(conn, ids)`` is called, in the same
-    transaction, when ``outbox retry`` re-queues parked rows of the kind, so that a kind's own
+    transaction, when ``outbox retry`` re-queues parked rows of the kind, and
+    ``on_discard(conn, ids)`` just before ``outbox discard`` deletes them, so that a kind's own
     bookkeeping (e.g. a status history) follows.
     """
     _REGISTRY[kind] = deliver
     if on_requeue is not None:
         _ON_REQUEUE[kind] = on_requeue
+    if on_discard is not None:
+        _ON_DISCARD[kind] = on_discard
 
 
 def _builtin(path: str) -> Any | None:
@@ -241,12 +261,24 @@ def deliverer(kind: str) -> Deliver | None:
     return _REGISTRY.get(kind)
 
 
-def _requeue_hook(kind: str) -> Requeued | None:
-    if kind not in _ON_REQUEUE and kind in _BUILTIN_ON_REQUEUE:
-        found = _builtin(_BUILTIN_ON_REQUEUE[kind])
+def _hook(hooks: dict[str, Requeued], builtin: dict[str, str], kind: str) -> Requeued | None:
+    if kind not in hooks and kind in builtin:
+        found = _builtin(builtin[kind])
         if found is not None:
-            _ON_REQUEUE.setdefault(kind, found)
-    return _ON_REQUEUE.get(kind)
+            hooks.setdefault(kind, found)
+    return hooks.get(kind)
+
+
+def _call_hooks(conn: Connection, hooks: dict[str, Requeued], builtin: dict[str, str], ids: Sequence[int]) -> None:
+    """Tell each kind's hook which of ``ids`` (parked rows) are concerned."""
+    kinds: dict[str, list[int]] = {}
+    for chunk in _chunks(ids):
+        for row_id, kind in conn.execute(select(_O.c.id, _O.c.kind).where(_O.c.id.in_(chunk))):
+            kinds.setdefault(kind, []).append(row_id)
+    for kind, of_kind in kinds.items():
+        hook = _hook(hooks, builtin, kind)
+        if hook is not None:
+            hook(conn, of_kind)
 
 
 def deliverable_kinds() -> list[str]:
@@ -383,8 +415,11 @@ def settle(conn: Connection, worker_id: str, policy: Policy, groups: Sequence[Gr
                 error = f"gave up after {attempts} attempts: {error}"
             values = {"state": "parked", "last_error": error}
             done["parked"] += group.ids
-        conn.execute(update(_O).where(_O.c.id.in_(group.ids), _O.c.state == "sending", _O.c.claimed_by == worker_id)
-                     .values(attempts=attempts, claimed_by=None, claimed_at=None, **values))
+        mine = (_O.c.state == "sending", _O.c.claimed_by == worker_id)
+        fields = {"attempts": attempts, "claimed_by": None, "claimed_at": None, **values}
+        for row_id, own in outcome.row_errors.items():
+            conn.execute(update(_O).where(_O.c.id == row_id, *mine).values({**fields, "last_error": own}))
+        conn.execute(update(_O).where(_O.c.id.in_(group.ids), *mine).values(**fields))
     for chunk in _chunks(sent_ids):
         conn.execute(update(_O).where(_O.c.id.in_(chunk), _O.c.state == "sending", _O.c.claimed_by == worker_id)
                      .values(state="sent", sent_at=now))
@@ -513,7 +548,9 @@ class Worker:
 
 def list_rows(conn: Connection, *, states: Sequence[str] | None = None, cart_id: int | None = None,
               kind: str | None = None, limit: int | None = 200) -> Page:
-    """Outbox rows, newest first, with their cart's name (at most ``limit``; ``.total`` counts all)."""
+    """Outbox rows, newest first, with their cart's name (at most ``limit``; ``.total`` counts all)
+    and, for an unconfirmed parked row, ``held_because`` (why it waits for the merchant rather than
+    for ``outbox retry --all``)."""
     query = select(_O, tables.carts.c.name.label("cart")).join(tables.carts, tables.carts.c.id == _O.c.cart_id)
     if states:
         query = query.where(_O.c.state.in_(states))
@@ -522,7 +559,11 @@ def list_rows(conn: Connection, *, states: Sequence[str] | None = None, cart_id:
     if kind:
         query = query.where(_O.c.kind == kind)
     rows = fetch_page(conn, query.order_by(_O.c.id.desc()), limit or None)
-    return Page((dict(r._mapping) for r in rows), rows.total)
+    page = Page((dict(r._mapping) for r in rows), rows.total)
+    for row in page:
+        unconfirmed = row["state"] == "parked" and _unconfirmed(row["last_error"])
+        row["held_because"] = f"{UNCONFIRMED}: {unconfirmed_hint(row['id'])}" if unconfirmed else None
+    return page
 
 
 def state_counts(conn: Connection, cart_id: int | None = None) -> dict[str, int]:
@@ -534,36 +575,79 @@ def state_counts(conn: Connection, cart_id: int | None = None) -> dict[str, int]
     return counts
 
 
-def retry_parked(conn: Connection, *, ids: Sequence[int] = (), cart_id: int | None = None
-                 ) -> tuple[list[int], list[str]]:
-    """Re-queue parked rows (the given ``ids``, else every parked row, of ``cart_id`` if given)
-    with a fresh set of attempts. Returns the ids re-queued and a note per id that was not."""
-    problems: list[str] = []
+def unconfirmed_hint(row_id: int) -> str:
+    """What to do about an unconfirmed row (see the module docstring)."""
+    return (f"the cart may have applied it; check the cart, then `seconnect outbox retry {row_id} "
+            f"--resend-unconfirmed` or `seconnect outbox discard {row_id}`")
+
+
+def _unconfirmed(last_error: str | None) -> bool:
+    return (last_error or "").startswith(UNCONFIRMED)
+
+
+@dataclass
+class RetryResult:
+    """What :func:`retry_parked` did: rows re-queued, named rows it could not re-queue (with
+    why), and rows ``--all`` left parked: unconfirmed ones and newer rows of their keys."""
+
+    retried: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    unconfirmed: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+
+
+def retry_parked(conn: Connection, *, ids: Sequence[int] = (), cart_id: int | None = None,
+                 resend_unconfirmed: bool = False) -> RetryResult:
+    """Re-queue parked rows with a fresh set of attempts: the given ``ids``, else every parked
+    row (of ``cart_id`` if given) except unconfirmed ones and the newer rows of their keys.
+
+    A named unconfirmed row is re-queued only with ``resend_unconfirmed`` (the merchant checked
+    the cart); it is never implied by "every parked row".
+    """
+    result = RetryResult()
     if ids:
-        found = dict(conn.execute(select(_O.c.id, _O.c.state).where(_O.c.id.in_(list(ids)))).all())
-        wanted = []
+        found = {r.id: r for r in conn.execute(select(_O.c.id, _O.c.state, _O.c.last_error)
+                                               .where(_O.c.id.in_(list(ids))))}
         for row_id in ids:
-            state = found.get(row_id)
-            if state is None:
-                problems.append(f"row {row_id} does not exist")
-            elif state != "parked":
-                problems.append(f"row {row_id} is {state}, not parked")
+            row = found.get(row_id)
+            if row is None:
+                result.problems.append(f"row {row_id} does not exist")
+            elif row.state != "parked":
+                result.problems.append(f"row {row_id} is {row.state}, not parked")
+            elif _unconfirmed(row.last_error) and not resend_unconfirmed:
+                result.problems.append(f"row {row_id} is unconfirmed: {unconfirmed_hint(row_id)}")
             else:
-                wanted.append(row_id)
+                result.retried.append(row_id)
     else:
-        query = select(_O.c.id).where(_O.c.state == "parked")
+        query = select(_O.c.id, _O.c.cart_id, _O.c.kind, _O.c.key, _O.c.last_error).where(_O.c.state == "parked")
         if cart_id is not None:
             query = query.where(_O.c.cart_id == cart_id)
-        wanted = list(conn.execute(query.order_by(_O.c.id)).scalars())
+        blocked: set[tuple[int, str, str]] = set()  # keys with an unconfirmed row: newer rows wait behind it
+        for row in conn.execute(query.order_by(_O.c.id)):
+            key = (row.cart_id, row.kind, row.key)
+            if _unconfirmed(row.last_error):
+                result.unconfirmed.append(row.id)
+                blocked.add(key)
+            elif key in blocked:
+                result.held.append(row.id)
+            else:
+                result.retried.append(row.id)
     now = utcnow()
-    kinds: dict[str, list[int]] = {}
-    for chunk in _chunks(wanted):
-        for row_id, kind in conn.execute(select(_O.c.id, _O.c.kind).where(_O.c.id.in_(chunk))):
-            kinds.setdefault(kind, []).append(row_id)
+    for chunk in _chunks(result.retried):
         conn.execute(update(_O).where(_O.c.id.in_(chunk), _O.c.state == "parked").values(
             state="pending", attempts=0, next_attempt_at=now, claimed_by=None, claimed_at=None))
-    for kind, ids in kinds.items():
-        hook = _requeue_hook(kind)
-        if hook is not None:
-            hook(conn, ids)
+    _call_hooks(conn, _ON_REQUEUE, _BUILTIN_ON_REQUEUE, result.retried)
+    return result
+
+
+def discard_parked(conn: Connection, ids: Sequence[int]) -> tuple[list[int], list[str]]:
+    """Delete the named parked rows: they will not be delivered (the merchant checked the cart,
+    or no longer wants them). Returns the ids discarded and a note per id that was not."""
+    found = dict(conn.execute(select(_O.c.id, _O.c.state).where(_O.c.id.in_(list(ids)))).all())
+    problems = [f"row {i} does not exist" if i not in found else f"row {i} is {found[i]}, not parked"
+                for i in ids if found.get(i) != "parked"]
+    wanted = [i for i in ids if found.get(i) == "parked"]
+    _call_hooks(conn, _ON_DISCARD, _BUILTIN_ON_DISCARD, wanted)
+    for chunk in _chunks(wanted):
+        conn.execute(delete(_O).where(_O.c.id.in_(chunk), _O.c.state == "parked"))
     return wanted, problems

@@ -23,6 +23,14 @@ Interspire it is the cart type's own note, Stone Edge's words. The command still
 local change is what was asked for. ``ref_number`` stays empty: seconnect has no order numbers
 of its own that a cart could show. The note goes out as ``orderdetail``/``Notes``.
 
+**A re-sent order** (:func:`merge_reported`, called by the order import) does not simply
+overwrite the status: the cart's status wins only when it changed since the last import of that
+order — the cart's report is compared with what the cart reported last time
+(``orders.cart_status``), never with the local status. So a local change stands until the cart
+reports a newer status; that newer status then becomes the order's status and is recorded in the
+history (``previous_label`` the local one, reason ``reported by the cart``, nothing sent back).
+A re-sent order without a status changes nothing.
+
 **Delivery** (:func:`deliver`, run by ``seconnect run realtime``). The rows of one order are
 sent one by one in the order they were written, never merged: each is a separate event at the
 cart. History mirrors the outbox: ``queued`` while waiting (reason ``retrying: …`` after a
@@ -42,23 +50,25 @@ mid-call (:attr:`seconnect.outbox.Group.interrupted`) or failed unexpectedly —
 attempted and go out normally (so a worker that died elsewhere costs nothing). Likewise a
 retriable error where the request may have reached the cart (read timeout, reset, a truncated
 answer) parks the row as unconfirmed; only failures before the request left (connection
-refused, 429/503) are retried with backoff. An explicit ``outbox retry`` is the merchant's
-decision and always sends (the row's ``attempts`` is 0 again).
+refused, 429/503) are retried with backoff. Resending an unconfirmed row is the merchant's
+decision, row by row, after checking the cart (``outbox retry ID --resend-unconfirmed``; ``outbox
+retry --all`` leaves it and the later updates of its order parked); it then always sends (the
+row's ``attempts`` is 0 again). ``outbox discard ID`` drops it instead.
 
-``outbox retry`` re-queues rows without telling this module, so history keeps saying
-``rejected`` until the worker picks the row up; :func:`requeued` puts it back to ``queued`` and
-is meant to be called by ``outbox.retry_parked`` for kind ``status``.
+``outbox retry`` and ``outbox discard`` act on the outbox; :func:`requeued` and
+:func:`discarded`, called by :mod:`seconnect.outbox` for kind ``status``, make the history follow
+(``queued`` again; ``not-needed`` with the reason it was discarded).
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, literal, select, update
 
 from . import outbox
 from .capabilities import Capability
@@ -69,7 +79,7 @@ from .http import certainly_unprocessed
 from .operations import Package, StatusResult, StatusUpdate
 from .orders import find_order
 from .plugins import Plugins
-from .store import tables, utcnow
+from .store import insert_many, tables, utcnow
 
 __all__ = [
     "KIND",
@@ -81,8 +91,10 @@ __all__ = [
     "push_refusal",
     "StatusChange",
     "set_status",
+    "merge_reported",
     "deliver",
     "requeued",
+    "discarded",
 ]
 
 KIND = "status"
@@ -91,6 +103,8 @@ BUILTIN_LABELS = ("Order Received", "Payment Received", "Shipped", "Cancelled")
 LABELS_PARAM = "StatusLabels"
 #: ``push_reason`` of a history row whose update is being sent right now (see the docstring).
 SENDING = "sending since"
+#: ``push_reason`` of a history row for a status the cart reported on a re-sent order.
+REPORTED = "reported by the cart"
 
 _H = tables.order_status_history
 _O = tables.outbox
@@ -259,11 +273,42 @@ def set_status(conn: Connection, plugins: Plugins, cart_name: str, number: str, 
                         reason, history_id, outbox_id, note, tuple(packages))
 
 
+def merge_reported(conn: Connection, stored: Mapping[str, Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Settle the status of re-sent orders (rule in the module docstring) before they are stored.
+
+    ``rows`` are order rows keyed by ``number`` whose ``status``/``cart_status`` hold what the
+    cart sent; ``stored`` maps the numbers already in the store file to their ``id``, ``status``
+    and ``cart_status`` (read under lock). Rows are changed in place; history rows are written.
+    """
+    history = []
+    for row in rows:
+        old = stored.get(row["number"])
+        if old is None:
+            continue
+        reported = row["cart_status"]
+        if reported is None or reported == old.cart_status:  # nothing new from the cart
+            row["status"], row["cart_status"] = old.status, old.cart_status
+        elif reported != old.status:
+            history.append({"order_id": old.id, "label": reported, "previous_label": old.status,
+                            "changed_at": utcnow(), "push_state": "not-needed", "push_reason": REPORTED})
+    if history:
+        insert_many(conn, _H, history)
+
+
 def requeued(conn: Connection, outbox_ids: Sequence[int]) -> None:
     """History of re-queued status rows says ``queued`` again (for ``outbox retry``)."""
     for start in range(0, len(outbox_ids), _CHUNK):
         conn.execute(update(_H).where(_H.c.outbox_id.in_(list(outbox_ids[start:start + _CHUNK])))
                      .values(push_state="queued", push_reason=None))
+
+
+def discarded(conn: Connection, outbox_ids: Sequence[int]) -> None:
+    """History of discarded status rows says so, keeping why they had been parked (for ``outbox discard``)."""
+    for start in range(0, len(outbox_ids), _CHUNK):
+        conn.execute(update(_H).where(_H.c.outbox_id.in_(list(outbox_ids[start:start + _CHUNK]))).values(
+            push_state="not-needed",
+            push_reason=literal("discarded with `seconnect outbox discard`, not sent; it had been parked: ")
+            + func.coalesce(_H.c.push_reason, "")))
 
 
 # -- delivery -----------------------------------------------------------------------------------
@@ -277,7 +322,10 @@ def _update_of(payload: dict[str, Any]) -> StatusUpdate:
 _CHECK_FIRST = "the update may have reached the cart; check the order there before sending it again"
 
 
-def _retry_hint(row_id: int) -> str:
+def _retry_hint(row_id: int, reason: str) -> str:
+    if reason.startswith(outbox.UNCONFIRMED):
+        return (f"outbox row {row_id}: `seconnect outbox retry {row_id} --resend-unconfirmed` sends it again, "
+                f"`seconnect outbox discard {row_id}` drops it")
     return f"outbox row {row_id}: `seconnect outbox retry {row_id}` sends it again"
 
 
@@ -319,9 +367,10 @@ class _Delivery:
         if row.attempts == 0:  # new, or re-queued by the merchant: nothing is in doubt
             return self.blocked
         if hist is None and group.interrupted:
-            return "unconfirmed: delivery was interrupted and the store file has no record of how far it got"
+            return f"{outbox.UNCONFIRMED}: delivery was interrupted and the store file has no record of how far it got"
         if hist is not None and (hist.push_reason or "").startswith(SENDING):
-            return f"unconfirmed: the cart was asked ({hist.push_reason}) but no answer was recorded; {_CHECK_FIRST}"
+            return (f"{outbox.UNCONFIRMED}: the cart was asked ({hist.push_reason}) but no answer was recorded; "
+                    f"{_CHECK_FIRST}")
         if hist is not None and hist.push_state == "rejected":  # decided; the outbox just missed it
             return hist.push_reason or "rejected"
         return self.blocked
@@ -336,7 +385,7 @@ class _Delivery:
         except SeconnectError as exc:
             outcome = outbox.Outcome.from_error(exc)
             if outcome.state == "retry" and not certainly_unprocessed(exc):
-                return outbox.Outcome.park(f"unconfirmed: {outcome.error} — {_CHECK_FIRST}")
+                return outbox.Outcome.park(f"{outbox.UNCONFIRMED}: {outcome.error} — {_CHECK_FIRST}")
             if outcome.state == "retry" and group.attempts + 1 < self.ctx.policy.max_attempts:
                 with self.ctx.store.begin() as conn:
                     self.history_of(conn, [row.id], "queued", f"retrying: {outcome.error}")
@@ -360,14 +409,15 @@ class _Delivery:
     def park(self, rows: Sequence[Any], reason: str) -> outbox.Outcome:
         """Park ``rows[0]`` with ``reason`` and hold the later ones behind it."""
         first, later = rows[0], rows[1:]
-        hint = _retry_hint(first.id)
+        hint = _retry_hint(first.id, reason)
         with self.ctx.store.begin() as conn:
             self.history_of(conn, [first.id], "rejected", reason if hint in reason else f"{reason} — {hint}")
             if later:
                 self.history_of(conn, [r.id for r in later], "rejected", self.held_behind(first.id, hint=True))
         more = f" ({len(later)} later update{'' if len(later) == 1 else 's'} of this order held behind it)" \
             if later else ""
-        return outbox.Outcome.park(reason + more)
+        # the later rows get their own reason: only the first is in doubt (or declined)
+        return outbox.Outcome.park(reason + more, {r.id: self.held_behind(first.id, hint=False) for r in later})
 
     def hold(self, rows: Sequence[Any], blocker: int) -> outbox.Outcome:
         """Park all of ``rows``: an older update of their order is parked."""

@@ -15,7 +15,7 @@ from seconnect.store import tables
 def _seed(store, make_cart, match):
     shop, outlet = make_cart("Shop"), make_cart("Outlet", script_url="outlet.example.test/seti.php")
     marisol, kai = match(shop, CustomerFacts(first_name="Marisol", last_name="Venter", email="marisol@example.net",
-                                             phone="207-555-0142", city="Port Ellery", postal_code="04999",
+                                             phone="207-482-0142", city="Port Ellery", postal_code="04999",
                                              web_id="10"),
                          CustomerFacts(first_name="Kai", email="kai@example.net", web_id="2"))
     match(shop, CustomerFacts(email="MARISOL@example.net", web_id="8"))  # a second account, same person
@@ -39,7 +39,7 @@ def test_list_json_is_for_scripts(seconnect, store, make_cart, match):
     first = data[0]
     assert first["name"] == "Marisol Venter"
     assert (first["email"], first["phone"], first["city"], first["postal_code"]) == (
-        "marisol@example.net", "207-555-0142", "Port Ellery", "04999")
+        "marisol@example.net", "207-482-0142", "Port Ellery", "04999")
     assert first["web_ids"] == {"Outlet": ["500"], "Shop": ["8", "10"]}
     assert (first["created_from"], first["source_cart"]) == ("order import", "Shop")
     assert datetime.fromisoformat(first["created_at"]).tzinfo is not None

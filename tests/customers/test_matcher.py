@@ -29,7 +29,7 @@ def _count(store) -> int:
 
 
 MARISOL = CustomerFacts(first_name="Marisol", last_name="Venter", email="marisol@example.net",
-                        phone="(207) 555-0142", street1="18 Quay Lane", city="Port Ellery", state="ME",
+                        phone="(207) 482-0142", street1="18 Quay Lane", city="Port Ellery", state="ME",
                         postal_code="04999", country="US")
 
 
@@ -39,7 +39,7 @@ def test_created_customer_has_its_keys_source_and_link(store, cart, match):
     [row] = _customers(store)
     assert row["id"] == result.customer_id
     assert (row["email"], row["email_norm"], row["phone_digits"]) == ("marisol@example.net", "marisol@example.net",
-                                                                     "2075550142")
+                                                                     "2074820142")
     assert row["name_address_key"] == "marisol|venter|18 quay lane|04999"
     assert (row["created_from"], row["source_cart_id"]) == ("order import", cart.id)
     assert _links(store) == {(cart.id, "508", result.customer_id)}
@@ -56,7 +56,7 @@ def test_email_rule_ignores_case_and_whitespace(store, cart, match, set_rules):
 def test_phone_rule_compares_the_number_as_typed(store, cart, match, set_rules):
     cart = set_rules(cart, "Phone")
     [first] = match(cart, MARISOL)
-    same, reformatted = match(cart, CustomerFacts(phone=" (207)  555-0142"), CustomerFacts(phone="207-555-0142"))
+    same, reformatted = match(cart, CustomerFacts(phone=" (207)  482-0142"), CustomerFacts(phone="207-482-0142"))
     assert (same.customer_id, same.rule) == (first.customer_id, "Phone")
     assert reformatted.rule == CREATED
 
@@ -64,19 +64,22 @@ def test_phone_rule_compares_the_number_as_typed(store, cart, match, set_rules):
 def test_phone_digits_rule_ignores_formatting(store, cart, match, set_rules):
     cart = set_rules(cart, "Phone - No Formatting")
     [first] = match(cart, MARISOL)
-    results = match(cart, CustomerFacts(phone="207.555.0142"), CustomerFacts(phone="+1 207 555 0142"),
-                    CustomerFacts(phone="2075550142"))
+    results = match(cart, CustomerFacts(phone="207.482.0142"), CustomerFacts(phone="+1 207 482 0142"),
+                    CustomerFacts(phone="2074820142"))
     assert {(r.customer_id, r.rule) for r in results} == {(first.customer_id, "Phone - No Formatting")}
 
 
 def test_name_address_zip_rule(store, cart, match, set_rules):
     cart = set_rules(cart, "Name, Address, Zip")
     [first] = match(cart, MARISOL)
-    [hit] = match(cart, CustomerFacts(first_name="MARISOL", last_name="venter", street1="18 Quay Lane.",
-                                      postal_code="04999-0001", email="other@example.org"))
+    hit = CustomerFacts(first_name="MARISOL", last_name="venter", street1="18 Quay Lane.", postal_code="04999-0001")
+    [hit, other_email] = match(cart, hit, replace(hit, email="other@example.org"))
     [moved] = match(cart, CustomerFacts(first_name="Marisol", last_name="Venter", street1="9 Ocean Ave",
                                         postal_code="04999"))
     assert (hit.customer_id, hit.rule) == (first.customer_id, "Name, Address, Zip")
+    # a conflicting e-mail is evidence against it: someone else at that address
+    assert other_email.rule == CREATED
+    assert other_email.detail == f"Name, Address, Zip: customer {first.customer_id} has another e-mail, skipped"
     assert moved.rule == CREATED
 
 
@@ -113,7 +116,7 @@ def test_identity_link_is_per_cart(store, make_cart, match):
 
 def test_rules_are_tried_in_order_and_the_first_hit_wins(store, cart, match, set_rules):
     by_email = match(cart, CustomerFacts(email="ana@example.com", phone="111-555-0000"))[0].customer_id
-    by_phone = match(cart, CustomerFacts(email="bo@example.com", phone="222-555-0000"))[0].customer_id
+    by_phone = match(cart, CustomerFacts(first_name="Bo", phone="222-555-0000"))[0].customer_id
     probe = CustomerFacts(email="ana@example.com", phone="222-555-0000")
     [email_first] = match(set_rules(cart, "Email", "Phone"), probe)
     [phone_first] = match(set_rules(cart, "Phone", "Email"), probe)
@@ -123,7 +126,7 @@ def test_rules_are_tried_in_order_and_the_first_hit_wins(store, cart, match, set
 
 def test_changed_search_fields_change_the_outcome(store, cart, match, set_rules):
     [marisol] = match(cart, MARISOL)
-    probe = CustomerFacts(first_name="Marisol", last_name="Venter", phone="207 555 0142", street1="18 Quay Lane",
+    probe = CustomerFacts(first_name="Marisol", last_name="Venter", phone="207 482 0142", street1="18 Quay Lane",
                           postal_code="04999")
 
     def dry_run(rules: tuple[str, ...]) -> tuple[int, str]:
@@ -141,26 +144,28 @@ def test_changed_search_fields_change_the_outcome(store, cart, match, set_rules)
 
 def test_ambiguous_rule_is_skipped_and_explained(store, cart, match, set_rules):
     # two customers sharing a phone (a couple, an office), created while only Email was a rule
-    twins = match(set_rules(cart, "Email"), CustomerFacts(email="a@example.com", phone="333-555-0101"),
-                  CustomerFacts(email="b@example.com", phone="333-555-0101"))
+    twins = match(set_rules(cart, "Email"), CustomerFacts(email="a@example.com", phone="333-482-0101"),
+                  CustomerFacts(email="b@example.com", phone="333-482-0101"))
     assert [t.rule for t in twins] == [CREATED, CREATED]
     cart = set_rules(cart, "Phone - No Formatting", "Email")
-    [hit] = match(cart, CustomerFacts(email="b@example.com", phone="(333) 555-0101"))
+    [hit] = match(cart, CustomerFacts(email="b@example.com", phone="(333) 482-0101"))
     assert (hit.customer_id, hit.rule) == (twins[1].customer_id, "Email")
     ids = sorted(t.customer_id for t in twins)
     assert hit.detail == f"Phone - No Formatting: 2 customers match ({ids[0]}, {ids[1]}), skipped"
-    [nobody] = match(cart, CustomerFacts(phone="333-555-0101"))
+    [nobody] = match(cart, CustomerFacts(phone="333-482-0101"))
     assert nobody.rule == CREATED and "Phone - No Formatting: 2 customers match" in nobody.detail
 
 
 def test_ambiguity_is_explained_with_real_ids_for_customers_created_in_the_batch(store, cart, match, set_rules):
     cart = set_rules(cart, "Phone", "Email")
-    a, b, c = match(cart, CustomerFacts(email="a@example.com", phone="444-555-0101"),
-                    CustomerFacts(email="b@example.com", phone="444-555-0101"),
-                    CustomerFacts(email="a@example.com", phone="444-555-0101"))
-    assert (b.rule, c.rule, c.customer_id) == ("Phone", "Phone", a.customer_id)
-    # b matched a by phone; so a third one sees one customer, not two
-    assert _count(store) == 1
+    a, b, c = match(cart, CustomerFacts(email="a@example.com", phone="444-482-0101"),
+                    CustomerFacts(email="b@example.com", phone="444-482-0101"),
+                    CustomerFacts(email="a@example.com", phone="444-482-0101"))
+    # b has another e-mail: not a's; c then finds two customers by the number and a by e-mail
+    assert (b.rule, b.detail) == (CREATED, f"Phone: customer {a.customer_id} has another e-mail, skipped")
+    assert (c.rule, c.customer_id) == ("Email", a.customer_id)
+    assert c.detail == f"Phone: 2 customers match ({a.customer_id}, {b.customer_id}), skipped"
+    assert _count(store) == 2
 
 
 BLANKS = ["0", "", " ", "n/a", "none", "null", "-", None]
@@ -187,6 +192,51 @@ def test_fake_contact_data_never_matches(store, cart, match, set_rules):
     again = match(cart, *fakes)
     assert [r.rule for r in first + again] == [CREATED] * (2 * len(fakes))
     assert _count(store) == 2 * len(fakes)
+
+
+def test_a_conflicting_email_keeps_every_other_rule_from_linking(store, make_cart, match, set_rules):
+    old = make_cart("Shop (old definition)", script_url="shop.example.test/seti.php")
+    [marisol] = match(old, replace(MARISOL, web_id="508"))
+    cart = set_rules(make_cart("Shop", script_url="shop.example.test/seti.php"),
+                     "WebID", "Phone", "Phone - No Formatting", "Name, Address, Zip")
+    stranger = replace(MARISOL, email="guest@example.org", web_id="508")  # every key but the e-mail agrees
+    [other] = match(cart, stranger)
+    assert other.created and other.customer_id != marisol.customer_id
+    assert other.detail == "; ".join(f"{rule}: customer {marisol.customer_id} has another e-mail, skipped"
+                                     for rule in ("WebID", "Phone", "Phone - No Formatting", "Name, Address, Zip"))
+    # a blank e-mail on either side is no evidence either way; the Email rule is not affected
+    blank = set_rules(make_cart("Shop again", script_url="shop.example.test/seti.php"), "Phone", "Email")
+    lee = CustomerFacts(first_name="Lee", email="lee@example.net", phone="617-482-0003")
+    [created] = match(blank, lee)
+    no_email, same_email = match(blank, replace(lee, email=None), replace(lee, phone="(617) 482-9999"))
+    assert (no_email.customer_id, no_email.rule) == (created.customer_id, "Phone")
+    assert (same_email.customer_id, same_email.rule) == (created.customer_id, "Email")
+    [emailless] = match(blank, CustomerFacts(first_name="Kai", phone="617-482-0001"))
+    [kai] = match(blank, CustomerFacts(first_name="Kai", email="kai@example.net", phone="617-482-0001"))
+    assert (kai.customer_id, kai.rule) == (emailless.customer_id, "Phone")
+
+
+def test_customer_records_with_another_email_fill_nobody(store, cart, match, set_rules):
+    """The customer import (fill_blanks) applies the same rule: a stranger's blanks stay blank."""
+    cart = set_rules(cart, "Phone")
+    [first] = match(cart, CustomerFacts(first_name="Ana", email="ana@example.com", phone="617-482-0002"))
+    [other] = match(cart, CustomerFacts(first_name="Bo", company="Bo & Co", email="bo@example.com",
+                                        phone="617-482-0002"), fill_blanks=True)
+    assert other.created and other.filled == ()
+    assert [(r["first_name"], r["company"]) for r in _customers(store)] == [("Ana", None), ("Bo", "Bo & Co")]
+    assert first.customer_id != other.customer_id
+
+
+def test_fictional_and_shared_numbers_never_link_guests(store, cart, match, set_rules):
+    cart = set_rules(cart, "Phone", "Phone - No Formatting")
+    guests = [CustomerFacts(first_name=f"Guest{i}", phone=p)
+              for i, p in enumerate(("555-0199", "(312) 555-0199", "+1 312 555 0142", "555-0199"))]
+    assert [r.rule for r in match(cart, *guests)] == [CREATED] * 4
+    assert {r["phone"] for r in _customers(store)} == {None}  # a fake number is not kept as one
+    # an office number two customers share matches neither, in the batch that creates them and later
+    office = [CustomerFacts(first_name=n, phone="617-482-7700") for n in ("Ann", "Ben", "Cy")]
+    results = match(set_rules(cart, "Email"), *office[:2]) + match(cart, office[2])
+    assert results[2].created and "2 customers match" in results[2].detail
 
 
 def test_guest_without_web_id_is_matched_by_email(store, cart, match):
@@ -219,17 +269,17 @@ def test_reimport_uses_the_identity_link_and_creates_nothing(store, cart, match)
 
 def test_customer_records_fill_blank_fields_only(store, cart, match):
     [from_order] = match(cart, CustomerFacts(first_name="Marisol", email="marisol@example.net", phone="0"))
-    [record] = match(cart, replace(MARISOL, first_name="Marisa", phone="207-555-0142", web_id="508"),
+    [record] = match(cart, replace(MARISOL, first_name="Marisa", phone="207-482-0142", web_id="508"),
                      source="customer import", fill_blanks=True)
     assert (record.customer_id, record.rule) == (from_order.customer_id, "Email")
     assert record.filled == ("last_name", "phone", "street1", "city", "state", "postal_code", "country")
     [row] = _customers(store)
     assert row["first_name"] == "Marisol"  # not overwritten
-    assert (row["phone"], row["phone_digits"], row["street1"]) == ("207-555-0142", "2075550142", "18 Quay Lane")
+    assert (row["phone"], row["phone_digits"], row["street1"]) == ("207-482-0142", "2074820142", "18 Quay Lane")
     assert row["name_address_key"] == "marisol|venter|18 quay lane|04999"
     assert row["created_from"] == "order import"
     # filled keys are matchable at once, in the same batch and later
-    [by_phone] = match(cart, CustomerFacts(phone="207-555-0142"))
+    [by_phone] = match(cart, CustomerFacts(phone="207-482-0142"))
     assert by_phone.customer_id == row["id"]
 
 
@@ -266,8 +316,8 @@ def test_orders_never_change_the_customer(store, cart, match):
 def test_fill_in_a_batch_makes_the_new_key_matchable_by_later_records(store, cart, match, set_rules):
     cart = set_rules(cart, "Email", "Phone - No Formatting")
     [first] = match(cart, CustomerFacts(first_name="Ana", web_id="9"))
-    linked, by_phone = match(cart, CustomerFacts(web_id="9", phone="312-555-0199"),
-                             CustomerFacts(phone="(312) 555-0199"), fill_blanks=True)
+    linked, by_phone = match(cart, CustomerFacts(web_id="9", phone="312-482-0199"),
+                             CustomerFacts(phone="(312) 482-0199"), fill_blanks=True)
     assert (linked.rule, linked.filled) == (WEB_ID_LINK, ("phone",))
     assert (by_phone.customer_id, by_phone.rule) == (first.customer_id, "Phone - No Formatting")
 

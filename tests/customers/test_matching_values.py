@@ -36,7 +36,10 @@ def test_placeholder_emails(value):
 
 
 @pytest.mark.parametrize("value", ["0", "0000000", "000-000-0000", "(555) 555-5555", "1111111111", "123",
-                                   "555-01", "1234567", "123-456-7890", "+1 000 000 0000", "n/a", "none"])
+                                   "555-01", "1234567", "123-456-7890", "+1 000 000 0000", "n/a", "none",
+                                   # the fictional 555-0100..0199 range, bare or with area / country code
+                                   "555-0199", "555-0100", "(312) 555-0142", "+1 312 555 0199", "1-312-555-0150",
+                                   "13125550199", "312.555.0100"])
 def test_placeholder_phones(value):
     assert is_placeholder(value, "phone")
     assert phone_digits(value) is None
@@ -45,6 +48,7 @@ def test_placeholder_phones(value):
 
 @pytest.mark.parametrize("value, kind", [
     ("marisol@example.net", "email"), ("555-0142-88", "phone"), ("(519) 555-8300", "phone"), ("1", "web_id"),
+    ("555-0200", "phone"), ("312-555-0099", "phone"), ("(312) 555-1199", "phone"), ("312-255-0199", "phone"),
     ("11", "web_id"), ("508", "web_id"), ("Na", "name"), ("1111", None), ("Kyoto", None),
 ])
 def test_real_values_are_not_placeholders(value, kind):

@@ -92,11 +92,60 @@ def test_an_answer_lost_on_the_way_back_is_not_sent_again(store, plugins, gen, d
     assert sent.push_state == "rejected" and sent.push_reason.startswith("unconfirmed:")
     assert "check the order there" in sent.push_reason and held.push_reason.startswith("held behind")
 
-    # the merchant checked and decides to send again: an explicit retry always sends
-    assert Cli(db_url)("outbox", "retry", "--all").exit_code == 0
-    assert deliver(store, plugins)["sent"] == 2
+    first, second = (r.id for r in outbox_rows(store))
+    rows = outbox_rows(store)
+    assert rows[0].last_error.startswith("unconfirmed:")
+    assert rows[1].last_error.startswith(f"held behind outbox row {first}")  # only the first is in doubt
+
+    # `retry --all` does not send it again (nor the update held behind it), and says why
+    cli = Cli(db_url)
+    result = cli("outbox", "retry", "--all")
+    assert result.exit_code == 0 and "0 parked rows re-queued." in result.output
+    assert (f"Skipped 1 row unconfirmed ({first}), and 1 row of the same orders held behind them: the cart may "
+            "have applied them; check the cart, then `seconnect outbox retry ID --resend-unconfirmed` or "
+            "`seconnect outbox discard ID`.") in result.output
+    assert cli.json("outbox", "retry", "--all") == {"retried": [], "problems": [], "unconfirmed": [first],
+                                                    "held": [second]}
+    assert deliver(store, plugins)["sent"] == 0 and len(gen.status_updates()) == 1
+    # the list says why it is held; by ID it needs the explicit flag
+    assert (f"Row {first} is held, unconfirmed: the cart may have applied it; check the cart, then "
+            f"`seconnect outbox retry {first} --resend-unconfirmed` or `seconnect outbox discard {first}`."
+            ) in cli("outbox", "list").output
+    assert [r["held_because"] is not None for r in cli.json("outbox", "list")["rows"]] == [False, True]
+    refused = cli("outbox", "retry", str(first))
+    assert refused.exit_code == 2 and f"row {first} is unconfirmed" in refused.output
+    assert cli("outbox", "retry", "--all", "--resend-unconfirmed").exit_code == 2
+
+    # the merchant checked and decides to send it again: then it is sent, and the held one after it
+    assert cli("outbox", "retry", str(first), "--resend-unconfirmed").exit_code == 0
+    assert deliver(store, plugins)["sent"] == 1
+    assert cli("outbox", "retry", "--all").exit_code == 0
+    assert deliver(store, plugins)["sent"] == 1
     assert [u["status"] for u in gen.status_updates()] == ["Shipped", "Shipped", "Cancelled"]
     assert [h.push_state for h in history(store, cart, number)] == ["sent", "sent"]
+
+
+def test_an_unconfirmed_update_the_cart_did_apply_is_discarded(store, plugins, gen, db_url):
+    cart = shop(store, plugins, gen, UseStatusUpdates="TRUE")
+    number = order_numbers(store, cart, not_status="Shipped")[0]
+    cli = Cli(db_url)
+    gen.set_faults("truncate*1@updatestatus")
+    first = _set(cli, number, "Shipped", "--tracking", "1Z1,UPS")
+    _set(cli, number, "Cancelled")
+    assert deliver(store, plugins)["parked"] == 2
+    # the merchant sees the tracking number at the cart: drop the row instead of sending it twice
+    result = cli("outbox", "discard", str(first))
+    assert result.exit_code == 0 and "1 row discarded." in result.output
+    assert cli("outbox", "discard", str(first)).exit_code == 2  # gone
+    dropped, _ = history(store, cart, number)
+    assert dropped.push_state == "not-needed" and dropped.outbox_id is None
+    assert dropped.push_reason.startswith("discarded with `seconnect outbox discard`, not sent; it had been "
+                                          "parked: unconfirmed:")
+    assert cli("outbox", "retry", "--all").exit_code == 0
+    assert deliver(store, plugins)["sent"] == 1
+    updates = gen.status_updates()
+    assert [u["status"] for u in updates] == ["Shipped", "Cancelled"] and len(updates[0]["tracking"]) == 1
+    assert [h.push_state for h in history(store, cart, number)] == ["not-needed", "sent"]
 
 
 def test_a_dead_workers_update_in_flight_is_parked_and_the_untouched_ones_go_out(store, plugins, gen, db_url):

@@ -182,3 +182,37 @@ def test_opening_a_current_store_does_not_load_alembic(tmp_path):
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_0003_remembers_the_carts_status_and_restores_overwritten_local_changes(db_url: str, scripts: Path) -> None:
+    """Orders stored before ``orders.cart_status`` existed: the cart's last label is taken from
+    before the first local change, and a local change a re-import had overwritten comes back."""
+    for newer in (scripts / "versions").glob("0003_*.py"):
+        newer.unlink()
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "the test database", script_location=scripts)  # the schema before 0003
+        with engine.begin() as conn:
+            assert current_revision(conn) == "0001"
+            cart = conn.execute(text("INSERT INTO carts (name, name_key, type, script_url, created_at, updated_at)"
+                                     " VALUES ('M', 'm', 'Generic', 'x', :t, :t) RETURNING id"),
+                                {"t": "2024-01-01T00:00:00+00:00"}).scalar_one()
+            orders = {}
+            for number, state in (("1", "Pending"), ("2", "Shipped"), ("3", "Pending")):
+                orders[number] = conn.execute(text(
+                    "INSERT INTO orders (cart_id, number, status, imported_at, updated_at) VALUES "
+                    "(:c, :n, :s, :t, :t) RETURNING id"), {"c": cart, "n": number, "s": state,
+                                                         "t": "2024-01-01T00:00:00+00:00"}).scalar_one()
+            # 2: set to Shipped locally; 3: set to Shipped, then a re-import put Pending back
+            for number, previous, label in (("2", "Pending", "Shipped"), ("3", "Pending", "Shipped")):
+                conn.execute(text("INSERT INTO order_status_history (order_id, label, previous_label, changed_at, "
+                                  "push_state) VALUES (:o, :l, :p, :t, 'not-needed')"),
+                             {"o": orders[number], "l": label, "p": previous, "t": "2024-01-02T00:00:00+00:00"})
+        assert upgrade(engine, "the test database") is True
+        with engine.connect() as conn:
+            assert current_revision(conn) == head_revision()
+            rows = conn.execute(text("SELECT number, status, cart_status FROM orders ORDER BY number")).all()
+        assert [tuple(r) for r in rows] == [("1", "Pending", "Pending"), ("2", "Shipped", "Pending"),
+                                            ("3", "Shipped", "Pending")]
+    finally:
+        engine.dispose()

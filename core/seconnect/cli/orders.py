@@ -113,8 +113,9 @@ def _text(d: dict) -> str:
     r = d["record"]
     totals = r.get("totals", {})
     customer = d["customer"]
+    at_cart = f", at the cart {d['cart_status']}" if d["cart_status"] not in (None, r.get("status")) else ""
     lines = [
-        f"Order {r['number']} from {d['cart']}  ({r.get('date', 'no date')}, status {r.get('status') or '-'})",
+        f"Order {r['number']} from {d['cart']}  ({r.get('date', 'no date')}, status {r.get('status') or '-'}{at_cart})",
         f"Customer:  {customer['name'] + ' #' + str(customer['id']) if customer else '(none)'}"
         f"  — matched by: {d['customer_match'] or '-'}",
         f"Billing:   {_address(r.get('billing'))}",

@@ -1,11 +1,14 @@
-"""`seconnect outbox …` — queued outbound work (inventory changes, status updates): look and re-queue.
+"""`seconnect outbox …` — queued outbound work (inventory changes, status updates): look, re-queue, discard.
 
 Rows move pending → sending → sent; a row that failed too often, or in a way retrying cannot
 fix, is *parked* with its last error and waits for `outbox retry` (see :mod:`seconnect.outbox`).
+An *unconfirmed* row (the cart may have applied it) is re-sent only by ID with
+`--resend-unconfirmed`, after the merchant checked the cart, or dropped with `outbox discard`.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +44,7 @@ def _text(data: dict[str, Any]) -> str:
     footer = ""
     if counts["parked"]:
         footer = "\nParked rows wait for you: fix the cause, then `seconnect outbox retry ID` or `--all`."
+    footer += "".join(f"\nRow {r['id']} is held, {r['held_because']}." for r in rows if r["held_because"])
     return (f"Outbox: {head}.\n" + table(body, ["ID", "CART", "KIND", "KEY", "STATE", "TRIES", "WHEN (UTC)",
                                                   "LAST ERROR"]) + footer)
 
@@ -68,13 +72,21 @@ def list_cmd(app: App, states, cart_name, kind, limit, everything, as_json) -> N
     report_cut(data["rows"], "rows", as_json)
 
 
+def _rows(n: int) -> str:
+    return f"{n} row{'' if n == 1 else 's'}"
+
+
 @command.command("retry")
 @click.argument("ids", nargs=-1, type=ID)
-@click.option("--all", "all_parked", is_flag=True, help="Every parked row (of --cart, if given).")
+@click.option("--all", "all_parked", is_flag=True,
+              help="Every parked row (of --cart, if given) except unconfirmed ones and the rows held behind them.")
 @cart_option()
+@click.option("--resend-unconfirmed", is_flag=True,
+              help="Also send the named rows that are unconfirmed (the cart may have applied them): "
+                   "check the cart first.")
 @json_option
 @pass_app
-def retry_cmd(app: App, ids, all_parked, cart_name, as_json) -> None:
+def retry_cmd(app: App, ids, all_parked, cart_name, resend_unconfirmed, as_json) -> None:
     """Re-queue parked rows (by ID, or --all) with a fresh set of attempts."""
     from .. import outbox
 
@@ -82,18 +94,48 @@ def retry_cmd(app: App, ids, all_parked, cart_name, as_json) -> None:
         raise UsageError("name the parked rows to retry (IDs from `seconnect outbox list`), or use --all.")
     if cart_name and not all_parked:
         raise UsageError("--cart goes with --all.")
+    if resend_unconfirmed and all_parked:
+        raise UsageError("--resend-unconfirmed takes row IDs, not --all: check each row's order at the cart first.",
+                         hint="`seconnect outbox list` shows the unconfirmed rows.")
     cart_id = app.cart(cart_name).id if cart_name else None
     with app.store.begin() as conn:
-        retried, problems = outbox.retry_parked(conn, ids=ids, cart_id=cart_id)
-    data = {"retried": retried, "problems": problems}
+        result = outbox.retry_parked(conn, ids=ids, cart_id=cart_id, resend_unconfirmed=resend_unconfirmed)
+    data = asdict(result)
 
     def text(d: dict[str, Any]) -> str:
         n = len(d["retried"])
         lines = [f"{n} parked row{'' if n == 1 else 's'} re-queued" +
                  ("; `seconnect run realtime` delivers them." if n else ".")]
         lines += [f"  {p}" for p in d["problems"]]
+        if d["unconfirmed"]:
+            held = f", and {_rows(len(d['held']))} of the same orders held behind them" if d["held"] else ""
+            lines.append(f"Skipped {_rows(len(d['unconfirmed']))} unconfirmed ({', '.join(map(str, d['unconfirmed']))})"
+                         f"{held}: the cart may have applied them; check the cart, then "
+                         "`seconnect outbox retry ID --resend-unconfirmed` or `seconnect outbox discard ID`.")
         return "\n".join(lines)
 
     emit(data, as_json, text)
-    if problems and not retried:
+    if result.problems and not result.retried:
         raise UsageError("nothing was re-queued.", hint="Only parked rows can be retried; see `seconnect outbox list`.")
+
+
+@command.command("discard")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def discard_cmd(app: App, ids, as_json) -> None:
+    """Drop parked rows: they are never sent (e.g. an unconfirmed update the cart did apply)."""
+    from .. import outbox
+
+    with app.store.begin() as conn:
+        discarded, problems = outbox.discard_parked(conn, ids)
+    data = {"discarded": discarded, "problems": problems}
+
+    def text(d: dict[str, Any]) -> str:
+        lines = [f"{_rows(len(d['discarded']))} discarded." + (
+            " Later rows of the same orders go out with `seconnect outbox retry --all`." if d["discarded"] else "")]
+        return "\n".join(lines + [f"  {p}" for p in d["problems"]])
+
+    emit(data, as_json, text)
+    if problems and not discarded:
+        raise UsageError("nothing was discarded.", hint="Only parked rows can be discarded; see `seconnect outbox list`.")

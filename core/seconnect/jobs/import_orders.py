@@ -4,7 +4,8 @@ Incremental from the cart's checkpoint (the last imported order number; ``lastor
 first time, or a start point the user gives). Each download batch is stored in one transaction
 together with the new checkpoint, so a crash or ``kill -9`` at any moment loses nothing and a
 rerun duplicates nothing; orders are unique per (cart, order number) and a re-sent order
-updates the stored one (its lines, payments, adjustments and custom fields are replaced).
+updates the stored one (its lines, payments, adjustments and custom fields are replaced; its
+status only when the cart's status changed since, see :mod:`seconnect.status`).
 
 Records that fail schema validation or cannot be stored are quarantined with their raw payload
 and the reason; the rest of the batch imports. Customers are linked by the ordered match rules
@@ -30,6 +31,7 @@ from ..errors import UsageError
 from ..inventory import close_history, record_sales, start_history
 from ..matching import CustomerMatcher, facts_from_order
 from ..plugins import Plugins
+from ..status import merge_reported
 from ..store import Store, allocate_ids, insert_many, tables, upsert
 from ..store.tables import order_number_sort
 from ..subskus import SkuTranslator
@@ -142,8 +144,11 @@ def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefi
     if len(last) < len(good):  # a cart repeating an order in one batch: the last copy wins
         good, rows = [good[i] for i in sorted(last.values())], [rows[i] for i in sorted(last.values())]
     numbers = [r["number"] for r in good]
-    existing = dict(conn.execute(select(tables.orders.c.number, tables.orders.c.customer_id).where(
-        tables.orders.c.cart_id == cart.id, tables.orders.c.number.in_(numbers))).all())
+    o = tables.orders
+    # Locked: `orders set-status` may change one of them meanwhile (it locks the order too).
+    existing = {r.number: r for r in conn.execute(
+        select(o.c.number, o.c.id, o.c.customer_id, o.c.status, o.c.cart_status)
+        .where(o.c.cart_id == cart.id, o.c.number.in_(numbers)).with_for_update())}
 
     # Link customers; an order seen before keeps its customer (re-matching a guest with no
     # usable contact data would otherwise create a new customer on every re-send).
@@ -158,6 +163,7 @@ def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefi
         if row["number"] in existing:
             row.pop("customer_id", None)
             row.pop("customer_match", None)
+    merge_reported(conn, existing, rows)  # a newer local status change stands
     summary["new"] += len(fresh)
     summary["updated"] += len(good) - len(fresh)
 
@@ -314,6 +320,7 @@ def _order_row(cart: CartDefinition, record: dict, custom_fields_supported: bool
         "number_sort": order_number_sort(record["number"]),
         "ordered_at": _ordered_at(record.get("date")),
         "status": record.get("status"),
+        "cart_status": record.get("status"),
         "billing": record.get("billing") or {},
         "shipping": record.get("shipping") or {},
         "product_total": _amount(totals.get("product_total"), "the product total"),

@@ -11,7 +11,8 @@ seti-protocol.md §6 and seom-behaviour.md P2):
   their own SKU, stock at zero, untracked stock, hidden products, prices over 1,000, options
   that adjust the price up, down or to a fixed value, customer-entered text and file fields;
 * customers with duplicates by e-mail (other case, stray whitespace) and by phone (other
-  formatting), blank contact data sent as ``"0"``; guest orders with no account;
+  formatting), blank contact data sent as ``"0"``; guest orders with no account, some with a
+  shared phone number (``555-0199``, or a registered customer's under the guest's own e-mail);
 * orders of about three lines with options, long text options, coupons, discounts, handling
   surcharges, shipping, tax, multi-address and address-less shipping, accented/CJK/emoji
   names and amounts over 1,000, paid in every payment kind the profiles map.
@@ -388,6 +389,10 @@ class OrderFactory:
             billing = _person(rng, number)
             if "phone0" in forced or rng.chance(0.3):
                 billing["phone"] = "0"
+            elif number % 7 == 0:  # the fictional number shoppers type when they must give one
+                billing["phone"] = "555-0199"
+            elif number % 7 == 3 and self.customers:  # a registered customer's household or office number
+                billing["phone"] = self.customers[number % len(self.customers)]["phone"]
             if "email0" in forced or rng.chance(0.04):
                 billing["email"] = "0"
         lines = self._lines(rng, forced)

@@ -232,6 +232,18 @@ class Sandbox:
         self._require_running()
         return self._model.add_orders(n, self._profile.tracked)
 
+    def set_order_status(self, number: str, status: str) -> None:
+        """Change an order's status as the merchant would in the cart's own admin (one of the
+        cart's status names, e.g. ``Completed``; see ``generator.STATUS_NAMES``)."""
+        self._require_running()
+        ids = {name.casefold(): sid for sid, name in generator.STATUS_NAMES.items()}
+        if status.casefold() not in ids:
+            raise ValueError(f"unknown cart status {status!r}; known: {', '.join(generator.STATUS_NAMES.values())}")
+        if not self._state.set_order_status(int(number), generator.STATUS_NAMES[ids[status.casefold()]],
+                                            ids[status.casefold()]):
+            raise ValueError(f"the cart has no order {number}")
+        self._profile.orders_xml.drop(int(number))
+
     def warm(self) -> int:
         """Pre-render every downloadable order and customer, so that a timed run measures the
         client rather than the sandbox's first rendering; returns the number of orders."""

@@ -226,6 +226,8 @@ orders = Table(
     Column("number_sort", BigInteger, comment="numeric value of number for ordering (see order_number_sort)"),
     Column("ordered_at", UTCDateTime),
     Column("status", Text),
+    Column("cart_status", Text, comment="the status the cart last reported (a re-sent order's status wins "
+                                        "over a local change only when this changed)"),
     Column("customer_id", Id, ForeignKey("customers.id", ondelete="SET NULL"), index=True),
     Column("customer_match", Text, comment="the match rule that found the customer, or 'created'"),
     Column("billing", Json),

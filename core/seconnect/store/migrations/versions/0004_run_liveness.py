@@ -1,7 +1,7 @@
 """Run history: who runs a job (pid, host), its heartbeat, the error's hint, and 'abandoned'.
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 
 A run killed with SIGKILL never records its end; with the pid, host and heartbeat a later look
 can tell it is gone and store it as ``abandoned`` (see :mod:`seconnect.runs`). Existing rows
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
