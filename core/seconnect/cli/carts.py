@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from .. import carts as service
 from .. import settings as settings_mod
-from ..cartdef import CartType
 from ..capabilities import Capability
+from ..cartdef import CartType
 from ..errors import CartError, UsageError
 from ..store import tables
 from . import App, complete_cart_name, emit, json_option, pass_app, printable, table
