@@ -155,10 +155,11 @@ def remove(app: App, name, purge, yes) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def forget_passwords(app: App, yes) -> None:
-    """Forget the stored passwords the key file cannot decrypt (all of them if it is missing).
+    """Forget passwords the key file cannot decrypt: every stored secret setting it cannot open
+    (all of them if it is missing).
 
-    For a lost key file: afterwards passwords can be saved under a new key. Re-enter each
-    forgotten one with `carts edit NAME --password-stdin`.
+    For a lost key file: afterwards secrets can be saved under a new key. Re-enter each
+    forgotten one with `carts edit NAME --secret-stdin`.
     """
     from ..secrets import key_path
 

@@ -171,11 +171,13 @@ class SandboxCart:
         self.sandbox.set_faults(kind)
 
 
-def _settings_of(remote: Any) -> dict[str, Any]:
+def _settings_of(remote: Any, cart_type: CartType) -> dict[str, Any]:
+    """The test cart's settings, or its SETI attributes that are settings of the cart type."""
     settings = getattr(remote, "settings", None)
     if settings is not None:
         return dict(settings)
-    return {k: getattr(remote, k) for k in ("user", "store_code", "script_url") if getattr(remote, k, None) is not None}
+    return {k: getattr(remote, k) for k in ("user", "store_code", "script_url")
+            if k in cart_type.settings and getattr(remote, k, None) is not None}
 
 
 def _secrets_of(remote: Any) -> dict[str, str]:
@@ -472,7 +474,7 @@ class CartTypeSuite:
             with store.begin() as conn:
                 try:
                     cart = carts.add_cart(conn, plugins, name="Kit shop", cart_type=cart_type.id,
-                                          settings=_settings_of(remote), secrets=_secrets_of(remote),
+                                          settings=_settings_of(remote, cart_type), secrets=_secrets_of(remote),
                                           ca_bundle=remote.ca_file)
                 except UsageError as exc:
                     refused = exc
