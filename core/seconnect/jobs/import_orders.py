@@ -27,6 +27,7 @@ from ..capabilities import Capability
 from ..cartdef import CartDefinition
 from ..inventory import record_sales
 from ..matching import CustomerMatcher, facts_from_order
+from ..orders import totals_note
 from ..plugins import Plugins
 from ..store import Store, allocate_ids, insert_many, tables, upsert
 from ..store.tables import order_number_sort
@@ -294,6 +295,7 @@ def _order_row(cart: CartDefinition, record: dict, custom_fields_supported: bool
         "shipping_method": totals.get("shipping_method"),
         "surcharge_total": _sum(totals.get("surcharges") or (), "total", "a surcharge"),
         "grand_total": _amount(totals.get("grand_total"), "the grand total"),
+        "totals_note": totals_note(record),
         "instructions": other.get("instructions"),
         "comments": other.get("comments"),
         "raw": raw,

@@ -20,7 +20,18 @@ from typing import Any
 from lxml import etree
 
 from ..errors import CartProtocolError
-from .values import boolean, decimal_text, format_money, integer, money, order_date, qoh, quantity, times
+from .values import (
+    boolean,
+    decimal_text,
+    format_money,
+    integer,
+    money,
+    order_date,
+    qoh,
+    quantity,
+    reduction,
+    times,
+)
 
 __all__ = ["build_order", "build_product", "build_qoh", "build_customer"]
 
@@ -208,10 +219,13 @@ TAX = {"taxamount": ("tax", money), "taxrate": ("tax_rate", decimal_text),
        "taxshipping": ("tax_shipping", boolean), "taxexempt": ("tax_exempt", boolean),
        "taxid": ("tax_id", _text)}
 SHIPPING_TOTAL = {"total": ("shipping", money), "description": ("shipping_method", _text)}
-DISCOUNT = {"amount": ("amount", money), "description": ("description", _text), "type": ("type", _text),
+# The amount is spelled Amount (spec) or Total (Stone Edge's Magento script, for its order-level
+# Discount); either sign means the same reduction.
+DISCOUNT = {"amount": ("amount", reduction), "total": ("amount", reduction),
+            "description": ("description", _text), "type": ("type", _text),
             "applydiscount": ("apply", _text), "percent": ("percent", decimal_text)}
 SURCHARGE = {"total": ("total", money), "description": ("description", _text)}
-COUPON = {"name": ("name", _text), "status": ("status", _text), "total": ("total", money),
+COUPON = {"name": ("name", _text), "status": ("status", _text), "total": ("total", reduction),
           "applycoupon": ("apply", _text)}
 OTHER = {
     "orderinstructions": ("instructions", _text), "comments": ("comments", _text),
