@@ -42,7 +42,8 @@ class InventoryAction(StrEnum):
 
 @dataclass(frozen=True)
 class InventoryRow:
-    """A quantity on hand as the cart reports it. ``qoh`` is None when the cart does not track it."""
+    """A quantity on hand as the cart reports it. ``qoh`` is None when the cart does not track it;
+    ``code`` is ``""`` for a row the cart sent without one (core skips and counts it)."""
 
     code: str
     qoh: int | None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from ..cartdef import CartDefinition, CartType
 from ..hookspecs import hookimpl
@@ -27,6 +28,7 @@ from ..operations import (
 from .client import SetiClient
 from .pool import downloads_in_order
 from .retry import RetryPolicy
+from .values import seti_date
 
 __all__ = ["SetiDialect", "SetiPlugin"]
 
@@ -39,6 +41,19 @@ QOH_REPLACE_CHUNK = 500
 JOINED_BATCH_MAX = 1000
 
 _OUTCOMES = {"OK": InventoryOutcome.OK, "NF": InventoryOutcome.NOT_FOUND, "NA": InventoryOutcome.NOT_TRACKED}
+
+
+# lastdate is a day (``2-Dec-2019``, section 2.3) and scripts differ on whether it means "on or
+# after" or "after": sending the day before the newest imported order's day means no order dated
+# that day, to the second, is missed. Orders sent twice are matched by number and updated.
+LASTDATE_OVERLAP = timedelta(days=1)
+
+
+def _number_of(records: Sequence[dict], previous: str) -> str:
+    """The checkpoint after ``records``: the last order number in them (orders without one are
+    quarantined by core; a batch of only such orders keeps ``previous``)."""
+    return next((str(r["number"]) for r in reversed(records) if isinstance(r, dict) and r.get("number")),
+                previous)
 
 
 @dataclass(frozen=True)
@@ -89,18 +104,20 @@ class SetiPlugin:
         return version
 
     @hookimpl
-    def import_orders(self, cart: CartDefinition, checkpoint: str | None, batch_size: int
+    def import_orders(self, cart: CartDefinition, checkpoint: str | None, batch_size: int, since: date | None
                       ) -> Iterable[OrderBatch] | None:
         if not self._mine(cart):
             return None
-        return self._order_batches(cart, checkpoint or "All", batch_size)
+        return self._order_batches(cart, checkpoint or "All", batch_size, since)
 
-    def _order_batches(self, cart: CartDefinition, lastorder: str, batch_size: int) -> Iterator[OrderBatch]:
+    def _order_batches(self, cart: CartDefinition, lastorder: str, batch_size: int,
+                       since: date | None) -> Iterator[OrderBatch]:
+        lastdate = "All" if since is None else seti_date(since - LASTDATE_OVERLAP)
         with self._client(cart) as client:
-            announced = client.order_count(lastorder, "All")
-            # lastorder stays fixed for the whole download, so the announced batches are a fixed
-            # set: more than one is fetched and parsed by helper processes while core stores.
-            pages = [{"lastorder": lastorder, "startnum": start, "batchsize": batch_size}
+            announced = client.order_count(lastorder, lastdate)
+            # lastorder and lastdate stay fixed for the whole download, so the announced batches are
+            # a fixed set: more than one is fetched and parsed by helper processes while core stores.
+            pages = [{"lastorder": lastorder, "lastdate": lastdate, "startnum": start, "batchsize": batch_size}
                      for start in range(1, announced + 1, batch_size)]
             if len(pages) > 1:
                 batches = downloads_in_order(cart, "download_orders", pages, client=client,
@@ -108,16 +125,20 @@ class SetiPlugin:
                                              merge_up_to=max(batch_size, JOINED_BATCH_MAX))
             else:
                 batches = (client.download_orders(**page) for page in pages)
+            last = lastorder
             with closing(batches):  # stop the helpers before paging on
                 for records in batches:
                     if not records:
                         break
-                    yield OrderBatch(records, records[-1]["number"])
+                    last = _number_of(records, last)
+                    yield OrderBatch(records, last)
             # Orders that arrived while downloading sit after the announced ones: page on until
             # the script says there are no more.
             startnum = pages[-1]["startnum"] + batch_size if pages else 1
-            while records := client.download_orders(lastorder=lastorder, startnum=startnum, batchsize=batch_size):
-                yield OrderBatch(records, records[-1]["number"])
+            while records := client.download_orders(lastorder=lastorder, lastdate=lastdate, startnum=startnum,
+                                                    batchsize=batch_size):
+                last = _number_of(records, last)
+                yield OrderBatch(records, last)
                 startnum += batch_size
 
     @hookimpl
@@ -171,7 +192,8 @@ class SetiPlugin:
                 rows = client.download_qoh(startnum=startnum, batchsize=size)
                 if not rows:
                     return
-                yield [InventoryRow(code=r["code"], qoh=r.get("qoh"), web_id=r.get("web_id")) for r in rows]
+                # a row without a code ("" here) is counted and skipped by core, not fatal
+                yield [InventoryRow(code=r.get("code") or "", qoh=r.get("qoh"), web_id=r.get("web_id")) for r in rows]
                 seen += len(rows)
                 startnum += size
 
