@@ -16,6 +16,7 @@ from .operations import (
     InventoryRow,
     OrderBatch,
     Package,
+    ScriptVersion,
     StatusResult,
     StatusUpdate,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "InventoryRow",
     "OrderBatch",
     "Package",
+    "ScriptVersion",
     "StatusResult",
     "StatusUpdate",
 ]

@@ -92,7 +92,9 @@ def test_script(cart: CartDefinition, check_credentials: bool) -> str | None:
     :param check_credentials: also prove that the user name, password and store code are
         accepted (e.g. with an authenticated count call); raise ``CartAuthError`` if not.
     :returns: the script version the cart reports (shown as ``Test passed: Script version: X``),
-        or ``None`` when this plugin does not handle ``cart.type``.
+        or ``None`` when this plugin does not handle ``cart.type``. Return a
+        :class:`~seconnect.ScriptVersion` to add warnings when the replies do not look like this
+        cart type's script (``seconnect carts test`` prints them; the test still passes).
     """
 
 

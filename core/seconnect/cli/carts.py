@@ -234,6 +234,8 @@ def test(app: App, name, check_credentials) -> None:
         exc.message = f"Test failed: {exc.message}"
         raise
     click.echo(f"Test passed: Script version: {version}")
+    for warning in getattr(version, "warnings", ()):
+        click.echo(f"Warning: {warning}")
     if check_credentials:
         click.echo("The user name, password and store code were accepted.")
     else:

@@ -22,6 +22,7 @@ from ..operations import (
     InventoryResult,
     InventoryRow,
     OrderBatch,
+    ScriptVersion,
     StatusResult,
     StatusUpdate,
 )
@@ -30,7 +31,7 @@ from .pool import downloads_in_order
 from .retry import RetryPolicy
 from .values import seti_date
 
-__all__ = ["SetiDialect", "SetiPlugin"]
+__all__ = ["SetiDialect", "SetiPlugin", "echoes_omversion"]
 
 # qohreplace entries per request: large enough to make a 50k-SKU send a hundred requests,
 # small enough for any script's form-field limits.
@@ -41,6 +42,16 @@ QOH_REPLACE_CHUNK = 500
 JOINED_BATCH_MAX = 1000
 
 _OUTCOMES = {"OK": InventoryOutcome.OK, "NF": InventoryOutcome.NOT_FOUND, "NA": InventoryOutcome.NOT_TRACKED}
+
+
+def echoes_omversion(client: SetiClient, version: str) -> bool:
+    """Whether the script reports SEOM's own version back, as the Interspire/BigCommerce gateway
+    does (section 6.2): the version equals the omversion sent, and a second probe with another
+    omversion is echoed too (so a script whose own version happens to match is not mistaken)."""
+    if version != client.omversion:
+        return False
+    probe = "5.912" if client.omversion != "5.912" else "5.913"
+    return client.send_version(omversion=probe) == probe
 
 
 # lastdate is a day (``2-Dec-2019``, section 2.3) and scripts differ on whether it means "on or
@@ -70,6 +81,9 @@ class SetiDialect:
     """Adds what the plugin knows about a product record (e.g. which variation it is)."""
     can_adjust: Callable[[str], bool] | None = None
     """False for codes whose ``invupdate`` is known to fail at this cart."""
+    script_warnings: Callable[[SetiClient, str], list[str]] | None = None
+    """Given the client and the reported version: why the script does not look like this cart
+    type's (``carts test`` prints it), or nothing."""
 
 
 class SetiPlugin:
@@ -99,9 +113,10 @@ class SetiPlugin:
         # A person is waiting for the answer: report the first failure instead of retrying.
         with SetiClient.for_cart(cart, retry=RetryPolicy.never()) as client:
             version = client.send_version()
+            warnings = self.dialect.script_warnings(client, version) if self.dialect.script_warnings else []
             if check_credentials:
                 client.order_count("All", "All")
-        return version
+        return ScriptVersion(version, warnings)
 
     @hookimpl
     def import_orders(self, cart: CartDefinition, checkpoint: str | None, batch_size: int, since: date | None
