@@ -58,3 +58,41 @@ def test_parts_that_do_not_add_up_are_described():
     note = totals_note(_record(subtotal="84.00", tax="1.00", shipping="5.00", grand_total="97.00"))
     assert note == ("the parts add up to 90.00 (merchandise 84.00, discounts and coupons 0.00, tax, shipping and "
                     "surcharges 6.00), not to the grand total 97.00")
+
+
+@pytest.mark.parametrize("profile", ["interspire", "generic"])
+def test_sandbox_orders_add_up(store, plugins, tmp_path, profile):
+    from seconnect import carts
+    from seconnect.jobs.import_orders import import_orders
+    from seconnect.sandbox import Sandbox
+
+    with Sandbox(profile, orders=80, products=10, customers=10, seed=3, state_dir=tmp_path / "cart") as sb:
+        with store.begin() as conn:
+            carts.add_cart(conn, plugins, name="Shop", cart_type=profile, user=sb.user, password=sb.password,
+                           script_url=sb.script_url, ca_bundle=sb.ca_file)
+            cart = carts.get_cart(conn, "Shop")
+        assert import_orders(store, plugins, cart)["new"] > 0
+    with store.connect() as conn:
+        discounted = conn.exec_driver_sql("SELECT count(*) FROM orders WHERE discount_total > 0").scalar()
+        notes = conn.exec_driver_sql("SELECT number, totals_note FROM orders WHERE totals_note IS NOT NULL").all()
+    assert discounted > 0 and notes == []
+
+
+def test_orders_show_says_when_totals_do_not_add_up(db_url, tmp_path):
+    from click.testing import CliRunner
+
+    from seconnect.cli import build_cli
+
+    from .replay import ReplayCart, document, no_more
+
+    page = document("SETIOrders", "<Order><OrderNumber>9</OrderNumber>" + _LINE +
+                    "<Totals><ProductTotal>84.00</ProductTotal><SubTotal>84.00</SubTotal><GrandTotal>99.00</GrandTotal>"
+                    "</Totals></Order>")
+    run = CliRunner()
+    with ReplayCart({"downloadorders": [page, no_more("SETIOrders")]}, tmp_path) as replay:
+        assert run.invoke(build_cli(), ["--db", db_url, "carts", "add", "Shop", "--type", "Generic", "--user", "u",
+                                        "--script-url", replay.script_url, "--ca-bundle", str(replay.ca_file),
+                                        "--password-stdin"], input="pw\n").exit_code == 0
+        assert run.invoke(build_cli(), ["--db", db_url, "run", "import-orders", "--cart", "Shop"]).exit_code == 0
+    shown = run.invoke(build_cli(), ["--db", db_url, "orders", "show", "9", "--cart", "Shop"])
+    assert "Totals do not add up: the parts add up to 84.00" in shown.output and "grand total 99.00" in shown.output
