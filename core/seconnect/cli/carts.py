@@ -299,6 +299,8 @@ def test(app: App, name, check_credentials) -> None:
         exc.message = f"Test failed: {exc.message}"
         raise
     click.echo(f"Test passed: Script version: {printable(str(version))}")
+    for warning in getattr(version, "warnings", ()):
+        click.echo(printable(f"Warning: {warning}", lines=True))
     if check_credentials:
         click.echo("The user name, password and store code were accepted.")
     else:

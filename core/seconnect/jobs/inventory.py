@@ -6,7 +6,8 @@ copies meant to initialise counts, before real-time sync takes over.
 * **Get** reads every quantity the cart reports (``sync_inventory`` action ``get``, paged by the
   plugin), maps each cart code to a local product through ``product_cart_codes`` (the WebID
   decides when the cart repeats a code, as Interspire does for variations), and sets local
-  quantities to the cart's. Codes the store file does not know are listed, never invented.
+  quantities to the cart's. Codes the store file does not know are listed, never invented;
+  rows without a code are skipped and counted (``skipped_no_code``).
   When several of the cart's records map to one local product (options mode: a parent standing
   for its variations) the product gets their total. Changes are recorded with source
   ``inventory-get from CART`` and reach every *other* synced cart, never the cart they came from.
@@ -151,7 +152,8 @@ def inventory_get(store: Store, plugins: Plugins, cart: CartDefinition, *, dry_r
     """
     plugins.require(cart, Capability.INVENTORY_GET)
     summary: dict[str, Any] = {"cart": cart.name, "dry_run": dry_run, "received": 0, "matched": 0, "changed": 0,
-                               "unchanged": 0, "not_tracked_at_cart": 0, "unknown_count": 0, "unknown_variations": 0,
+                               "unchanged": 0, "not_tracked_at_cart": 0, "skipped_no_code": 0, "unknown_count": 0,
+                               "unknown_variations": 0,
                                "unknown": [],
                                "diff": [], "queued": 0}
     if dry_run:
@@ -178,6 +180,9 @@ def _get(store: Store, plugins: Plugins, cart: CartDefinition, summary: dict[str
     seen: dict[str, int | None] = {}
     unknown: list[dict[str, Any]] = []
     for row in rows:
+        if not row.code:  # a row naming no product (e.g. <Product /> for one without stock rows)
+            summary["skipped_no_code"] += 1
+            continue
         known = mapping.find(row)
         if known is None:
             # A record repeating a known product's code with its own WebID is a variation: in options
