@@ -120,7 +120,7 @@ def retry_cmd(app: App, ids, all_parked, cart_name, resend_unconfirmed, as_json)
 
 
 @command.command("discard")
-@click.argument("ids", nargs=-1, type=int, required=True)
+@click.argument("ids", nargs=-1, type=ID, required=True)
 @json_option
 @pass_app
 def discard_cmd(app: App, ids, as_json) -> None:
