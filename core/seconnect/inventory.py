@@ -105,6 +105,8 @@ KIND = "inventory"
 #: Largest quantity on hand, either sign: far above any real stock, and inside the 32-bit
 #: columns that hold quantities and their changes on PostgreSQL.
 QOH_LIMIT = 1_000_000_000
+#: Why a parent standing for several variations (options mode) is not sent its total.
+PER_VARIATION = "tracked per variation at the cart; use --attributes sub-skus to sync each variation"
 #: IN-lists are cut to this size so any batch stays under every driver's bind-parameter limit.
 _CHUNK = 1000
 
@@ -177,28 +179,33 @@ def sku_level(parent_id: int | None, code: str, web_id: str | None) -> Inventory
 
 
 def sendable_codes(parent_id: int | None, codes: Sequence[tuple[str, str | None]],
-                   levels: Iterable[InventoryLevel]) -> tuple[list[str], str | None]:
+                   levels: Iterable[InventoryLevel], *, reported: Iterable[str] = ()) -> tuple[list[str], str | None]:
     """The codes a product's own quantity can be sent to at one cart, or why there are none.
 
-    ``codes`` are the product's ``(code, web_id)`` pairs at the cart. Codes at a level the cart
-    type does not sync are dropped. When several of the cart's variations map to one product
-    (options mode keeps one quantity for the parent and all its variations) those variation
-    codes are dropped too: giving each variation the parent's total would overstate stock.
-    The parent's own code, if the cart has one, still gets the total.
+    ``codes`` are the product's ``(code, web_id)`` pairs at the cart; ``reported`` the codes
+    the cart last gave a quantity for (``cart_qoh`` known). Codes at a level the cart type does
+    not sync are dropped. A product that several of the cart's variations map to (options mode)
+    holds their total: no variation gets it, and its own code only when the cart keeps the
+    stock at product level — not when it reports quantities per variation (docs/inventory.md).
     """
     if not codes:
         return [], "the product has no code at this cart (import the cart's products first)"
     by_level = [(code, sku_level(parent_id, code, web_id)) for code, web_id in codes]
     variations = [code for code, level in by_level if level is InventoryLevel.ATTRIBUTE]
-    shared = set(variations) if len(variations) > 1 else set()
+    per_variation = bool(set(variations) & set(reported))
+    dropped = set(variations) if len(variations) > 1 else set()
+    if per_variation:  # the product-level code is not where the cart keeps this stock
+        dropped |= {code for code, level in by_level if level is not InventoryLevel.ATTRIBUTE}
     allowed = set(levels)
-    usable = sorted(code for code, level in by_level if level in allowed and code not in shared)
+    usable = sorted(code for code, level in by_level if level in allowed and code not in dropped)
     if usable:
         return usable, None
-    if shared and len(shared) == len(by_level):
-        return [], (f"{len(shared)} of the cart's variations share this SKU's one quantity (options mode); "
+    if per_variation and len(variations) > 1:
+        return [], PER_VARIATION
+    if dropped and len(dropped) == len(by_level):
+        return [], (f"{len(dropped)} of the cart's variations share this SKU's one quantity (options mode); "
                     "build sub-SKUs to keep stock per variation")
-    wanted = sorted({level.value for code, level in by_level if code not in shared})
+    wanted = sorted({level.value for code, level in by_level if code not in dropped})
     return [], f"the cart type does not sync inventory at the {'/'.join(wanted)} level"
 
 
@@ -309,12 +316,13 @@ def apply_changes(conn: Connection, plugins: Plugins, changes: Sequence[Quantity
 
 
 def _codes_at(conn: Connection, product_ids: Sequence[int], cart_ids: Sequence[int]
-              ) -> dict[tuple[int, int], list[tuple[str, str | None]]]:
-    codes: dict[tuple[int, int], list[tuple[str, str | None]]] = {}
+              ) -> dict[tuple[int, int], list[Any]]:
+    """(cart, product) -> the product's code rows there (code, web_id, cart_qoh)."""
+    codes: dict[tuple[int, int], list[Any]] = {}
     for chunk in _chunks(sorted(set(product_ids))):
-        for row in conn.execute(select(_C.c.cart_id, _C.c.product_id, _C.c.code, _C.c.web_id).where(
+        for row in conn.execute(select(_C.c.cart_id, _C.c.product_id, _C.c.code, _C.c.web_id, _C.c.cart_qoh).where(
                 _C.c.product_id.in_(chunk), _C.c.cart_id.in_(cart_ids))):
-            codes.setdefault((row.cart_id, row.product_id), []).append((row.code, row.web_id))
+            codes.setdefault((row.cart_id, row.product_id), []).append(row)
     return codes
 
 
@@ -335,8 +343,9 @@ def _enqueue(conn: Connection, plugins: Plugins, products: Mapping[int, Any], re
         for target in targets:
             if target.cart_id == origin and not (product.id in resend_to_origin and target.absolute):
                 continue
-            usable, _why = sendable_codes(product.parent_id, codes.get((target.cart_id, product.id), []),
-                                          target.levels)
+            rows_there = codes.get((target.cart_id, product.id), [])
+            usable, _why = sendable_codes(product.parent_id, [(r.code, r.web_id) for r in rows_there], target.levels,
+                                          reported=[r.code for r in rows_there if r.cart_qoh is not None])
             if not usable:
                 continue
             rows.append({"cart_id": target.cart_id, "kind": KIND, "key": product.sku,

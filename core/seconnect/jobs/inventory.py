@@ -104,6 +104,12 @@ def _by_product(codes: Iterable[_Code]) -> dict[int, list[_Code]]:
     return out
 
 
+def _sendable(parent_id: int | None, entries: Sequence[_Code], levels: Iterable[InventoryLevel]
+              ) -> tuple[list[str], str | None]:
+    return sendable_codes(parent_id, [(c.code, c.web_id) for c in entries], levels,
+                          reported=[c.code for c in entries if c.cart_qoh is not None])
+
+
 def _cap(items: list[Any]) -> list[Any]:
     return items[:LIST_MAX]
 
@@ -376,7 +382,7 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
             else:
                 counts["untracked"] = counts.get("untracked", 0) + 1
             continue
-        usable, why = sendable_codes(first.parent_id, [(c.code, c.web_id) for c in entries], _ALL_LEVELS)
+        usable, why = _sendable(first.parent_id, entries, _ALL_LEVELS)
         if not usable:
             problems.append({"sku": first.sku, "code": None, "outcome": "skipped", "note": why})
             continue
@@ -453,7 +459,7 @@ def deliver(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outb
             outcomes[i] = outbox.Outcome.park("the SKU's stock is no longer tracked locally")
             continue
         entries = codes.get(product.id, [])
-        usable, why = sendable_codes(product.parent_id, [(c.code, c.web_id) for c in entries], caps.realtime_levels)
+        usable, why = _sendable(product.parent_id, entries, caps.realtime_levels)
         if not usable:
             outcomes[i] = outbox.Outcome.park(why or "nothing to send")
             continue
