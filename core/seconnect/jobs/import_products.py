@@ -40,7 +40,7 @@ gets its variations' total, as ``inventory-get`` gives it; a parent of sub-SKUs 
 sub-SKUs hold the stock). An existing product's quantity is never
 overwritten by a product import (``inventory get`` does that, deliberately and audited). Each
 quantity taken notes the cart and its newest order, asked before the download, so that the
-sales the figure already includes are not taken off again (:mod:`seconnect.inventory`).
+sales the figure already includes are not taken off again (docs/inventory.md).
 
 **Transactions.** Each downloaded batch is written in one transaction. A ``rebuild`` is
 all-or-nothing instead: the whole catalogue is downloaded first, then the cart's code mapping

@@ -13,13 +13,14 @@ copies meant to initialise counts, before real-time sync takes over.
   The whole list is read before anything is written, so a failed download changes nothing.
   Every product read (changed or not) notes the cart and its newest order, asked before the
   read: that cart's orders up to it are in the figure and take nothing off when imported later
-  (:mod:`seconnect.inventory`).
+  (docs/inventory.md).
 * **Send** sends absolute quantities of the cart's products (or ``--sku`` ones) in batched
   calls (``qohreplace``, 500 SKUs per request in the SETI plugins) and reports per SKU: OK, not
   found, not tracked. Where the cart's answers cannot be trusted (Interspire: every line says
   "Update Error", seti-protocol §6.6-5) the plugin reports ``unverified`` and the quantities are
   read back in one Get and reported verified or mismatched. Negative local quantities (oversold)
-  are sent as 0: a cart cannot sell fewer than none.
+  are sent as 0: a cart cannot sell fewer than none. An options-mode parent whose stock the
+  cart keeps per variation is skipped, with the reason (docs/inventory.md).
 * **Real-time** (:func:`deliver`, outbox kind ``inventory``): one group per SKU and cart; where
   the cart type supports Send the group sends the SKU's *current* local quantity (any number of
   coalesced changes cost one item, and a repeat after a crash is harmless); otherwise the summed
