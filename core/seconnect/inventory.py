@@ -369,8 +369,8 @@ def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping
     that map to no product, or to one whose stock is not tracked, change nothing. Each (order,
     product) becomes one recorded change with source ``order N from CART``: the sale, queued for
     every other synced cart (and for ``cart`` itself only when an absolute quantity sent there
-    may have overwritten its own decrement), or a change of 0 whose
-    reason says which figure already held the sale, queued nowhere.
+    may have overwritten its own decrement), or a change of 0 whose reason says which figure
+    already held the sale, queued nowhere.
 
     :param plugins: the run's plugins (the order import has them); loaded once if omitted.
     """

@@ -37,8 +37,8 @@ is given, because (as SEOM warns) changing it breaks the translation of order li
 cart only for a product this import creates — in options mode a parent it creates without a
 quantity of its own (made from its variations, or one whose stock the cart keeps per variation)
 gets its variations' total, as ``inventory-get`` gives it; a parent of sub-SKUs keeps none (its
-sub-SKUs hold the stock). An existing product's quantity is never
-overwritten by a product import (``inventory get`` does that, deliberately and audited). Each
+sub-SKUs hold the stock). An existing product's quantity is never overwritten by a product
+import (``inventory get`` does that, deliberately and audited). Each
 quantity taken notes the cart and its newest order, asked before the download, so that the
 sales the figure already includes are not taken off again (docs/inventory.md).
 
