@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from . import params as params_mod
 from .capabilities import Capability, InventoryLevel
 from .cartdef import CartDefinition, Secret
-from .errors import NotFoundError, SeconnectError, UsageError
+from .errors import CartRejected, NotFoundError, SeconnectError, UsageError
 from .plugins import Plugins
 from .store import tables, upsert, utcnow
 from .store.tables import order_number_sort
@@ -458,7 +458,12 @@ def order_mark(store: Any, plugins: Plugins, cart: CartDefinition) -> str | None
 
     if not plugins.capabilities_for(cart).supports(Cap.IMPORT_ORDERS):
         return ""  # its orders never come in: nothing to count twice
-    newest = plugins.pm.hook.newest_order(cart=cart)
+    try:
+        newest = plugins.pm.hook.newest_order(cart=cart)
+    except CartRejected as exc:  # e.g. a script without order functions: the Get itself still works
+        log.warning("%s: cannot ask for the newest order (%s); counting from the last imported one",
+                    cart.name, exc.message)
+        newest = None
     if newest is not None:
         return str(newest)
     with store.begin() as conn:
