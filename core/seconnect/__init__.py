@@ -18,6 +18,7 @@ from .operations import (
     InventoryRow,
     OrderBatch,
     Package,
+    ScriptVersion,
     StatusResult,
     StatusUpdate,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "InventoryRow",
     "OrderBatch",
     "Package",
+    "ScriptVersion",
     "StatusResult",
     "StatusUpdate",
 ]

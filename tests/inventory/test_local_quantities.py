@@ -15,6 +15,7 @@ from seconnect import Capability as C
 from seconnect.errors import NotFoundError, UsageError
 from seconnect.inventory import (
     KIND,
+    PER_VARIATION,
     adjust_quantity,
     apply_changes,
     record_sales,
@@ -108,6 +109,12 @@ def test_a_parent_standing_for_several_variations_sends_only_its_own_code():
     every = frozenset(InventoryLevel)
     codes = [("DCK-101", "2"), ("DCK-101-S-RED", "2-1"), ("DCK-101-S-BLU", "2-2")]
     assert sendable_codes(None, codes, every) == (["DCK-101"], None)
+    # the cart reports only the parent's figure: it keeps the stock at product level
+    assert sendable_codes(None, codes, every, reported=["DCK-101"]) == (["DCK-101"], None)
+    # it reports the variations' figures: the total overwrites none of them, nor the product row
+    assert sendable_codes(None, codes, every, reported=["DCK-101-S-RED", "DCK-101-S-BLU"]) == ([], PER_VARIATION)
+    # with one variation the total is that variation's own figure
+    assert sendable_codes(None, codes[:2], every, reported=["DCK-101-S-RED"]) == (["DCK-101-S-RED"], None)
     usable, why = sendable_codes(None, codes[1:], every)
     assert usable == [] and "share" in why and "sub-SKUs" in why
     assert sendable_codes(None, codes[1:2], every) == (["DCK-101-S-RED"], None)

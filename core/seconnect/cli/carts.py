@@ -151,15 +151,15 @@ def remove(app: App, name, purge, yes) -> None:
     click.echo(f"Cart {removed!r} removed" + (f" with {service.describe_holdings(deleted)}." if deleted else "."))
 
 
-@command.command("forget-passwords", short_help="Forget passwords the key file cannot decrypt.")
+@command.command("forget-passwords")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def forget_passwords(app: App, yes) -> None:
-    """Forget passwords the key file cannot decrypt: every stored secret setting it cannot open
-    (all of them if it is missing).
+    """Forget the stored passwords the key file cannot decrypt.
 
-    For a lost key file: afterwards secrets can be saved under a new key. Re-enter each
-    forgotten one with `carts edit NAME --secret-stdin`.
+    Every stored secret setting it cannot open (all of them if it is missing). For a lost key
+    file: afterwards secrets can be saved under a new key. Re-enter each forgotten one with
+    `carts edit NAME --secret-stdin`.
     """
     from ..secrets import key_path
 
@@ -350,13 +350,15 @@ def test(app: App, name, check_credentials) -> None:
     except CartError as exc:
         exc.message = f"Test failed: {exc.message}"
         raise
-    if not _speaks_of_scripts(app.plugins.resolve_type(cart.type)):
-        click.echo(f"Test passed: Version: {printable(str(version))}")
+    scripted = _speaks_of_scripts(app.plugins.resolve_type(cart.type))
+    click.echo(f"Test passed: {'Script version' if scripted else 'Version'}: {printable(str(version))}")
+    for warning in getattr(version, "warnings", ()):
+        click.echo(printable(f"Warning: {warning}", lines=True))
+    if not scripted:
         click.echo("The credentials were accepted." if check_credentials else
                    "This test checks that the cart can be reached; add --check-credentials to check the "
                    "credentials too.")
         return
-    click.echo(f"Test passed: Script version: {printable(str(version))}")
     if check_credentials:
         click.echo("The user name, password and store code were accepted.")
     else:

@@ -16,7 +16,7 @@ from ..subskus import split_variation_name
 from .client import SetiClient
 from .documents import iter_document
 from .encoders import Package, StatusUpdate, encode_inventory, encode_inventory_xml, status_form, status_xml
-from .plugin import SETI_ORDER_NUMBER, SetiDialect, SetiPlugin
+from .plugin import SETI_ORDER_NUMBER, SetiDialect, SetiPlugin, echoes_omversion
 from .reader import read_records, read_text
 from .replies import InvUpdateResult, StatusResult, TextReply, parse_text_reply
 
@@ -41,5 +41,6 @@ __all__ = [
     "SetiPlugin",
     "SetiDialect",
     "SETI_ORDER_NUMBER",
+    "echoes_omversion",
     "split_variation_name",
 ]
