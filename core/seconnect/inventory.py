@@ -11,9 +11,9 @@ Which carts hear of a change (SEOM's real-time inventory, seom-behaviour §2.6):
 
 * the cart is active and its cart-based ``SynchQOH`` is TRUE;
 * its cart type supports ``inventory-realtime`` at the level of the product's code there
-  (:func:`sku_level`): a sub-SKU (``parent_id`` set) needs ``sub-sku``; a code that addresses a
-  variation of the cart's own product (``[VARID:n]``, or a ``<product>-<combination>`` WebID)
-  needs ``attribute``; anything else ``product``;
+  (:func:`levels_at`): a sub-SKU (``parent_id`` set) needs ``sub-sku``; otherwise the level is
+  the one the cart's plugin gives the code (hook ``inventory_levels``: e.g. ``attribute`` for a
+  code that addresses a variation of the cart's own product), ``product`` if it says nothing;
 * the product has a code at the cart (``product_cart_codes``) that can carry its own quantity
   (:func:`sendable_codes`: a product that stands for several of the cart's variations — options
   mode — has no single quantity to give each of them, so it is not queued there);
@@ -57,10 +57,8 @@ forbids it, as in SEOM); carts are never sent a negative quantity (see :mod:`sec
 
 from __future__ import annotations
 
-import functools
 import getpass
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,7 +90,7 @@ __all__ = [
     "start_history",
     "close_history",
     "realtime_targets",
-    "sku_level",
+    "levels_at",
     "sendable_codes",
     "find_product",
     "cli_source",
@@ -114,8 +112,6 @@ _S = tables.stock_sources
 #: The checkpoint (job name) holding a cart's history boundary: its newest order when its first
 #: order import began (NULL while that import runs without a mark from the cart).
 HISTORY = "import-orders:history"
-_VARID = re.compile(r"\[VARID:\d+\]", re.IGNORECASE)
-_VARIATION_WEB_ID = re.compile(r"^\d+-\d+$")
 
 
 @dataclass(frozen=True)
@@ -150,6 +146,7 @@ class Target:
     name: str
     levels: frozenset[InventoryLevel]
     absolute: bool  # the cart type supports inventory-send, so deliveries send absolute quantities
+    cart: CartDefinition  # without its password: for asking its plugin the levels of its codes
 
 
 def cli_source() -> str:
@@ -167,20 +164,19 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 # -- levels ---------------------------------------------------------------------------------------
 
-def sku_level(parent_id: int | None, code: str, web_id: str | None) -> InventoryLevel:
-    """The real-time level a product's code at a cart needs (rules in the module docstring)."""
-    if parent_id is not None:
-        return InventoryLevel.SUB_SKU
-    if _VARID.search(code or "") or _VARIATION_WEB_ID.match(web_id or ""):
-        return InventoryLevel.ATTRIBUTE
-    return InventoryLevel.PRODUCT
+def levels_at(plugins: Plugins, cart: CartDefinition, codes: Iterable[tuple[str, str | None]]
+              ) -> dict[tuple[str, str | None], InventoryLevel]:
+    """The level the cart's plugin gives each of its ``(code, web_id)`` pairs (one hook call)."""
+    pairs = list(dict.fromkeys(codes))
+    return dict(zip(pairs, plugins.inventory_levels(cart, pairs), strict=True))
 
 
-def sendable_codes(parent_id: int | None, codes: Sequence[tuple[str, str | None]],
+def sendable_codes(parent_id: int | None, codes: Sequence[tuple[str, InventoryLevel]],
                    levels: Iterable[InventoryLevel]) -> tuple[list[str], str | None]:
     """The codes a product's own quantity can be sent to at one cart, or why there are none.
 
-    ``codes`` are the product's ``(code, web_id)`` pairs at the cart. Codes at a level the cart
+    ``codes`` are the product's codes at the cart with the level its plugin gives each
+    (:func:`levels_at`); every code of a sub-SKU is at the ``sub-sku`` level. Codes at a level the cart
     type does not sync are dropped. When several of the cart's variations map to one product
     (options mode keeps one quantity for the parent and all its variations) those variation
     codes are dropped too: giving each variation the parent's total would overstate stock.
@@ -188,7 +184,7 @@ def sendable_codes(parent_id: int | None, codes: Sequence[tuple[str, str | None]
     """
     if not codes:
         return [], "the product has no code at this cart (import the cart's products first)"
-    by_level = [(code, sku_level(parent_id, code, web_id)) for code, web_id in codes]
+    by_level = [(code, InventoryLevel.SUB_SKU if parent_id is not None else level) for code, level in codes]
     variations = [code for code, level in by_level if level is InventoryLevel.ATTRIBUTE]
     shared = set(variations) if len(variations) > 1 else set()
     allowed = set(levels)
@@ -225,7 +221,8 @@ def realtime_targets(conn: Connection, plugins: Plugins) -> list[Target]:
             log.warning("cart %r does not receive inventory changes: %s", row.name, exc.message)
             continue
         if caps.supports(Capability.INVENTORY_REALTIME) and caps.realtime_levels:
-            targets.append(Target(row.id, row.name, caps.realtime_levels, caps.supports(Capability.INVENTORY_SEND)))
+            targets.append(Target(row.id, row.name, caps.realtime_levels, caps.supports(Capability.INVENTORY_SEND),
+                                  cart))
     return targets
 
 
@@ -328,6 +325,9 @@ def _enqueue(conn: Connection, plugins: Plugins, products: Mapping[int, Any], re
     if not targets:
         return {}
     codes = _codes_at(conn, [r["product_id"] for r in records], [t.cart_id for t in targets])
+    levels = {t.cart_id: levels_at(plugins, t.cart, (pair for (cart_id, _), pairs in codes.items()
+                                                     if cart_id == t.cart_id for pair in pairs))
+              for t in targets}
     rows: list[dict[str, Any]] = []
     queued: dict[int, list[str]] = {}
     for i, (record, change_id) in enumerate(zip(records, change_ids, strict=True)):
@@ -335,7 +335,8 @@ def _enqueue(conn: Connection, plugins: Plugins, products: Mapping[int, Any], re
         for target in targets:
             if target.cart_id == origin and not (product.id in resend_to_origin and target.absolute):
                 continue
-            usable, _why = sendable_codes(product.parent_id, codes.get((target.cart_id, product.id), []),
+            usable, _why = sendable_codes(product.parent_id, [(code, levels[target.cart_id][(code, web_id)]) for
+                                                              code, web_id in codes.get((target.cart_id, product.id), [])],
                                           target.levels)
             if not usable:
                 continue
@@ -382,13 +383,6 @@ def adjust_quantity(conn: Connection, plugins: Plugins, sku: str, delta: int, *,
 
 # -- sales from order import ---------------------------------------------------------------------------
 
-@functools.cache
-def _default_plugins() -> Plugins:
-    from .plugins import load_plugins
-
-    return load_plugins()
-
-
 def _whole(quantity: Any) -> int:
     """Stock is counted in whole units: a fractional line quantity (2.5 yd) is rounded half up."""
     try:
@@ -397,8 +391,8 @@ def _whole(quantity: Any) -> int:
         return 0
 
 
-def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping[str, Any]], *,
-                 plugins: Plugins | None = None) -> None:
+def record_sales(conn: Connection, plugins: Plugins, cart: CartDefinition, lines: Sequence[Mapping[str, Any]]
+                 ) -> None:
     """Take the sold quantities of newly imported order lines off local stock, unless the local
     figure already includes the sale (rules in the module docstring).
 
@@ -412,7 +406,7 @@ def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping
     may have overwritten its own decrement, see the module docstring), or a change of 0 whose
     reason says which figure already held the sale, queued nowhere.
 
-    :param plugins: the run's plugins (the order import has them); loaded once if omitted.
+    :param plugins: the run's plugins (they decide which carts hear of the sales).
     """
     wanted: dict[tuple[str, int], int] = {}
     by_sku: list[str] = []
@@ -435,7 +429,6 @@ def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping
     changes = [QuantityChange(pid, delta=-sold, reason="sale", source=_sale_source(cart, number))
                for (number, pid), sold in wanted.items() if (number, pid) not in included]
     if changes:
-        plugins = plugins or _default_plugins()
         resend = _overwritten_at_origin(conn, cart, sorted({c.product_id for c in changes}))
         apply_changes(conn, plugins, changes, source=f"order import from {cart.name}", cart=cart,
                       resend_to_origin=resend)
@@ -497,7 +490,7 @@ def order_mark(store: Any, plugins: Plugins, cart: CartDefinition) -> str | None
 
     if not plugins.capabilities_for(cart).supports(Cap.IMPORT_ORDERS):
         return ""  # its orders never come in: nothing to count twice
-    newest = plugins.pm.hook.newest_order(cart=cart)
+    newest = plugins.newest_order(cart)
     if newest is not None:
         return str(newest)
     with store.begin() as conn:
@@ -524,7 +517,7 @@ def start_history(store: Any, plugins: Plugins, cart: CartDefinition) -> None:
             return
         if get_checkpoint(conn, cart, "import-orders") is not None:
             return  # a store from before 0002 that imported already: every new order counts
-    newest = plugins.pm.hook.newest_order(cart=cart)
+    newest = plugins.newest_order(cart)
     with store.begin() as conn:
         upsert(conn, tables.checkpoints, [{"cart_id": cart.id, "job": HISTORY,
                                            "value": None if newest is None else str(newest), "updated_at": utcnow()}],

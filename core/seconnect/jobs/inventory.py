@@ -42,7 +42,15 @@ from ..capabilities import Capability, InventoryLevel
 from ..cartdef import CartDefinition
 from ..errors import NotFoundError, SeconnectError, UsageError
 from ..http import certainly_unprocessed
-from ..inventory import KIND, QuantityChange, apply_changes, note_sources, order_mark, sendable_codes
+from ..inventory import (
+    KIND,
+    QuantityChange,
+    apply_changes,
+    levels_at,
+    note_sources,
+    order_mark,
+    sendable_codes,
+)
 from ..operations import InventoryAction, InventoryOutcome, InventoryResult, InventoryRow
 from ..plugins import Plugins
 from ..store import Store, tables, utcnow
@@ -374,6 +382,7 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
     for sku in skus:
         if not any(c.sku == sku for c in codes):
             problems.append({"sku": sku, "code": None, "outcome": "skipped", "note": f"no code at cart {cart.name}"})
+    levels = levels_at(plugins, cart, ((c.code, c.web_id) for c in codes))
     for entries in grouped.values():
         first = entries[0]
         if first.qoh is None:  # e.g. the parent of sub-SKUs; named only when asked for by SKU
@@ -383,7 +392,8 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
             else:
                 counts["untracked"] = counts.get("untracked", 0) + 1
             continue
-        usable, why = sendable_codes(first.parent_id, [(c.code, c.web_id) for c in entries], _ALL_LEVELS)
+        usable, why = sendable_codes(first.parent_id, [(c.code, levels[(c.code, c.web_id)]) for c in entries],
+                                     _ALL_LEVELS)
         if not usable:
             problems.append({"sku": first.sku, "code": None, "outcome": "skipped", "note": why})
             continue
@@ -448,7 +458,9 @@ def deliver(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outb
             return _parked_all(groups, f"cart type {cart.type} does not support real-time inventory")
         products = {r.sku: r for r in conn.execute(select(_P.c.id, _P.c.sku, _P.c.qoh, _P.c.parent_id).where(
             _P.c.sku.in_([g.key for g in groups])))}
-        codes = _by_product(_cart_codes(conn, cart, [p.id for p in products.values()]))
+        found = _cart_codes(conn, cart, [p.id for p in products.values()])
+    codes = _by_product(found)
+    levels = levels_at(ctx.plugins, cart, ((c.code, c.web_id) for c in found))
     outcomes: dict[int, outbox.Outcome] = {}
     plan: dict[int, tuple[Any, list[_Code]]] = {}
     for i, group in enumerate(groups):
@@ -460,7 +472,8 @@ def deliver(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outb
             outcomes[i] = outbox.Outcome.park("the SKU's stock is no longer tracked locally")
             continue
         entries = codes.get(product.id, [])
-        usable, why = sendable_codes(product.parent_id, [(c.code, c.web_id) for c in entries], caps.realtime_levels)
+        usable, why = sendable_codes(product.parent_id, [(c.code, levels[(c.code, c.web_id)]) for c in entries],
+                                     caps.realtime_levels)
         if not usable:
             outcomes[i] = outbox.Outcome.park(why or "nothing to send")
             continue
