@@ -21,6 +21,7 @@ from .operations import (
     StatusResult,
     StatusUpdate,
 )
+from .paramdef import Param
 
 #: The modules plugins may import, each with its names in ``__all__`` (a test holds the built-in
 #: plugins and the example to these).
@@ -50,6 +51,7 @@ __all__ = [
     "CartDefinition",
     "CartType",
     "Secret",
+    "Param",
     "InventoryAction",
     "InventoryOutcome",
     "InventoryResult",

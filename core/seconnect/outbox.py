@@ -320,10 +320,11 @@ def requeue_stuck(conn: Connection, policy: Policy, now: datetime | None = None)
     return len(stuck)
 
 
-def claim_groups(store: Store, worker_id: str, policy: Policy, cart_ids: Sequence[int] | None = None
-                 ) -> list[Group]:
-    """Claim due work of every kind and return it grouped per ``(cart, kind, key)``; rows are
-    now ``sending``. (A kind without a deliverer is claimed too, to be parked with the reason.)"""
+def claim_groups(store: Store, worker_id: str, policy: Policy, kinds: Sequence[str] | None = None,
+                 cart_ids: Sequence[int] | None = None) -> list[Group]:
+    """Claim due work (of ``kinds``; None: every kind) and return it grouped per ``(cart, kind,
+    key)``; rows are now ``sending``. The worker claims every kind: a kind without a deliverer is
+    parked with the reason, never left pending unseen."""
     with store.begin() as conn:
         now = utcnow()
         busy = _O.alias("busy")
@@ -332,6 +333,8 @@ def claim_groups(store: Store, worker_id: str, policy: Policy, cart_ids: Sequenc
                                            busy.c.kind == due.c.kind, busy.c.key == due.c.key).exists()
         due_keys = select(due.c.cart_id, due.c.kind, due.c.key).where(
             due.c.state == "pending", due.c.next_attempt_at <= now, ~busy_key)
+        if kinds is not None:
+            due_keys = due_keys.where(due.c.kind.in_(kinds))
         if cart_ids:
             due_keys = due_keys.where(due.c.cart_id.in_(cart_ids))
         due_keys = due_keys.order_by(due.c.next_attempt_at, due.c.id).limit(policy.batch_rows)
@@ -462,7 +465,7 @@ class Worker:
                 counts["requeued"] = requeue_stuck(conn, self.policy)
             self._last_requeue = time.monotonic()
         started = time.perf_counter()
-        groups = claim_groups(self.store, self.worker_id, self.policy, self.cart_ids)
+        groups = claim_groups(self.store, self.worker_id, self.policy, None, self.cart_ids)
         if not groups:
             return counts
         log.debug("claimed %d rows in %d groups in %.0f ms", sum(len(g.rows) for g in groups), len(groups),

@@ -226,7 +226,7 @@ class Plugins:
         if known is None:
             found[param.name] = replace(param, cart_types=(cart_type.id,))
         elif known.cart_types and replace(known, cart_types=()) == replace(param, cart_types=()):
-            found[known.name] = replace(known, cart_types=(*known.cart_types, cart_type.id))
+            found[known.name] = replace(known, cart_types=tuple(sorted({*known.cart_types, cart_type.id}, key=str.casefold)))
         else:
             whose = f"cart type {'/'.join(known.cart_types)}" if known.cart_types else "core"
             log.warning("plugin %r declares parameter %s for %s, but %s declares it differently; ignored",

@@ -255,8 +255,8 @@ def _send_items(plugins: Plugins, cart: CartDefinition, items: Sequence[tuple[st
 
 class _ReadBack:
     """The cart's quantities after a send, read in one Get. A record is found by its WebID when
-    the store file knows it (Interspire repeats a parent's code for every variation, and its
-    ``[VARID:n]`` address is not what it reports), else by its code."""
+    the store file knows it (a cart may repeat a parent's code for every variation, and the
+    address its plugin gave a variation is not what it reports), else by its code."""
 
     def __init__(self, plugins: Plugins, cart: CartDefinition):
         self.by_code: dict[str, int | None] = {}
