@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -207,3 +208,41 @@ def test_a_kind_registered_twice_is_an_error():
     kinds.register("x", lambda ctx, cart, groups: [])
     with pytest.raises(PluginError, match="registered twice"):
         kinds.register("x", lambda ctx, cart, groups: [])
+
+
+# -- the jobs a plugin command may run ----------------------------------------------------------------
+
+def test_plugin_commands_run_jobs_through_public_api(gen, tmp_path, monkeypatch):
+    import subprocess
+
+    import click
+
+    import seconnect
+    from seconnect.cli import App, pass_app
+
+    assert "seconnect.run" in seconnect.PUBLIC_MODULES
+    loaded = subprocess.run([sys.executable, "-c", "import sys, seconnect, seconnect.run; "
+                             "print('sqlalchemy' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"  # importing it at plugin load costs no store layer
+
+    class Sync:
+        @hookimpl
+        def register_commands(self, cli):
+            @cli.command("shop-sync")
+            @click.argument("cart_name")
+            @pass_app
+            def sync(app: App, cart_name):
+                from seconnect import run
+
+                summary = run.import_customers(app.store, app.plugins, app.cart(cart_name))
+                click.echo(f"customers: {summary['received']}")
+
+    monkeypatch.setenv("SECONNECT_DB", f"sqlite:///{tmp_path / 'store.db'}")
+    plugins = load_plugins(extra=[("sync", Sync())])
+    code, out = _cli(plugins, "carts", "add", "Shop", "--type", "Generic", "--user", gen.user, "--script-url",
+                     gen.script_url, "--ca-bundle", gen.ca_file, "--password-stdin", input=gen.password + "\n")
+    assert code == 0, out
+    code, out = _cli(plugins, "shop-sync", "Shop")
+    assert code == 0 and re.fullmatch(r"customers: [1-9][0-9]*", out.strip()), out
+    runs = json.loads(_cli(plugins, "runs", "--json")[1])["runs"]
+    assert any(r["job"] == "import-customers" and r["status"] == "ok" for r in runs), runs
