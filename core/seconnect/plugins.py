@@ -263,7 +263,11 @@ class Plugins:
         answer = self.pm.hook.inventory_levels(cart=cart, codes=list(codes))
         if answer is None:
             return [InventoryLevel.PRODUCT] * len(codes)
-        levels = [InventoryLevel(level) for level in answer]
+        try:
+            levels = [InventoryLevel(level) for level in answer]
+        except ValueError as exc:
+            raise PluginError(f"plugin {self.owner_of(cart.type)!r} answered inventory_levels for cart {cart.name!r} "
+                              f"with {exc}.", hint="This is a bug in the plugin; report it to its authors.") from exc
         if len(levels) != len(codes):
             raise PluginError(f"plugin {self.owner_of(cart.type)!r} answered inventory_levels with {len(levels)} "
                               f"levels for {len(codes)} codes of cart {cart.name!r}.",
