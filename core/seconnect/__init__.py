@@ -20,6 +20,7 @@ from .operations import (
     InventoryRow,
     OrderBatch,
     Package,
+    ScriptVersion,
     StatusResult,
     StatusUpdate,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "InventoryRow",
     "OrderBatch",
     "Package",
+    "ScriptVersion",
     "StatusResult",
     "StatusUpdate",
 ]

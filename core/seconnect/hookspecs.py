@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import click
 
     from .capabilities import Capabilities, InventoryLevel
@@ -112,12 +114,14 @@ def test_script(cart: CartDefinition, check_credentials: bool) -> str | None:
     :param check_credentials: also prove that the user name, password and store code are
         accepted (e.g. with an authenticated count call); raise ``CartAuthError`` if not.
     :returns: the script version the cart reports (shown as ``Test passed: Script version: X``),
-        or ``None`` when this plugin does not handle ``cart.type``.
+        or ``None`` when this plugin does not handle ``cart.type``. Return a
+        :class:`~seconnect.ScriptVersion` to add warnings when the replies do not look like this
+        cart type's script (``seconnect carts test`` prints them; the test still passes).
     """
 
 
 @hookspec(firstresult=True)
-def import_orders(cart: CartDefinition, checkpoint: str | None, batch_size: int
+def import_orders(cart: CartDefinition, checkpoint: str | None, batch_size: int, since: date | None
                   ) -> Iterable[OrderBatch] | None:
     """Download the orders placed after ``checkpoint``, batch by batch, oldest first.
 
@@ -130,6 +134,11 @@ def import_orders(cart: CartDefinition, checkpoint: str | None, batch_size: int
     :param checkpoint: the checkpoint of the last stored batch, or ``None`` to start from the
         first order the cart offers.
     :param batch_size: orders per request, from the cart-based parameter ``DownloadBatchSize``.
+    :param since: the date of the order at ``checkpoint`` as stored (the newest imported order),
+        or ``None`` when there is none or it has no date. A cart that selects orders by date
+        rather than by number is asked for orders from then on (SETI: ``lastdate``); orders it
+        sends again are matched by number and updated, never duplicated. Declaring this
+        argument is optional.
     :returns: an iterable of :class:`~seconnect.OrderBatch`, or ``None`` when this plugin does
         not handle ``cart.type``.
     """

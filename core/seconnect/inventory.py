@@ -1,58 +1,8 @@
 """Local quantities on hand: every change recorded, and queued for the carts that sync stock.
 
-One rule holds for every way a quantity changes — ``inventory set/adjust`` on the command line,
-sales recorded by the order import, quantities fetched by ``run inventory-get``: the product's
-``qoh``, an ``inventory_changes`` row (delta, quantity after, reason, source, cart) and one
-``outbox`` row per cart that must hear of it are written **in the caller's transaction**. The
-change and its outbound work commit together or not at all, so a crash can never leave a
-change that no cart will ever be told about (design §2).
-
-Which carts hear of a change (SEOM's real-time inventory, seom-behaviour §2.6):
-
-* the cart is active and its cart-based ``SynchQOH`` is TRUE;
-* its cart type supports ``inventory-realtime`` at the level of the product's code there
-  (:func:`levels_at`): a sub-SKU (``parent_id`` set) needs ``sub-sku``; otherwise the level is
-  the one the cart's plugin gives the code (hook ``inventory_levels``: e.g. ``attribute`` for a
-  code that addresses a variation of the cart's own product), ``product`` if it says nothing;
-* the product has a code at the cart (``product_cart_codes``) that can carry its own quantity
-  (:func:`sendable_codes`: a product that stands for several of the cart's variations — options
-  mode — has no single quantity to give each of them, so it is not queued there);
-* it is not the cart the change came from: a sale imported from cart A was already taken off
-  A's stock by A itself, and quantities fetched from A are A's own. One exception, for sales:
-  when seconnect sent A an *absolute* quantity of that SKU since A's previous order import, that
-  send may have overwritten A's own decrement, so A is sent the new absolute quantity too
-  (:func:`record_sales`). Without this, stock at A would drift upwards for good.
-
-**Sales a cart's figure already includes.** A quantity read from a cart is a snapshot that
-already includes every sale that cart had recorded when it was read. An imported order takes its
-lines off local stock only if its sale is not already in the snapshot the local figure came
-from (:func:`record_sales`):
-
-* when ``import-products`` creates a product, or ``inventory-get`` reads its quantity, from cart
-  C, ``stock_sources`` notes C and C's newest order at that moment (:func:`order_mark`, asked
-  *before* the quantities are read). C's orders up to that mark are in the figure: importing
-  them later changes nothing. C's later orders, and every other cart's orders, take stock off
-  (another cart's sales reach C only through seconnect). An absolute ``inventory set`` by hand
-  forgets the source; sales and adjustments keep it (they move the figure, not its base);
-* a cart's first order import is the backfill of its history: before it downloads anything it
-  notes C's newest order as the cart's history boundary (checkpoint ``import-orders:history``),
-  so an import that dies midway still treats the rest of the backfill as history when it
-  resumes. History orders take nothing off a product whose figure did not come from C (its
-  count was taken after those sales); for one whose figure came from C, the snapshot's own mark
-  decides (a sale placed between the read and the backfill is not in the figure);
-* an order that takes nothing off is still recorded: a change of 0 with the reason why. Nothing
-  is queued for it.
-
-Without a mark from the cart (a plugin without ``newest_order``) the snapshot's mark is the
-cart's order checkpoint when the quantities were read, so orders placed at the cart since the
-last order import are counted twice, and the history boundary is the last order of the first
-order import that finishes. A sale placed at C while its quantities are being read may be
-counted twice too (the mark is taken first): local stock errs low, never high.
-
-Quantities are whole numbers within ±:data:`QOH_LIMIT`; ``qoh`` NULL means "stock not tracked":
-sales and adjustments leave such a product alone, ``inventory set`` (or a Get) starts tracking
-it. Quantities may go negative locally (an oversold item, by sales or adjustments; no parameter
-forbids it, as in SEOM); carts are never sent a negative quantity (see :mod:`seconnect.jobs.inventory`).
+Each change writes the product's ``qoh``, an ``inventory_changes`` row and its ``outbox`` rows
+in the caller's transaction. Which carts hear of it, what an options-mode parent holds and is
+sent, and which imported sales a figure read from a cart already includes: docs/inventory.md.
 """
 
 from __future__ import annotations
@@ -70,7 +20,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from . import params as params_mod
 from .capabilities import Capability, InventoryLevel
 from .cartdef import CartDefinition, Secret
-from .errors import NotFoundError, SeconnectError, UsageError
+from .errors import CartRejected, NotFoundError, SeconnectError, UsageError
 from .plugins import Plugins
 from .store import tables, upsert, utcnow
 from .store.tables import order_number_sort
@@ -78,6 +28,7 @@ from .store.tables import order_number_sort
 __all__ = [
     "KIND",
     "QOH_LIMIT",
+    "PER_VARIATION",
     "QuantityChange",
     "Applied",
     "Target",
@@ -103,6 +54,8 @@ KIND = "inventory"
 #: Largest quantity on hand, either sign: far above any real stock, and inside the 32-bit
 #: columns that hold quantities and their changes on PostgreSQL.
 QOH_LIMIT = 1_000_000_000
+#: Why a parent standing for several variations (options mode) is not sent its total.
+PER_VARIATION = "tracked per variation at the cart; use --attributes sub-skus to sync each variation"
 #: IN-lists are cut to this size so any batch stays under every driver's bind-parameter limit.
 _CHUNK = 1000
 
@@ -172,29 +125,35 @@ def levels_at(plugins: Plugins, cart: CartDefinition, codes: Iterable[tuple[str,
 
 
 def sendable_codes(parent_id: int | None, codes: Sequence[tuple[str, InventoryLevel]],
-                   levels: Iterable[InventoryLevel]) -> tuple[list[str], str | None]:
+                   levels: Iterable[InventoryLevel], *, reported: Iterable[str] = ()) -> tuple[list[str], str | None]:
     """The codes a product's own quantity can be sent to at one cart, or why there are none.
 
     ``codes`` are the product's codes at the cart with the level its plugin gives each
-    (:func:`levels_at`); every code of a sub-SKU is at the ``sub-sku`` level. Codes at a level the cart
-    type does not sync are dropped. When several of the cart's variations map to one product
-    (options mode keeps one quantity for the parent and all its variations) those variation
-    codes are dropped too: giving each variation the parent's total would overstate stock.
-    The parent's own code, if the cart has one, still gets the total.
+    (:func:`levels_at`); every code of a sub-SKU is at the ``sub-sku`` level. ``reported`` are
+    the codes the cart last gave a quantity for (``cart_qoh`` known). Codes at a level the cart
+    type does not sync are dropped. A product that several of the cart's variations map to
+    (options mode) holds their total: no variation gets it, and its own code only when the cart
+    keeps the stock at product level — not when it reports quantities per variation
+    (docs/inventory.md).
     """
     if not codes:
         return [], "the product has no code at this cart (import the cart's products first)"
     by_level = [(code, InventoryLevel.SUB_SKU if parent_id is not None else level) for code, level in codes]
     variations = [code for code, level in by_level if level is InventoryLevel.ATTRIBUTE]
-    shared = set(variations) if len(variations) > 1 else set()
+    per_variation = bool(set(variations) & set(reported))
+    dropped = set(variations) if len(variations) > 1 else set()
+    if per_variation:  # the product-level code is not where the cart keeps this stock
+        dropped |= {code for code, level in by_level if level is not InventoryLevel.ATTRIBUTE}
     allowed = set(levels)
-    usable = sorted(code for code, level in by_level if level in allowed and code not in shared)
+    usable = sorted(code for code, level in by_level if level in allowed and code not in dropped)
     if usable:
         return usable, None
-    if shared and len(shared) == len(by_level):
-        return [], (f"{len(shared)} of the cart's variations share this SKU's one quantity (options mode); "
+    if per_variation and len(variations) > 1:
+        return [], PER_VARIATION
+    if dropped and len(dropped) == len(by_level):
+        return [], (f"{len(dropped)} of the cart's variations share this SKU's one quantity (options mode); "
                     "build sub-SKUs to keep stock per variation")
-    wanted = sorted({level.value for code, level in by_level if code not in shared})
+    wanted = sorted({level.value for code, level in by_level if code not in dropped})
     return [], f"the cart type does not sync inventory at the {'/'.join(wanted)} level"
 
 
@@ -306,12 +265,13 @@ def apply_changes(conn: Connection, plugins: Plugins, changes: Sequence[Quantity
 
 
 def _codes_at(conn: Connection, product_ids: Sequence[int], cart_ids: Sequence[int]
-              ) -> dict[tuple[int, int], list[tuple[str, str | None]]]:
-    codes: dict[tuple[int, int], list[tuple[str, str | None]]] = {}
+              ) -> dict[tuple[int, int], list[Any]]:
+    """(cart, product) -> the product's code rows there (code, web_id, cart_qoh)."""
+    codes: dict[tuple[int, int], list[Any]] = {}
     for chunk in _chunks(sorted(set(product_ids))):
-        for row in conn.execute(select(_C.c.cart_id, _C.c.product_id, _C.c.code, _C.c.web_id).where(
+        for row in conn.execute(select(_C.c.cart_id, _C.c.product_id, _C.c.code, _C.c.web_id, _C.c.cart_qoh).where(
                 _C.c.product_id.in_(chunk), _C.c.cart_id.in_(cart_ids))):
-            codes.setdefault((row.cart_id, row.product_id), []).append((row.code, row.web_id))
+            codes.setdefault((row.cart_id, row.product_id), []).append(row)
     return codes
 
 
@@ -325,8 +285,8 @@ def _enqueue(conn: Connection, plugins: Plugins, products: Mapping[int, Any], re
     if not targets:
         return {}
     codes = _codes_at(conn, [r["product_id"] for r in records], [t.cart_id for t in targets])
-    levels = {t.cart_id: levels_at(plugins, t.cart, (pair for (cart_id, _), pairs in codes.items()
-                                                     if cart_id == t.cart_id for pair in pairs))
+    levels = {t.cart_id: levels_at(plugins, t.cart, ((r.code, r.web_id) for (cart_id, _), rows_there in codes.items()
+                                                     if cart_id == t.cart_id for r in rows_there))
               for t in targets}
     rows: list[dict[str, Any]] = []
     queued: dict[int, list[str]] = {}
@@ -335,9 +295,10 @@ def _enqueue(conn: Connection, plugins: Plugins, products: Mapping[int, Any], re
         for target in targets:
             if target.cart_id == origin and not (product.id in resend_to_origin and target.absolute):
                 continue
-            usable, _why = sendable_codes(product.parent_id, [(code, levels[target.cart_id][(code, web_id)]) for
-                                                              code, web_id in codes.get((target.cart_id, product.id), [])],
-                                          target.levels)
+            rows_there = codes.get((target.cart_id, product.id), [])
+            usable, _why = sendable_codes(
+                product.parent_id, [(r.code, levels[target.cart_id][(r.code, r.web_id)]) for r in rows_there],
+                target.levels, reported=[r.code for r in rows_there if r.cart_qoh is not None])
             if not usable:
                 continue
             rows.append({"cart_id": target.cart_id, "kind": KIND, "key": product.sku,
@@ -394,7 +355,7 @@ def _whole(quantity: Any) -> int:
 def record_sales(conn: Connection, plugins: Plugins, cart: CartDefinition, lines: Sequence[Mapping[str, Any]]
                  ) -> None:
     """Take the sold quantities of newly imported order lines off local stock, unless the local
-    figure already includes the sale (rules in the module docstring).
+    figure already includes the sale (docs/inventory.md).
 
     Call it for orders **new to the store file** only (a re-sent order was counted the first
     time), in the batch's transaction. ``lines`` are the translated order lines: dicts with
@@ -403,8 +364,8 @@ def record_sales(conn: Connection, plugins: Plugins, cart: CartDefinition, lines
     that map to no product, or to one whose stock is not tracked, change nothing. Each (order,
     product) becomes one recorded change with source ``order N from CART``: the sale, queued for
     every other synced cart (and for ``cart`` itself only when an absolute quantity sent there
-    may have overwritten its own decrement, see the module docstring), or a change of 0 whose
-    reason says which figure already held the sale, queued nowhere.
+    may have overwritten its own decrement), or a change of 0 whose reason says which figure
+    already held the sale, queued nowhere.
 
     :param plugins: the run's plugins (they decide which carts hear of the sales).
     """
@@ -450,7 +411,8 @@ def _covered(number: str, mark: str | None) -> bool:
 
 def _already_included(conn: Connection, cart: CartDefinition, wanted: Mapping[tuple[str, int], int]
                       ) -> dict[tuple[str, int], str]:
-    """The (order, product) sales the product's local figure already holds, with the reason."""
+    """The (order, product) sales the product's local figure already holds, with the reason
+    (docs/inventory.md, *Sales a cart's figure already includes*)."""
     boundary = conn.execute(select(tables.checkpoints.c.value, tables.checkpoints.c.job).where(
         tables.checkpoints.c.cart_id == cart.id, tables.checkpoints.c.job == HISTORY)).first()
     sources: dict[int, Any] = {}
@@ -490,7 +452,12 @@ def order_mark(store: Any, plugins: Plugins, cart: CartDefinition) -> str | None
 
     if not plugins.capabilities_for(cart).supports(Cap.IMPORT_ORDERS):
         return ""  # its orders never come in: nothing to count twice
-    newest = plugins.newest_order(cart)
+    try:
+        newest = plugins.newest_order(cart)
+    except CartRejected as exc:  # e.g. a script without order functions: the Get itself still works
+        log.warning("%s: cannot ask for the newest order (%s); counting from the last imported one",
+                    cart.name, exc.message)
+        newest = None
     if newest is not None:
         return str(newest)
     with store.begin() as conn:

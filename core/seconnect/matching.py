@@ -479,6 +479,11 @@ class CustomerMatcher:
                 rules.append(rule)
         return rules
 
+    def can_find(self, facts: CustomerFacts) -> bool:
+        """Whether a record could be found again on a later import: by its web id, or by a key
+        for one of the configured rules. One that cannot would be created anew every time."""
+        return bool(facts.web_id) or any(_rule_key(rule, facts) for rule in self.rules if rule != WEB_ID)
+
     # -- the batch ------------------------------------------------------------------------
     def match_many(self, facts: Sequence[CustomerFacts]) -> list[MatchResult]:
         """One result per record, in order; creates, links and fills as it goes."""

@@ -7,10 +7,12 @@ dataclasses, so a plugin never depends on the store layer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
+    "ScriptVersion",
     "OrderBatch",
     "InventoryAction",
     "InventoryRow",
@@ -20,6 +22,20 @@ __all__ = [
     "StatusUpdate",
     "StatusResult",
 ]
+
+
+class ScriptVersion(str):
+    """What ``test_script`` may return instead of a plain ``str``: the version, plus ``warnings``
+    where the script's replies do not look like the declared cart type (e.g. a generic script
+    behind a cart defined as Interspire). The plugin decides what "looks like" means; core only
+    prints the warnings. It is a ``str``, so code that expects the version keeps working."""
+
+    warnings: tuple[str, ...]
+
+    def __new__(cls, version: str, warnings: Iterable[str] = ()) -> ScriptVersion:
+        obj = super().__new__(cls, version)
+        obj.warnings = tuple(warnings)
+        return obj
 
 
 @dataclass(frozen=True)
@@ -45,7 +61,8 @@ class InventoryAction(StrEnum):
 
 @dataclass(frozen=True)
 class InventoryRow:
-    """A quantity on hand as the cart reports it. ``qoh`` is None when the cart does not track it."""
+    """A quantity on hand as the cart reports it. ``qoh`` is None when the cart does not track it;
+    ``code`` is ``""`` for a row the cart sent without one (core skips and counts it)."""
 
     code: str
     qoh: int | None

@@ -3,6 +3,7 @@
 :func:`order_record` rebuilds the order as a record valid against ``order.schema.json`` (what
 the cart sent, as stored); :func:`order_details` adds what seconnect knows on top of it (the
 customer it is linked to and the rule that linked it, local SKUs, when it was imported).
+:func:`totals_note` says when an order's stored parts do not add up to its grand total.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .errors import NotFoundError
 from .store import tables
 from .store.paging import Page, fetch_page
 
-__all__ = ["find_order", "list_orders", "order_record", "order_details"]
+__all__ = ["find_order", "list_orders", "order_record", "order_details", "totals_note"]
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -39,6 +40,48 @@ def _number(value: Decimal | None) -> int | float | None:
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None and v != [] and v != {}}
+
+
+def _dec(value: Any) -> Decimal | None:
+    try:
+        return None if value is None or value == "" else Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def _total(items: Any, key: str) -> Decimal:
+    return sum((_dec(i.get(key)) or Decimal(0) for i in items or ()), Decimal(0))
+
+
+def totals_note(record: dict[str, Any]) -> str | None:
+    """None when the order's parts add up to its grand total (or there is no grand total to
+    check); otherwise what they add up to, for the order row's ``totals_note``.
+
+    Parts: the merchandise after discounts and coupons (the SubTotal as sent; or, where a script
+    sends SubTotal before its discounts as Stone Edge's Magento script does, SubTotal less them;
+    without a SubTotal, ProductTotal or the line totals less them), plus tax, shipping and
+    surcharges. Discounts and coupons are positive reductions (order.schema.json).
+    """
+    totals = record.get("totals") or {}
+    grand = _dec(totals.get("grand_total"))
+    if grand is None:
+        return None
+    reductions = _total(totals.get("discounts"), "amount") + _total(record.get("coupons"), "total")
+    extras = (_dec(totals.get("tax")) or 0) + (_dec(totals.get("shipping")) or 0) \
+        + _total(totals.get("surcharges"), "total")
+    subtotal = _dec(totals.get("subtotal"))
+    if subtotal is not None:
+        candidates = [subtotal, subtotal - reductions]
+    else:
+        product_total = _dec(totals.get("product_total"))
+        merchandise = product_total if product_total is not None else _total(record.get("lines"), "total")
+        candidates = [merchandise - reductions]
+    if any(base + extras == grand for base in candidates):
+        return None
+    parts = candidates[0] + extras
+    return (f"the parts add up to {_money(parts)} (merchandise {_money(candidates[0])}, discounts and coupons "
+            f"{_money(reductions)}, tax, shipping and surcharges {_money(Decimal(extras))}), not to the grand "
+            f"total {_money(grand)}")
 
 
 def find_order(conn: Connection, cart_name: str, number: str) -> Row:
@@ -150,6 +193,7 @@ def order_details(conn: Connection, cart_name: str, number: str) -> dict[str, An
         "customer": customer,
         "customer_match": order.customer_match,
         "cart_status": order.cart_status,  # as the cart last reported it; "status" is ours
+        "totals_note": order.totals_note,
         "local_skus": [{"line_no": r.line_no, "sku": r.sku, "local_sku": r.local_sku,
                         "in_store_file": r.product_id is not None} for r in lines],
         "status_history": [{"label": h.label, "previous": h.previous_label, "note": h.note,

@@ -31,7 +31,7 @@ def test_hook_calls_share_one_connection_per_cart(shop, plugins):
     cart = _cart(shop)
     before = shop.connections_accepted()
     plugins.call("test_script", cart, None, check_credentials=True)
-    for batch in plugins.call("import_orders", cart, None, checkpoint=None, batch_size=50):
+    for batch in plugins.call("import_orders", cart, None, checkpoint=None, batch_size=50, since=None):
         assert batch.records
     plugins.call("test_script", cart, None, check_credentials=False)
     assert len(shop.requests()) >= 4

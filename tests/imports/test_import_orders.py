@@ -114,11 +114,11 @@ class _Mangler:
         self.break_it = break_it
 
     @hookimpl(tryfirst=True)
-    def import_orders(self, cart, checkpoint, batch_size):
+    def import_orders(self, cart, checkpoint, batch_size, since):
         from seconnect_generic import plugin
 
         def batches():
-            for batch in plugin.import_orders(cart=cart, checkpoint=checkpoint, batch_size=batch_size):
+            for batch in plugin.import_orders(cart=cart, checkpoint=checkpoint, batch_size=batch_size, since=since):
                 records = [self.break_it(r) if r["number"] == self.bad_number else r for r in batch.records]
                 yield OrderBatch(records, batch.checkpoint)
         return batches()

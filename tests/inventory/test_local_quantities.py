@@ -15,6 +15,7 @@ from seconnect import Capability as C
 from seconnect.errors import NotFoundError, UsageError
 from seconnect.inventory import (
     KIND,
+    PER_VARIATION,
     adjust_quantity,
     apply_changes,
     levels_at,
@@ -112,6 +113,12 @@ def test_a_parent_standing_for_several_variations_sends_only_its_own_code():
     A, P = InventoryLevel.ATTRIBUTE, InventoryLevel.PRODUCT
     codes = [("DCK-101", P), ("DCK-101-S-RED", A), ("DCK-101-S-BLU", A)]
     assert sendable_codes(None, codes, every) == (["DCK-101"], None)
+    # the cart reports only the parent's figure: it keeps the stock at product level
+    assert sendable_codes(None, codes, every, reported=["DCK-101"]) == (["DCK-101"], None)
+    # it reports the variations' figures: the total overwrites none of them, nor the product row
+    assert sendable_codes(None, codes, every, reported=["DCK-101-S-RED", "DCK-101-S-BLU"]) == ([], PER_VARIATION)
+    # with one variation the total is that variation's own figure
+    assert sendable_codes(None, codes[:2], every, reported=["DCK-101-S-RED"]) == (["DCK-101-S-RED"], None)
     usable, why = sendable_codes(None, codes[1:], every)
     assert usable == [] and "share" in why and "sub-SKUs" in why
     assert sendable_codes(None, codes[1:2], every) == (["DCK-101-S-RED"], None)

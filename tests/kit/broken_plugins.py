@@ -43,8 +43,8 @@ class NumberlessOrders(SetiPlugin):
     """Emits orders without their number."""
 
     @hookimpl
-    def import_orders(self, cart, checkpoint, batch_size):
-        batches = super().import_orders(cart, checkpoint, batch_size)
+    def import_orders(self, cart, checkpoint, batch_size, since):
+        batches = super().import_orders(cart, checkpoint, batch_size, since)
         if batches is None:
             return None
         return (OrderBatch([{k: v for k, v in r.items() if k != "number"} for r in b.records], b.checkpoint)
@@ -55,8 +55,8 @@ class OverlappingPages(SetiPlugin):
     """Starts every batch with the previous batch's last order again."""
 
     @hookimpl
-    def import_orders(self, cart, checkpoint, batch_size):
-        batches = super().import_orders(cart, checkpoint, batch_size)
+    def import_orders(self, cart, checkpoint, batch_size, since):
+        batches = super().import_orders(cart, checkpoint, batch_size, since)
         return None if batches is None else self._overlap(batches)
 
     @staticmethod
@@ -71,8 +71,8 @@ class StopsAfterOnePage(SetiPlugin):
     """Takes a short first page for the end of the list."""
 
     @hookimpl
-    def import_orders(self, cart, checkpoint, batch_size):
-        batches = super().import_orders(cart, checkpoint, batch_size)
+    def import_orders(self, cart, checkpoint, batch_size, since):
+        batches = super().import_orders(cart, checkpoint, batch_size, since)
         return None if batches is None else iter(list(batches)[:1])
 
 
@@ -80,8 +80,8 @@ class InclusiveCheckpoint(SetiPlugin):
     """Resumes *at* the checkpoint's order instead of after it."""
 
     @hookimpl
-    def import_orders(self, cart, checkpoint, batch_size):
-        return super().import_orders(cart, str(int(checkpoint) - 1) if checkpoint else None, batch_size)
+    def import_orders(self, cart, checkpoint, batch_size, since):
+        return super().import_orders(cart, str(int(checkpoint) - 1) if checkpoint else None, batch_size, since)
 
 
 class AnswersForEveryType(SetiPlugin):

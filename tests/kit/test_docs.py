@@ -139,7 +139,7 @@ def test_disabling_doc_quotes_what_seconnect_prints():
     plugins = load_plugins(extra=[("examplecart", Buggy())])
     cart = CartDefinition(name="My shop", type="ExampleCart", user="u", password=Secret("p"), script_url="h/x")
     with pytest.raises(PluginError) as failed:
-        plugins.hook.import_orders(cart=cart, checkpoint=None, batch_size=1)
+        plugins.hook.import_orders(cart=cart, checkpoint=None, batch_size=1, since=None)
     assert f"Error: {failed.value.message}\n{failed.value.hint}" in text
     assert f"{DISABLE_ENV}=examplecart" in text
 

@@ -13,6 +13,7 @@ from seconnect import hookimpl
 from seconnect.cli import build_cli
 from seconnect.plugins import load_plugins
 from seconnect.secrets import key_path
+from seconnect.store.tables import SCHEMA_REVISION
 
 from .helpers import add_cart, cli, cli_json
 
@@ -27,7 +28,7 @@ def test_a_healthy_setup_passes_every_check(store, plugins, gen, db_url):
     result, data = cli_json(db_url, "doctor")
     assert result.exit_code == 0 and data["ok"] is True, result.output
     checks = _checks(data)
-    assert checks["store"]["status"] == "ok" and "schema revision 0004" in checks["store"]["detail"]
+    assert checks["store"]["status"] == "ok" and f"schema revision {SCHEMA_REVISION}" in checks["store"]["detail"]
     assert checks["key file"]["detail"] == f"{key_path()} (mode 0600)"
     assert "generic (Generic)" in checks["plugins"]["detail"]
     assert checks["cart Shop"]["status"] == "ok" and "credentials accepted" in checks["cart Shop"]["detail"]

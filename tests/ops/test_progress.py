@@ -79,7 +79,7 @@ def test_ctrl_c_says_what_was_saved(store, plugins, gen, db_url):
     _, err = proc.communicate(timeout=60)
     with engine.connect() as conn:
         count = conn.execute(sa.text("SELECT count(*) FROM orders")).scalar_one()
-        checkpoint = conn.execute(sa.text("SELECT value FROM checkpoints")).scalar_one()
+        checkpoint = conn.execute(sa.text("SELECT value FROM checkpoints WHERE job = 'import-orders'")).scalar_one()
         status, error = conn.execute(sa.text("SELECT status, error FROM runs")).one()
     engine.dispose()
     assert proc.returncode == 1
@@ -90,7 +90,7 @@ def test_ctrl_c_says_what_was_saved(store, plugins, gen, db_url):
 
 
 def test_the_demo_says_what_it_waits_for(tmp_path):
-    result = cli(f"sqlite:///{tmp_path / 'demo.db'}", "demo", "--profile", "interspire", "--orders", "5")
+    result = cli(f"sqlite:///{tmp_path / 'demo.db'}", "demo", "--yes", "--profile", "interspire", "--orders", "5")
     assert result.exit_code == 0, result.output
     out = result.stdout
     said = re.search(r"reads the quantity back about \d+ s after sending", out)

@@ -40,19 +40,15 @@ def expected(sb: Sandbox, mode: str) -> dict[str, int]:
     own catalogue (``Sandbox.products()``) rather than from seconnect's code.
 
     sub-skus: every product (Interspire's unexported parents included) and every variation is a
-    local product with one code row. options: only the products; the generic cart's variant
-    codes all map to their parent; an Interspire parent gets one row for the code its
-    variations share, or (no product code) one per ``[VARID:n]`` code plus one for its name.
+    local product with one code row. options: only the products are local products, with the
+    same code rows — each variation's row (a shared code's row is the combination's own
+    ``[VARID:n]`` address) maps to its parent.
     """
     products = sb.products()
     variations = sum(len(p["variations"]) for p in products)
+    codes = len(products) + variations
     if mode == "sub-skus":
-        return {"products": len(products) + variations, "codes": len(products) + variations,
-                "sub_skus": variations}
-    codes = len(products)
-    for p in products:
-        if p["variations"] and (sb.profile_name == "generic" or not p["sku"]):
-            codes += len(p["variations"])
+        return {"products": codes, "codes": codes, "sub_skus": variations}
     return {"products": len(products), "codes": codes, "sub_skus": 0}
 
 

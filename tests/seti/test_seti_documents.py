@@ -184,10 +184,11 @@ def test_conflicting_duplicates_are_kept_in_raw():
     assert order["raw"] == {"OrderNumber": "4", "Billing/Phone": "2"}
 
 
-def test_order_without_number_names_its_path():
+def test_order_without_number_is_returned_for_the_job_to_quarantine():
+    # one bad record never fails the reply (issue 13-2): the import job quarantines it
     body = orders("<Order><OrderNumber>1</OrderNumber></Order><Order><OrderDate>2011-01-01</OrderDate></Order>")
-    with pytest.raises(CartProtocolError, match=r"SETIOrders/Order\[2\] has no OrderNumber"):
-        parse(body)
+    first, second = parse(body)
+    assert first["number"] == "1" and "number" not in second and second["date"] == "2011-01-01"
 
 
 def test_zero_records_with_code_1_or_2():
@@ -252,10 +253,10 @@ def test_spec_product_with_options_custom_fields_and_cdata(fixture_bytes):
     assert product["raw"] == {"Brand": "Gullwing"}
 
 
-def test_product_without_code():
-    with pytest.raises(CartProtocolError, match=r"SETIProducts/Product\[1\] has no Code"):
-        parse("<SETIProducts><Response><ResponseCode>1</ResponseCode></Response><Product><Name>x</Name>"
-              "</Product></SETIProducts>", "products")
+def test_product_without_code_is_returned_for_the_job_to_quarantine():
+    [product] = parse("<SETIProducts><Response><ResponseCode>1</ResponseCode></Response><Product><Name>x</Name>"
+                      "</Product></SETIProducts>", "products")
+    assert product["name"] == "x" and "code" not in product
 
 
 def test_qoh_rows(fixture_bytes):
@@ -310,10 +311,16 @@ def test_magento_customer_fields_directly_in_billaddr(fixture_bytes):
     assert "hunter2" not in json.dumps(customer)  # customer passwords are never kept
 
 
-def test_customer_without_webid():
-    with pytest.raises(CartProtocolError, match=r"SETICustomers/Customer\[1\] has no WebID"):
-        parse("<SETICustomers><Response><ResponseCode>1</ResponseCode></Response><Customer><UserName>x"
-              "</UserName></Customer></SETICustomers>", "customers")
+def test_customer_without_webid_is_read():
+    [customer] = parse("<SETICustomers><Response><ResponseCode>1</ResponseCode></Response><Customer><UserName>x"
+                       "</UserName></Customer></SETICustomers>", "customers")
+    assert customer["username"] == "x" and "web_id" not in customer
+
+
+def test_empty_qoh_rows_are_read_without_a_code():
+    rows = parse("<SETIProducts><Response><ResponseCode>1</ResponseCode></Response><Product /><Product><Code>A"
+                 "</Code><QOH>3</QOH></Product></SETIProducts>", "qoh")
+    assert rows == [{"code": None, "qoh": None}, {"code": "A", "qoh": 3}]
 
 
 # --- clean-up in front of the parser ---------------------------------------------------------------

@@ -230,7 +230,7 @@ def test_seti_errors_become_rejections(fake_cart, body, kind, call):
     assert "the cart rejected the call" in info.value.message
     assert len(cart.requests) == 1  # rejections are never retried
     if kind is CartAuthError:
-        assert "Cart Password" in info.value.hint
+        assert "password" in info.value.hint and "seconnect carts edit NAME" in info.value.hint
 
 
 def test_insecure_rejection_hint(fake_cart):

@@ -187,13 +187,14 @@ def test_opening_a_current_store_does_not_load_alembic(tmp_path):
 def test_0003_remembers_the_carts_status_and_restores_overwritten_local_changes(db_url: str, scripts: Path) -> None:
     """Orders stored before ``orders.cart_status`` existed: the cart's last label is taken from
     before the first local change, and a local change a re-import had overwritten comes back."""
-    for newer in (scripts / "versions").glob("0003_*.py"):
-        newer.unlink()
+    for newer in (scripts / "versions").glob("*.py"):
+        if newer.name[:4] >= "0003":
+            newer.unlink()
     engine = make_engine(db_url)
     try:
         upgrade(engine, "the test database", script_location=scripts)  # the schema before 0003
         with engine.begin() as conn:
-            assert current_revision(conn) == "0001"
+            assert current_revision(conn) == "0002"
             cart = conn.execute(text("INSERT INTO carts (name, name_key, type, script_url, created_at, updated_at)"
                                      " VALUES ('M', 'm', 'Generic', 'x', :t, :t) RETURNING id"),
                                 {"t": "2024-01-01T00:00:00+00:00"}).scalar_one()

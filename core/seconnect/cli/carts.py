@@ -114,13 +114,13 @@ def remove(app: App, name, purge, yes) -> None:
     click.echo(f"Cart {removed!r} removed" + (f" with {service.describe_holdings(deleted)}." if deleted else "."))
 
 
-@command.command("forget-passwords", short_help="Forget passwords the key file cannot decrypt.")
+@command.command("forget-passwords")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def forget_passwords(app: App, yes) -> None:
-    """Forget the stored passwords the key file cannot decrypt (all of them if it is missing).
+    """Forget the stored passwords the key file cannot decrypt.
 
-    For a lost key file: afterwards passwords can be saved under a new key. Re-enter each
+    All of them if the key file is missing. For a lost key file: afterwards passwords can be saved under a new key. Re-enter each
     forgotten one with `carts edit NAME --password-stdin`.
     """
     from ..secrets import key_path
@@ -299,6 +299,8 @@ def test(app: App, name, check_credentials) -> None:
         exc.message = f"Test failed: {exc.message}"
         raise
     click.echo(f"Test passed: Script version: {printable(str(version))}")
+    for warning in getattr(version, "warnings", ()):
+        click.echo(printable(f"Warning: {warning}", lines=True))
     if check_credentials:
         click.echo("The user name, password and store code were accepted.")
     else:

@@ -133,6 +133,10 @@ def _text(d: dict) -> str:
         lines.append(f"  {line.get('quantity')} × {sku}{note}  {line.get('name') or ''}  @ {line.get('unit_price')}"
                      f" = {line.get('total')}" + (f"\n      {opts}" if opts else ""))
     lines.append("Totals:    " + ", ".join(f"{k} {v}" for k, v in totals.items() if isinstance(v, str)))
+    for discount in totals.get("discounts", []):
+        lines.append(f"Discount:  {discount.get('amount') or ''}  {discount.get('description') or ''}".rstrip())
+    if d["totals_note"]:
+        lines.append(f"Totals do not add up: {d['totals_note']}")
     for field in r.get("custom_fields", []):
         lines.append(f"Custom field {field['name']}: {field.get('value')}")
     if d["status_history"]:

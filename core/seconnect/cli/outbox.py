@@ -120,8 +120,8 @@ def retry_cmd(app: App, ids, all_parked, cart_name, resend_unconfirmed, as_json)
 
 
 @command.command("discard")
-@click.argument("ids", nargs=-1, type=int, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.argument("ids", nargs=-1, type=ID, required=True)
+@json_option
 @pass_app
 def discard_cmd(app: App, ids, as_json) -> None:
     """Drop parked rows: they are never sent (e.g. an unconfirmed update the cart did apply)."""

@@ -70,6 +70,8 @@ class Progress:
             if self.total is not None and self.bar.total != self.total:
                 self.bar.total = self.total
             self.bar.update(n)
+            if self.total is not None and self.done >= self.total:
+                self.bar.refresh()  # tqdm skips redraws within 0.1 s: the finished bar is always shown
             return
         now = time.monotonic()
         if now - self.logged >= LOG_EVERY_S:

@@ -25,6 +25,8 @@ def _describe_get(s: dict[str, Any]) -> str:
             f"{s['changed']} {'would change' if s['dry_run'] else 'changed'}, {s['unchanged']} already equal")
     if s["not_tracked_at_cart"]:
         text += f", {s['not_tracked_at_cart']} not tracked at the cart"
+    if s.get("skipped_no_code"):
+        text += f", {_plural(s['skipped_no_code'], 'empty row')} without a code skipped"
     if not s["dry_run"]:
         text += f"; {_plural(s['queued'], 'update')} queued for other carts"
     lines = [text]

@@ -17,7 +17,7 @@ _SWITCH_VALUES = {"on": True, "true": True, "1": True, "yes": True,
 
 
 def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
-    from ..sandbox import BUGS
+    from ..sandbox.runtime import switch_problem
 
     bugs: dict[str, bool] = {}
     for item in values:
@@ -25,11 +25,10 @@ def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
         name = name.strip()
         if not sep or value.strip().lower() not in _SWITCH_VALUES:
             raise click.BadParameter(f"{item!r}: expected NAME=on or NAME=off", param_hint="--bug")
-        if name not in BUGS:
-            raise click.BadParameter(f"unknown bug switch {name!r}; known: {', '.join(BUGS)}", param_hint="--bug")
+        problem = switch_problem(profile, [name])
+        if problem:
+            raise click.BadParameter(problem, param_hint="--bug")
         bugs[name] = _SWITCH_VALUES[value.strip().lower()]
-    if bugs and profile != "interspire":
-        raise click.BadParameter("bug switches exist only in the interspire profile", param_hint="--bug")
     return bugs
 
 
@@ -51,7 +50,8 @@ def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
 @click.option("--faults", metavar="SPEC", help="Faults to inject, e.g. '503*2,reset:0.1@downloadorders' "
                                               "(see docs/sandbox.md).")
 @click.option("--bug", "bug_items", multiple=True, metavar="NAME=on|off",
-              help="Turn one interspire bug switch on or off (repeatable).")
+              help="Turn one switch of the profile on or off (repeatable): interspire's bugs (all on by default), "
+                   "generic's ignore_lastorder (off by default). See docs/sandbox.md.")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Keep the store's data (and its CA) in DIR across runs; default: a temporary directory.")
 @click.option("--password", metavar="TEXT",

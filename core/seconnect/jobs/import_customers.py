@@ -5,7 +5,9 @@ paging is broken, such as the Interspire module's, by asking for everything at o
 against ``customer.schema.json`` and matched to the store file's customers by the ordered
 ``CustomerSearchField1..4`` rules (:mod:`seconnect.matching`): a match links the cart's
 customer id to the existing customer and fills only that customer's blank fields; no match
-creates a customer. Each download batch is written in one transaction; an invalid record is
+creates a customer. ``WebID`` is optional (some carts have GUID ids or none): a record without
+one is matched by the rules alone, and quarantined only when it offers no key to any of them
+(importing it would create a new customer on every run). Each download batch is written in one transaction; an invalid record is
 quarantined with the reason and the rest of the batch imports. A rerun creates nothing new:
 every record then finds its customer through the identity link.
 """
@@ -30,6 +32,8 @@ __all__ = ["JOB", "import_customers"]
 JOB = "import-customers"
 SOURCE = "customer import"
 _MAX_LISTED = 100
+_UNFINDABLE = ("the record has no WebID and nothing the CustomerSearchField rules ({rules}) can match it by, "
+               "so every import would create it again")
 
 
 def import_customers(store: Store, plugins: Plugins, cart: CartDefinition, *,
@@ -68,9 +72,12 @@ def import_customers(store: Store, plugins: Plugins, cart: CartDefinition, *,
 def _store_batch(conn: Connection, run: JobRun, cart: CartDefinition, records: Sequence[Any],
                  check: RecordCheck, summary: dict[str, Any], matched: Counter[str]) -> None:
     summary["received"] += len(records)
+    matcher = CustomerMatcher(conn, cart, source=SOURCE, fill_blanks=True)
     good: list[dict] = []
     for record in records:
         problems = check.problems(record)
+        if not problems and not matcher.can_find(facts_from_customer(record)):
+            problems = [_UNFINDABLE.format(rules=", ".join(matcher.rules) or "none")]
         if not problems:
             good.append(record)
             continue
@@ -79,14 +86,13 @@ def _store_batch(conn: Connection, run: JobRun, cart: CartDefinition, records: S
         quarantine_record(conn, cart, "customer", web_id, "; ".join(problems), record)
         run.event(conn, "customer-quarantined", web_id=web_id, reason=problems[0])
         summary["quarantined"] += 1
-    matcher = CustomerMatcher(conn, cart, source=SOURCE, fill_blanks=True)
     ambiguous: list[dict[str, Any]] = []
     for record, result in zip(good, matcher.match_many([facts_from_customer(r) for r in good]), strict=True):
         matched[result.rule] += 1
         if result.filled:
             summary["filled"] += 1
         if result.detail:
-            ambiguous.append({"web_id": record["web_id"], "customer_id": result.customer_id, "rule": result.rule,
+            ambiguous.append({"web_id": record.get("web_id"), "customer_id": result.customer_id, "rule": result.rule,
                               "detail": result.detail})
     if ambiguous:
         # One event per batch: a store where many customers share a phone must not turn the audit

@@ -22,23 +22,26 @@ is given, because (as SEOM warns) changing it breaks the translation of order li
   ``<code> [<web id>]``, a key only), since the shared code cannot tell them apart.
   (Combinations flagged as sharing a code but sent with different codes are taken at their
   word: the codes.)
-* options mode: a variation has no local product; its code maps to the parent (a shared code
-  maps once, to the one parent).
+* options mode: a variation has no local product; its code row (as in sub-SKU mode: a shared
+  code's row is the combination's own address) maps to the parent.
 * a parent the cart does not export (Interspire) is created from its variations: SKU = the
   parent code the plugin names or the code the combinations share, else
   :func:`~seconnect.subskus.parent_sku_from_name`
   (``-<parent web id>`` appended if another product already holds that SKU); name = the
-  parent's name; price = the lowest variation price; no stock of its own. Its own code row is
-  the shared code, else the parent code the plugin names, else its name (Interspire addresses a
-  codeless product by name), with the sum of its variations' QOH.
+  parent's name; price = the lowest variation price. Its own code row is the shared code, else
+  the parent code the plugin names, else its name (Interspire addresses a codeless product by
+  name), with the sum of its variations' QOH.
 * variations are applied after their parent: one whose parent record has not arrived yet waits
   until it does, or until the end of the download (then the parent is found locally or made).
 
 **Quantities.** ``cart_qoh`` is always what the cart said. The local ``qoh`` is taken from the
-cart only for a product this import creates; an existing product's quantity is never
-overwritten by a product import (``inventory get`` does that, deliberately and audited). Each
+cart only for a product this import creates — in options mode a parent it creates without a
+quantity of its own (made from its variations, or one whose stock the cart keeps per variation)
+gets its variations' total, as ``inventory-get`` gives it; a parent of sub-SKUs keeps none (its
+sub-SKUs hold the stock). An existing product's quantity is never overwritten by a product
+import (``inventory get`` does that, deliberately and audited). Each
 quantity taken notes the cart and its newest order, asked before the download, so that the
-sales the figure already includes are not taken off again (:mod:`seconnect.inventory`).
+sales the figure already includes are not taken off again (docs/inventory.md).
 
 **Transactions.** Each downloaded batch is written in one transaction. A ``rebuild`` is
 all-or-nothing instead: the whole catalogue is downloaded first, then the cart's code mapping
@@ -182,6 +185,7 @@ class _Parent:
     web_id: str | None = None
     row_code: str | None = None  # a made parent's own code row
     qoh_sum: int | None = None
+    holds_total: bool = False  # options mode, made by this run without a quantity of its own
 
 
 def _variation(record: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -384,6 +388,7 @@ class _Importer:
             rows.append(self._row(code, product_id, record.get("web_id"), record.get("qoh")))
             self._plan(hit.sku, None, code, "update" if code in mapped else "link")
         created = self._insert(conn, creates)
+        untracked = {pid for code, pid in created.items() if by_code[code].get("qoh") is None}
         for code, product_id in created.items():
             skus[code] = code
             record = by_code[code]
@@ -396,7 +401,8 @@ class _Importer:
         self.summary["updated"] += len(changes)
         for row in rows:
             record = by_code[row["code"]]
-            parent = _Parent(row["product_id"], skus[row["code"]], list(record.get("option_lists") or ()))
+            parent = _Parent(row["product_id"], skus[row["code"]], list(record.get("option_lists") or ()),
+                             holds_total=self.mode != SUB_SKUS and row["product_id"] in untracked)
             self._by_code[row["code"]] = parent
             if record.get("web_id"):
                 self._by_web[str(record["web_id"])] = parent
@@ -426,15 +432,21 @@ class _Importer:
             self._store_sub_skus(conn, groups, parents)
         else:
             self._map_to_parents(conn, groups, parents)
-        rows = []
+        rows, totals = [], {}
         for key, records in groups.items():
             parent = parents[key]
-            if parent.made:
+            if parent.made or parent.holds_total:
                 for record in records:
                     parent.qoh_sum = _add_qoh(parent.qoh_sum, record.get("qoh"))
-                if parent.row_code:
-                    rows.append(self._row(parent.row_code, parent.id, parent.web_id, parent.qoh_sum))
+            if parent.made and parent.row_code:
+                rows.append(self._row(parent.row_code, parent.id, parent.web_id, parent.qoh_sum))
+            if parent.holds_total and parent.qoh_sum is not None:
+                totals[parent.id] = parent.qoh_sum
         self._write_rows(conn, rows)
+        if totals:  # a running total: a parent's variations may come in several batches
+            conn.execute(update(_P).where(_P.c.id == bindparam("t_id")).values(qoh=bindparam("t_qoh")),
+                         [{"t_id": pid, "t_qoh": qoh} for pid, qoh in sorted(totals.items())])
+            self._sourced(conn, sorted(totals))
 
     def _find_or_make_parents(self, conn: Connection, groups: dict[tuple[str, str], list[dict]]
                               ) -> dict[tuple[str, str], _Parent]:
@@ -484,7 +496,8 @@ class _Importer:
             row_code = row_codes[key]
             if row_code and row_code in existing_rows and existing_rows[row_code].product_id != product_id:
                 row_code = None  # the code already names another product of this cart
-            parent = _Parent(product_id, sku, made=True, web_id=webs.get(key), row_code=row_code)
+            parent = _Parent(product_id, sku, made=True, web_id=webs.get(key), row_code=row_code,
+                             holds_total=self.mode != SUB_SKUS and action == "create")
             parents[key] = parent
             kind, value = key
             {"web": self._by_web, "code": self._by_code, "name": self._by_name}[kind][value] = parent
@@ -598,16 +611,11 @@ class _Importer:
         rows = []
         for key, group in groups.items():
             parent = parents[key]
-            shared_planned = False
             for record in group:
                 self.summary["mapped"] += 1
-                if _shared(record):  # every combination is the parent's own code: one mapping
-                    if not shared_planned:
-                        self._plan(parent.sku, None, record["code"], "map")
-                        shared_planned = True
-                    continue
-                rows.append(self._row(record["code"], parent.id, record.get("web_id"), record.get("qoh")))
-                self._plan(parent.sku, None, record["code"], "map")
+                code = _row_code(record)
+                rows.append(self._row(code, parent.id, record.get("web_id"), record.get("qoh")))
+                self._plan(parent.sku, None, code, "map")
         self._write_rows(conn, rows)
 
     def _counted(self, sku: str, parent_sku: str, code: str, action: str) -> None:

@@ -6,20 +6,22 @@ copies meant to initialise counts, before real-time sync takes over.
 * **Get** reads every quantity the cart reports (``sync_inventory`` action ``get``, paged by the
   plugin), maps each cart code to a local product through ``product_cart_codes`` (the WebID
   decides when the cart repeats a code, as Interspire does for variations), and sets local
-  quantities to the cart's. Codes the store file does not know are listed, never invented.
+  quantities to the cart's. Codes the store file does not know are listed, never invented;
+  rows without a code are skipped and counted (``skipped_no_code``).
   When several of the cart's records map to one local product (options mode: a parent standing
   for its variations) the product gets their total. Changes are recorded with source
   ``inventory-get from CART`` and reach every *other* synced cart, never the cart they came from.
   The whole list is read before anything is written, so a failed download changes nothing.
   Every product read (changed or not) notes the cart and its newest order, asked before the
   read: that cart's orders up to it are in the figure and take nothing off when imported later
-  (:mod:`seconnect.inventory`).
+  (docs/inventory.md).
 * **Send** sends absolute quantities of the cart's products (or ``--sku`` ones) in batched
   calls (``qohreplace``, 500 SKUs per request in the SETI plugins) and reports per SKU: OK, not
   found, not tracked. Where the cart's answers cannot be trusted (Interspire: every line says
   "Update Error", seti-protocol §6.6-5) the plugin reports ``unverified`` and the quantities are
   read back in one Get and reported verified or mismatched. Negative local quantities (oversold)
-  are sent as 0: a cart cannot sell fewer than none.
+  are sent as 0: a cart cannot sell fewer than none. An options-mode parent whose stock the
+  cart keeps per variation is skipped, with the reason (docs/inventory.md).
 * **Real-time** (:func:`deliver`, outbox kind ``inventory``): one group per SKU and cart; where
   the cart type supports Send the group sends the SKU's *current* local quantity (any number of
   coalesced changes cost one item, and a repeat after a crash is harmless); otherwise the summed
@@ -30,7 +32,7 @@ copies meant to initialise counts, before real-time sync takes over.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -113,6 +115,14 @@ def _by_product(codes: Iterable[_Code]) -> dict[int, list[_Code]]:
     return out
 
 
+def _sendable(parent_id: int | None, entries: Sequence[_Code],
+              code_levels: Mapping[tuple[str, str | None], InventoryLevel], levels: Iterable[InventoryLevel]
+              ) -> tuple[list[str], str | None]:
+    """:func:`sendable_codes` for a product's code rows (``code_levels``: from :func:`levels_at`)."""
+    return sendable_codes(parent_id, [(c.code, code_levels[(c.code, c.web_id)]) for c in entries], levels,
+                          reported=[c.code for c in entries if c.cart_qoh is not None])
+
+
 def _cap(items: list[Any]) -> list[Any]:
     return items[:LIST_MAX]
 
@@ -159,7 +169,8 @@ def inventory_get(store: Store, plugins: Plugins, cart: CartDefinition, *, dry_r
     """
     plugins.require(cart, Capability.INVENTORY_GET)
     summary: dict[str, Any] = {"cart": cart.name, "dry_run": dry_run, "received": 0, "matched": 0, "changed": 0,
-                               "unchanged": 0, "not_tracked_at_cart": 0, "unknown_count": 0, "unknown_variations": 0,
+                               "unchanged": 0, "not_tracked_at_cart": 0, "skipped_no_code": 0, "unknown_count": 0,
+                               "unknown_variations": 0,
                                "unknown": [],
                                "diff": [], "queued": 0}
     if dry_run:
@@ -186,6 +197,9 @@ def _get(store: Store, plugins: Plugins, cart: CartDefinition, summary: dict[str
     seen: dict[str, int | None] = {}
     unknown: list[dict[str, Any]] = []
     for row in rows:
+        if not row.code:  # a row naming no product (e.g. <Product /> for one without stock rows)
+            summary["skipped_no_code"] += 1
+            continue
         known = mapping.find(row)
         if known is None:
             # A record repeating a known product's code with its own WebID is a variation: in options
@@ -392,8 +406,7 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
             else:
                 counts["untracked"] = counts.get("untracked", 0) + 1
             continue
-        usable, why = sendable_codes(first.parent_id, [(c.code, levels[(c.code, c.web_id)]) for c in entries],
-                                     _ALL_LEVELS)
+        usable, why = _sendable(first.parent_id, entries, levels, _ALL_LEVELS)
         if not usable:
             problems.append({"sku": first.sku, "code": None, "outcome": "skipped", "note": why})
             continue
@@ -472,8 +485,7 @@ def deliver(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outb
             outcomes[i] = outbox.Outcome.park("the SKU's stock is no longer tracked locally")
             continue
         entries = codes.get(product.id, [])
-        usable, why = sendable_codes(product.parent_id, [(c.code, levels[(c.code, c.web_id)]) for c in entries],
-                                     caps.realtime_levels)
+        usable, why = _sendable(product.parent_id, entries, levels, caps.realtime_levels)
         if not usable:
             outcomes[i] = outbox.Outcome.park(why or "nothing to send")
             continue

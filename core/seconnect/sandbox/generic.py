@@ -10,7 +10,8 @@ room, is chosen to be what a careful cart would do:
   (``SETIOrders``/``SETIProducts``/``SETICustomers``) and ``ResponseCode`` 3.
 * orders: every order that is not deleted, whatever its status, ascending by number;
   ``lastorder`` (``All`` or a number) and ``lastdate`` (``All`` or a date in any §2.3 form:
-  orders placed on or after it) both filter. ``startnum``/``batchsize`` default to 1/100.
+  orders placed on or after it) both filter (switch ``ignore_lastorder``: ``lastdate`` alone,
+  as a script that selects by date). ``startnum``/``batchsize`` default to 1/100.
   The full schema is emitted: ``OrderStatus``, ``LineID``, ``Coupon``, ``Discount`` with
   ``Type``/``ApplyDiscount``, ``Tax`` with ``TaxRate``, ``Other/WebCustomerID`` (registered
   customers only) and the order's **custom fields** as
@@ -75,13 +76,23 @@ def _child_text(node: ET.Element, *names: str) -> str:
     return ""
 
 
+#: Behaviour switches, all OFF by default: ways other real scripts select orders.
+SWITCHES: dict[str, str] = {
+    "ignore_lastorder": "orders are selected by lastdate alone, lastorder is ignored (a script that "
+                        "selects by date, as MerchantTribe's does)",
+}
+
+
 class GenericProfile(Profile):
     name = "generic"
     path = "/seti/stoneedge.php"
+    SWITCHES = SWITCHES
 
     def __init__(self, model, bugs: dict[str, bool] | None = None):
-        if bugs:
-            raise ValueError("the generic profile has no bug switches (they belong to 'interspire')")
+        unknown = sorted(set(bugs or {}) - set(SWITCHES))
+        if unknown:
+            raise ValueError(f"unknown generic switch(es): {', '.join(unknown)}; known: {', '.join(SWITCHES)}")
+        self.bugs = {name: False for name in SWITCHES} | {k: bool(v) for k, v in (bugs or {}).items()}
         super().__init__(model)
         self._rows = self._parent_rows()
         self._sku_of: dict[tuple[int, int | None], str] = {}
@@ -137,11 +148,10 @@ class GenericProfile(Profile):
     def downloadable_where(self) -> str:
         return _WHERE
 
-    @staticmethod
-    def _order_filter(request: SetiRequest) -> tuple[str, tuple]:
+    def _order_filter(self, request: SetiRequest) -> tuple[str, tuple]:
         where, params = _WHERE, []
         lastorder = (request.get("lastorder") or "All").strip()
-        if lastorder.lower() != "all":
+        if lastorder.lower() != "all" and not self.bugs["ignore_lastorder"]:
             if not lastorder.isdigit():
                 raise RequestError(f"Invalid lastorder {lastorder!r}: expected All or an order number")
             where += " AND id > ?"

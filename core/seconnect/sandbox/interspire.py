@@ -106,6 +106,7 @@ class InterspireProfile(Profile):
     name = "interspire"
     path = "/accountinggateway.php"
     query = "action=process&accounting=stoneedge"
+    SWITCHES = BUGS
 
     def __init__(self, model, bugs: dict[str, bool] | None = None):
         unknown = sorted(set(bugs or {}) - set(BUGS))

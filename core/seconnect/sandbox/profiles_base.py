@@ -116,6 +116,8 @@ class Profile:
     name = ""
     path = ""
     query = ""
+    #: name -> description of the profile's behaviour switches (``Sandbox(bugs=...)``, ``--bug``)
+    SWITCHES: dict[str, str] = {}
 
     def __init__(self, model: CartModel):
         self.model = model

@@ -6,14 +6,14 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from . import generator
 from .certs import server_context
 from .faults import FaultPlan
 from .generic import GenericProfile
-from .interspire import BUGS, InterspireProfile
+from .interspire import InterspireProfile
 from .model import CartConfig, CartModel
 from .profiles_base import Profile
 from .server import Gateway, ServerThread
@@ -22,6 +22,19 @@ from .state import State
 PROFILES: dict[str, type[Profile]] = {"interspire": InterspireProfile, "generic": GenericProfile}
 DB_FILE = "sandbox.db"
 ORDER_CHUNK = 5_000
+
+
+def switch_problem(profile: str, names: Iterable[str]) -> str | None:
+    """Why some of ``names`` are not switches of ``profile`` (None when all are)."""
+    known = PROFILES[profile].SWITCHES
+    unknown = sorted(set(names) - set(known))
+    if not unknown:
+        return None
+    elsewhere = sorted({other for other, cls in PROFILES.items() if other != profile
+                        for name in unknown if name in cls.SWITCHES})
+    return (f"unknown bug switch{'es' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} for the {profile} profile; known: "
+            f"{', '.join(known) or 'none'}" + (f" (those exist only in the {' and '.join(elsewhere)} profile)"
+                                               if elsewhere else ""))
 
 
 class Sandbox:
@@ -45,11 +58,9 @@ class Sandbox:
                  log: Callable[[str], None] | None = None, warm: bool = False):
         if profile not in PROFILES:
             raise ValueError(f"unknown sandbox profile {profile!r}: choose {' or '.join(PROFILES)}")
-        if profile != "interspire" and bugs:
-            raise ValueError("bug switches exist only in the 'interspire' profile")
-        unknown = sorted(set(bugs or {}) - set(BUGS))
-        if unknown:
-            raise ValueError(f"unknown bug switch(es) {', '.join(unknown)}; known: {', '.join(BUGS)}")
+        problem = switch_problem(profile, bugs or {})
+        if problem:
+            raise ValueError(problem)
         for name, value in (("orders", orders), ("products", products), ("customers", customers)):
             if value < 0:
                 raise ValueError(f"{name} must be 0 or more")

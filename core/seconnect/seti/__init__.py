@@ -18,7 +18,14 @@ from ..subskus import split_variation_name
 from .client import SetiClient
 from .documents import iter_document
 from .encoders import Package, StatusUpdate, encode_inventory, encode_inventory_xml, status_form, status_xml
-from .plugin import SETI_ORDER_NUMBER, SETI_PARAMS, SetiDialect, SetiPlugin, variation_web_id
+from .plugin import (
+    SETI_ORDER_NUMBER,
+    SETI_PARAMS,
+    SetiDialect,
+    SetiPlugin,
+    echoes_omversion,
+    variation_web_id,
+)
 from .reader import read_records, read_text
 from .replies import InvUpdateResult, StatusResult, TextReply, parse_text_reply
 
@@ -45,5 +52,6 @@ __all__ = [
     "SETI_ORDER_NUMBER",
     "SETI_PARAMS",
     "variation_web_id",
+    "echoes_omversion",
     "split_variation_name",
 ]

@@ -134,9 +134,11 @@ class SetiClient:
 
     # --- functions -------------------------------------------------------------------------------
 
-    def send_version(self) -> str:
-        """The script's version (what follows ``version=``). Sends no credentials (section 3.1)."""
-        reply = self._text("sendversion", {}, credentials=False)
+    def send_version(self, omversion: str | None = None) -> str:
+        """The script's version (what follows ``version=``). Sends no credentials (section 3.1).
+        ``omversion`` replaces this client's for the one call (to see whether the script echoes it)."""
+        fields = {"omversion": check_field("omversion", omversion)} if omversion else {}
+        reply = self._text("sendversion", fields, credentials=False)
         version = reply.get("version")
         if not version:
             raise CartProtocolError(f"sendversion: the reply has no 'version=': {snippet(reply.text)}")
@@ -207,7 +209,7 @@ class SetiClient:
         if credentials:
             form.update(setiuser=self.user, password=self._password.reveal(), code=self.store_code)
         form.update(fields)
-        form["omversion"] = self.omversion
+        form.setdefault("omversion", self.omversion)
         with hiding(*self._secret_forms):
             return self._http.request("POST", what=function, data=form, parse=parse, idempotent=idempotent,
                                       retry=self.retry)

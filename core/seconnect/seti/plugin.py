@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from ..capabilities import Capabilities, Capability, InventoryLevel, Support
 from ..cartdef import CartDefinition, CartType
@@ -28,14 +29,16 @@ from ..operations import (
     InventoryResult,
     InventoryRow,
     OrderBatch,
+    ScriptVersion,
     StatusResult,
     StatusUpdate,
 )
 from ..paramdef import Param
 from .client import SetiClient
 from .pool import downloads_in_order
+from .values import seti_date
 
-__all__ = ["SETI_ORDER_NUMBER", "SETI_PARAMS", "SetiDialect", "SetiPlugin", "variation_web_id"]
+__all__ = ["SETI_ORDER_NUMBER", "SETI_PARAMS", "SetiDialect", "SetiPlugin", "echoes_omversion", "variation_web_id"]
 
 #: SETI order numbers are whole numbers: scripts select ``lastorder`` by comparing numbers, and
 #: one that gets text re-sends everything or fails (seti-protocol §3.2, §3.3).
@@ -75,6 +78,29 @@ def variation_web_id(code: str, web_id: str | None) -> InventoryLevel:
 _OUTCOMES = {"OK": InventoryOutcome.OK, "NF": InventoryOutcome.NOT_FOUND, "NA": InventoryOutcome.NOT_TRACKED}
 
 
+def echoes_omversion(client: SetiClient, version: str) -> bool:
+    """Whether the script reports SEOM's own version back, as the Interspire/BigCommerce gateway
+    does (section 6.2): the version equals the omversion sent, and a second probe with another
+    omversion is echoed too (so a script whose own version happens to match is not mistaken)."""
+    if version != client.omversion:
+        return False
+    probe = "5.912" if client.omversion != "5.912" else "5.913"
+    return client.send_version(omversion=probe) == probe
+
+
+# lastdate is a day (``2-Dec-2019``, section 2.3) and scripts differ on whether it means "on or
+# after" or "after": sending the day before the newest imported order's day means no order dated
+# that day, to the second, is missed. Orders sent twice are matched by number and updated.
+LASTDATE_OVERLAP = timedelta(days=1)
+
+
+def _number_of(records: Sequence[dict], previous: str) -> str:
+    """The checkpoint after ``records``: the last order number in them (orders without one are
+    quarantined by core; a batch of only such orders keeps ``previous``)."""
+    return next((str(r["number"]) for r in reversed(records) if isinstance(r, dict) and r.get("number")),
+                previous)
+
+
 @dataclass(frozen=True)
 class SetiDialect:
     """Where a cart's script departs from the spec-style protocol."""
@@ -91,6 +117,9 @@ class SetiDialect:
     """False for codes whose ``invupdate`` is known to fail at this cart."""
     code_level: Callable[[str, str | None], InventoryLevel] = variation_web_id
     """The inventory level of a ``(code, web_id)`` the cart reported (hook ``inventory_levels``)."""
+    script_warnings: Callable[[SetiClient, str], list[str]] | None = None
+    """Given the client and the reported version: why the script does not look like this cart
+    type's (``carts test`` prints it), or nothing."""
 
 
 class SetiPlugin:
@@ -141,23 +170,26 @@ class SetiPlugin:
         # A person is waiting for the answer: report the first failure instead of retrying.
         with SetiClient.for_cart(cart, retry=RetryPolicy.never()) as client:
             version = client.send_version()
+            warnings = self.dialect.script_warnings(client, version) if self.dialect.script_warnings else []
             if check_credentials:
                 client.order_count("All", "All")
-        return version
+        return ScriptVersion(version, warnings)
 
     @hookimpl
-    def import_orders(self, cart: CartDefinition, checkpoint: str | None, batch_size: int
+    def import_orders(self, cart: CartDefinition, checkpoint: str | None, batch_size: int, since: date | None
                       ) -> Iterable[OrderBatch] | None:
         if not self._mine(cart):
             return None
-        return self._order_batches(cart, checkpoint or "All", batch_size)
+        return self._order_batches(cart, checkpoint or "All", batch_size, since)
 
-    def _order_batches(self, cart: CartDefinition, lastorder: str, batch_size: int) -> Iterator[OrderBatch]:
+    def _order_batches(self, cart: CartDefinition, lastorder: str, batch_size: int,
+                       since: date | None) -> Iterator[OrderBatch]:
+        lastdate = "All" if since is None else seti_date(since - LASTDATE_OVERLAP)
         with self._client(cart) as client:
-            announced = client.order_count(lastorder, "All")
-            # lastorder stays fixed for the whole download, so the announced batches are a fixed
-            # set: more than one is fetched and parsed by helper processes while core stores.
-            pages = [{"lastorder": lastorder, "startnum": start, "batchsize": batch_size}
+            announced = client.order_count(lastorder, lastdate)
+            # lastorder and lastdate stay fixed for the whole download, so the announced batches are
+            # a fixed set: more than one is fetched and parsed by helper processes while core stores.
+            pages = [{"lastorder": lastorder, "lastdate": lastdate, "startnum": start, "batchsize": batch_size}
                      for start in range(1, announced + 1, batch_size)]
             if len(pages) > 1:
                 batches = downloads_in_order(cart, "download_orders", pages, client=client,
@@ -165,16 +197,20 @@ class SetiPlugin:
                                              merge_up_to=max(batch_size, JOINED_BATCH_MAX))
             else:
                 batches = (client.download_orders(**page) for page in pages)
+            last = lastorder
             with closing(batches):  # stop the helpers before paging on
                 for records in batches:
                     if not records:
                         break
-                    yield OrderBatch(records, records[-1]["number"], expected=announced)
+                    last = _number_of(records, last)
+                    yield OrderBatch(records, last, expected=announced)
             # Orders that arrived while downloading sit after the announced ones: page on until
             # the script says there are no more.
             startnum = pages[-1]["startnum"] + batch_size if pages else 1
-            while records := client.download_orders(lastorder=lastorder, startnum=startnum, batchsize=batch_size):
-                yield OrderBatch(records, records[-1]["number"], expected=announced)
+            while records := client.download_orders(lastorder=lastorder, lastdate=lastdate, startnum=startnum,
+                                                    batchsize=batch_size):
+                last = _number_of(records, last)
+                yield OrderBatch(records, last, expected=announced)
                 startnum += batch_size
 
     @hookimpl
@@ -244,7 +280,8 @@ class SetiPlugin:
                 rows = client.download_qoh(startnum=startnum, batchsize=size)
                 if not rows:
                     return
-                yield [InventoryRow(code=r["code"], qoh=r.get("qoh"), web_id=r.get("web_id")) for r in rows]
+                # a row without a code ("" here) is counted and skipped by core, not fatal
+                yield [InventoryRow(code=r.get("code") or "", qoh=r.get("qoh"), web_id=r.get("web_id")) for r in rows]
                 seen += len(rows)
                 startnum += size
 

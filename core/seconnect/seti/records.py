@@ -6,7 +6,9 @@ Code/Zip, SKU/Sku, WebID/WebId, IpHostname/IPHostName, Dimension/Dimensions, Com
 TaxID/TaxIDNumber), so one table per record part covers every variant.
 
 Nothing the cart sent is lost: an element without a schema field, a value that does not parse,
-or a second, different value for a field goes to ``raw`` under its path. The exceptions are
+or a second, different value for a field goes to ``raw`` under its path. A record missing its
+key (OrderNumber, Code) is still returned: the importing job quarantines it and imports the rest,
+so one bad record never fails a whole reply. The exceptions are
 secrets, which are never kept anywhere: card verification values, payment tokens and passwords
 are dropped, and card / account numbers keep only their last four digits (``NumberLast4``).
 """
@@ -19,8 +21,18 @@ from typing import Any
 
 from lxml import etree
 
-from ..errors import CartProtocolError
-from .values import boolean, decimal_text, format_money, integer, money, order_date, qoh, quantity, times
+from .values import (
+    boolean,
+    decimal_text,
+    format_money,
+    integer,
+    money,
+    order_date,
+    qoh,
+    quantity,
+    reduction,
+    times,
+)
 
 __all__ = ["build_order", "build_product", "build_qoh", "build_customer"]
 
@@ -208,10 +220,13 @@ TAX = {"taxamount": ("tax", money), "taxrate": ("tax_rate", decimal_text),
        "taxshipping": ("tax_shipping", boolean), "taxexempt": ("tax_exempt", boolean),
        "taxid": ("tax_id", _text)}
 SHIPPING_TOTAL = {"total": ("shipping", money), "description": ("shipping_method", _text)}
-DISCOUNT = {"amount": ("amount", money), "description": ("description", _text), "type": ("type", _text),
+# The amount is spelled Amount (spec) or Total (Stone Edge's Magento script, for its order-level
+# Discount); either sign means the same reduction.
+DISCOUNT = {"amount": ("amount", reduction), "total": ("amount", reduction),
+            "description": ("description", _text), "type": ("type", _text),
             "applydiscount": ("apply", _text), "percent": ("percent", decimal_text)}
 SURCHARGE = {"total": ("total", money), "description": ("description", _text)}
-COUPON = {"name": ("name", _text), "status": ("status", _text), "total": ("total", money),
+COUPON = {"name": ("name", _text), "status": ("status", _text), "total": ("total", reduction),
           "applycoupon": ("apply", _text)}
 OTHER = {
     "orderinstructions": ("instructions", _text), "comments": ("comments", _text),
@@ -267,11 +282,6 @@ def _custom_fields(el: Element, out: list[dict[str, Any]], raw: Raw, prefix: str
         entry = fill({}, item, CUSTOM_FIELD, raw, f"{prefix}CustomField/")
         if "name" in entry:
             out.append(entry)
-
-
-def _missing(where: str, what: str) -> CartProtocolError:
-    return CartProtocolError(f"{where} has no {what}; the cart's reply cannot be imported",
-                             hint="Fix the record in the web store (or its integration script) and retry.")
 
 
 # --- orders --------------------------------------------------------------------------------------
@@ -419,10 +429,7 @@ class _OrderBuilder:
 
 
 def build_order(el: Element, where: str) -> dict[str, Any]:
-    rec = _OrderBuilder().build(el)
-    if not rec.get("number"):
-        raise _missing(where, "OrderNumber")
-    return rec
+    return _OrderBuilder().build(el)
 
 
 # --- products and inventory ----------------------------------------------------------------------
@@ -448,17 +455,16 @@ def build_product(el: Element, where: str) -> dict[str, Any]:
         "optionlists": on_option_lists,
         "customfields": lambda c: _custom_fields(c, rec["custom_fields"], raw, "CustomFields/"),
     })
-    if not rec.get("code"):
-        raise _missing(where, "Code")
     return rec
 
 
 def build_qoh(el: Element, where: str) -> dict[str, Any]:
-    """A ``downloadqoh`` row: ``{"code", "web_id", "qoh"}``, qoh None when the cart says NA."""
+    """A ``downloadqoh`` row: ``{"code", "web_id", "qoh"}``, qoh None when the cart says NA;
+    ``code`` None for a row without one (some scripts write ``<Product />`` for a product with
+    no inventory rows)."""
     raw: Raw = {}
     rec = fill({}, el, QOH_ROW, raw, "")
-    if not rec.get("code"):
-        raise _missing(where, "Code")
+    rec.setdefault("code", None)
     rec.setdefault("qoh", None)
     if raw:
         rec["raw"] = raw
@@ -492,6 +498,4 @@ def build_customer(el: Element, where: str) -> dict[str, Any]:
         fill(rec.setdefault("shipping", {}), block, STREET, raw, f"{prefix}Address/")
     for prefix, block in spare:
         keep(block, prefix, raw)
-    if not rec.get("web_id"):
-        raise _missing(where, "WebID")
     return rec

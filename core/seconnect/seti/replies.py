@@ -37,9 +37,16 @@ __all__ = [
 _PREFIX = re.compile(r"\s*(SETIResponse|SETIError)\s*([:=]?)\s*", re.IGNORECASE)
 _END = "setiendofdata"
 _LINE_BREAK = re.compile(r"\r\n|[\r\n]")  # only real line breaks: a SKU may hold any other character
+# How scripts word a rejected login: "Invalid username, password, or store code." (spec style),
+# "Error: Either the username or password was invalid." (Interspire), "User does not have access
+# to store." (Stone Edge's Magento script), plus the usual access-denied phrasings.
 _AUTH_WORDS = re.compile(
-    r"user\s*name|password|passwd|store\s*code|credential|authenticat|authori[sz]|log\s*in\b|login",
+    r"user\s*name|password|passwd|store\s*code|credential|authenticat|authori[sz]|log\s*in\b|login"
+    r"|\baccess\s+(?:to\s+(?:the\s+)?store|denied)|\bno\s+access\b|\bpermission\s+denied"
+    r"|\b(?:invalid|unknown|bad)\s+(?:user|store|api\s*key|token)\b",
     re.IGNORECASE)
+# "SETIError:" / "Error:" in front of the text (some scripts write both, or the prefix twice).
+_ERROR_PREFIX = re.compile(r"\s*(?:seti\s*error|error)\s*:\s*", re.IGNORECASE)
 
 
 _HIDDEN: ContextVar[tuple[str, ...]] = ContextVar("seti_hidden", default=())
@@ -75,9 +82,22 @@ def snippet(data: bytes | str, limit: int = 80) -> str:
     return repr(shown) + ("…" if len(text) > limit else "")
 
 
+def _plain(message: str) -> str:
+    """The cart's message said once: ``SETIError:`` / ``Error:`` prefixes dropped (our own
+    message already says the cart rejected the call), repeated lines kept once."""
+    lines: list[str] = []
+    for line in _LINE_BREAK.split(message):
+        while (m := _ERROR_PREFIX.match(line)) is not None:
+            line = line[m.end():]
+        line = " ".join(line.split())
+        if line and line not in lines:
+            lines.append(line)
+    return " ".join(lines)
+
+
 def rejection(message: str, *, function: str) -> CartRejected:
     """The error for a cart that answered with a SETI error: auth-related texts get CartAuthError."""
-    message = message.strip() or "(no message)"
+    message = _plain(message) or "(no message)"
     text = f"{function}: the cart rejected the call: {message}"
     if _AUTH_WORDS.search(message):
         return CartAuthError(text, hint="Check the user name, password and store code of this cart definition "
@@ -139,7 +159,7 @@ def parse_text_reply(text: str, *, function: str = "reply") -> TextReply:
                                 hint="The Script URL may not point at the cart's SETI integration script.")
     first = lines[0][m.end():].rstrip()
     if m.group(1).lower() == "setierror":
-        raise rejection(" ".join([first, *(ln.strip() for ln in lines[1:])]), function=function)
+        raise rejection("\n".join([first, *lines[1:]]), function=function)
     status, fields = _pairs(first) if first else (None, {})
     results: list[tuple[str, str]] = []
     ended = False

@@ -16,6 +16,7 @@ from decimal import Context, Decimal, InvalidOperation
 __all__ = [
     "to_decimal",
     "money",
+    "reduction",
     "decimal_text",
     "quantity",
     "integer",
@@ -74,6 +75,13 @@ def money(text: str) -> str:
     if _PLAIN_MONEY.fullmatch(text):
         return text
     return format_money(to_decimal(text))
+
+
+def reduction(text: str) -> str:
+    """A discount or coupon amount as the positive amount it takes off: scripts write the same
+    reduction as ``5.00`` (most) or ``-8.4000`` (Stone Edge's Magento script)."""
+    value = money(text)
+    return value[1:] if value.startswith("-") else value
 
 
 def decimal_text(text: str) -> str:

@@ -76,7 +76,7 @@ VERSION_TABLE = "seconnect_schema_version"
 
 #: The newest migration revision, i.e. the schema these tables describe. Opening a store at this
 #: revision needs no Alembic at all (tests/store checks it equals the migrations' head).
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0006"
 
 metadata = MetaData(
     naming_convention={
@@ -240,6 +240,7 @@ orders = Table(
     Column("shipping_method", Text),
     Column("surcharge_total", Money),
     Column("grand_total", Money),
+    Column("totals_note", Text, comment="NULL when the parts add up to grand_total, else what they add up to"),
     Column("instructions", Text),
     Column("comments", Text),
     Column("raw", Json, comment="fields of the cart's record that have no column"),

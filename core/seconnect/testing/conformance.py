@@ -351,6 +351,7 @@ def _download(rig: Rig, imp: _Import, batch_size: int, checkpoint: str | None = 
     kwargs: dict[str, Any] = {"batch_size": batch_size}
     if imp.kind == "orders":
         kwargs["checkpoint"] = checkpoint
+        kwargs["since"] = None
     pages = list(rig.answer(imp.hook, imp.capability, **kwargs))
     for page in pages:
         if imp.kind == "orders":
@@ -502,7 +503,7 @@ class CartTypeSuite:
         """Every operation hook answers None for a cart of a type it does not provide."""
         foreign = dataclasses.replace(rig.cart, type="SeconnectKitOtherType",
                                       script_url=f"127.0.0.1:{_closed_port()}/other")
-        arguments = {"cart": foreign, "check_credentials": True, "checkpoint": None, "batch_size": 3,
+        arguments = {"cart": foreign, "check_credentials": True, "checkpoint": None, "since": None, "batch_size": 3,
                      "action": InventoryAction.GET, "items": [], "codes": [("X", None)],
                      "update": StatusUpdate("1", "Shipped")}
         plugin = rig.plugins.pm.get_plugin(rig.owner)
@@ -849,7 +850,7 @@ class CartTypeSuite:
             rig.problem("CartAuthError is marked retriable.", "leave CartAuthError.retriable False.", "test_script")
         for imp in _IMPORTS.values():
             if rig.supports(imp.capability):
-                kwargs = {"batch_size": 3, **({"checkpoint": None} if imp.kind == "orders" else {})}
+                kwargs = {"batch_size": 3, **({"checkpoint": None, "since": None} if imp.kind == "orders" else {})}
                 _expect_error(rig, f"{imp.hook} with a wrong password", CartAuthError,
                               lambda imp=imp, kwargs=kwargs: rig.answer(imp.hook, imp.capability, cart=bad, **kwargs),
                               imp.hook, fix + ".")

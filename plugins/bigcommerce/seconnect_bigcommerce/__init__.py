@@ -16,7 +16,15 @@ import re
 from seconnect import Capabilities, CartType
 from seconnect import Capability as C
 from seconnect import InventoryLevel as L
-from seconnect.seti import SETI_ORDER_NUMBER, SetiDialect, SetiPlugin, split_variation_name, variation_web_id
+from seconnect.seti import (
+    SETI_ORDER_NUMBER,
+    SetiClient,
+    SetiDialect,
+    SetiPlugin,
+    echoes_omversion,
+    split_variation_name,
+    variation_web_id,
+)
 
 __all__ = ["CART_TYPE", "plugin", "variation_of", "code_level"]
 
@@ -100,6 +108,17 @@ def _can_adjust(code: str) -> bool:
     return not _VARID.search(code)
 
 
+def script_warnings(client: SetiClient, version: str) -> list[str]:
+    """The gateway echoes the omversion SEOM sends as its version (5.500 when none is sent,
+    section 6.2); a script with a version of its own is another kind of script."""
+    if echoes_omversion(client, version):
+        return []
+    return [f"the script reports its own version ({version}) instead of echoing the omversion sent "
+            f"({client.omversion}), as BigCommerce's Stone Edge gateway does: this Script URL looks like a "
+            "generic SETI script, not cart type Interspire (change it with `seconnect carts edit NAME --type "
+            "Generic` if so)."]
+
+
 plugin = SetiPlugin(CART_TYPE, SetiDialect(
     single_page_customers=True,  # customer paging returns nothing after the first batch (6.6-7)
     single_page_products=True,  # product paging has no ORDER BY (6.6-10)
@@ -107,4 +126,5 @@ plugin = SetiPlugin(CART_TYPE, SetiDialect(
     product_record=variation_of,
     can_adjust=_can_adjust,
     code_level=code_level,
+    script_warnings=script_warnings,
 ))

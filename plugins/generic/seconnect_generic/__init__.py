@@ -3,7 +3,8 @@
 This plugin is deliberately small: it declares the cart type and hands every operation to
 seconnect's shared SETI code. It is also the example the plugin-author tutorial builds on.
 
-Its one adaptation: a generic script exports each variant as a product of its own carrying a
+It warns when the script answers like BigCommerce's gateway (:func:`script_warnings`). Its one
+adaptation: a generic script exports each variant as a product of its own carrying a
 ``ParentCode`` custom field; :func:`variation_of` marks such records so product import can
 build sub-SKUs or map the variant onto its parent.
 """
@@ -11,7 +12,14 @@ build sub-SKUs or map the variant onto its parent.
 from seconnect import Capabilities, CartType
 from seconnect import Capability as C
 from seconnect import InventoryLevel as L
-from seconnect.seti import SETI_ORDER_NUMBER, SetiDialect, SetiPlugin, split_variation_name
+from seconnect.seti import (
+    SETI_ORDER_NUMBER,
+    SetiClient,
+    SetiDialect,
+    SetiPlugin,
+    echoes_omversion,
+    split_variation_name,
+)
 
 __all__ = ["CART_TYPE", "plugin", "variation_of"]
 
@@ -63,4 +71,13 @@ def variation_of(record: dict) -> dict:
     }}
 
 
-plugin = SetiPlugin(CART_TYPE, SetiDialect(product_record=variation_of))
+def script_warnings(client: SetiClient, version: str) -> list[str]:
+    """A generic script reports its own version; BigCommerce's gateway echoes SEOM's."""
+    if echoes_omversion(client, version):
+        return [f"the script echoes the omversion sent ({version}) as its version, as BigCommerce's "
+                "Stone Edge gateway does: this Script URL looks like cart type Interspire, not Generic "
+                "(change it with `seconnect carts edit NAME --type Interspire` if so)."]
+    return []
+
+
+plugin = SetiPlugin(CART_TYPE, SetiDialect(product_record=variation_of, script_warnings=script_warnings))
