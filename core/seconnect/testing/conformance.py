@@ -504,7 +504,8 @@ class CartTypeSuite:
         foreign = dataclasses.replace(rig.cart, type="SeconnectKitOtherType",
                                       script_url=f"127.0.0.1:{_closed_port()}/other")
         arguments = {"cart": foreign, "check_credentials": True, "checkpoint": None, "since": None, "batch_size": 3,
-                     "action": InventoryAction.GET, "items": [], "update": StatusUpdate("1", "Shipped")}
+                     "action": InventoryAction.GET, "items": [], "codes": [("X", None)],
+                     "update": StatusUpdate("1", "Shipped")}
         plugin = rig.plugins.pm.get_plugin(rig.owner)
         for caller in rig.plugins.pm.get_hookcallers(plugin) or ():
             if caller.name not in hookspecs.OPERATION_HOOKS:
