@@ -1,8 +1,10 @@
 """seconnect — keep an order-management database in step with web stores.
 
-This module is the public API for plugin authors, with :mod:`seconnect.errors` (the error families)
-and :mod:`seconnect.http` (the HTTP layer every cart type shares: TLS, reply caps, error mapping,
-retries, one kept-alive connection per cart); everything else is internal and may change.
+This module is the public API for plugin authors, with :mod:`seconnect.errors` (the error families),
+:mod:`seconnect.http` (the HTTP layer every cart type shares: TLS, reply caps, error mapping,
+retries, one kept-alive connection per cart), :mod:`seconnect.seti` (the base of SETI-speaking
+types), :mod:`seconnect.cli` (commands, the ``App``) and :mod:`seconnect.run` (the jobs a plugin
+command may run); everything else is internal and may change.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -22,6 +24,7 @@ from .operations import (
     StatusResult,
     StatusUpdate,
 )
+from .paramdef import Param
 
 #: The modules plugins may import, each with its names in ``__all__`` (a test holds the built-in
 #: plugins and the example to these).
@@ -31,6 +34,7 @@ PUBLIC_MODULES = (
     "seconnect.http",
     "seconnect.seti",
     "seconnect.cli",
+    "seconnect.run",
     "seconnect.testing.conformance",
 )
 
@@ -51,6 +55,7 @@ __all__ = [
     "CartDefinition",
     "CartType",
     "Secret",
+    "Param",
     "InventoryAction",
     "InventoryOutcome",
     "InventoryResult",

@@ -25,10 +25,9 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from . import params, secrets
 from . import settings as _settings
-from .capabilities import Capabilities, Capability
+from .capabilities import Capabilities
 from .cartdef import CartDefinition, CartType, Secret
 from .errors import NotFoundError, UsageError
-from .params import PARAMS
 from .plugins import Plugins
 from .store import tables
 from .tls import UnusableTrust, trust_context
@@ -391,10 +390,8 @@ def cart_summary(plugins: Plugins, cart: CartDefinition, *, active: bool = True)
         "active": active,
         "capabilities": caps.as_dict(),
         "notes": dict(ctype.notes),
-        "params": {k: PARAMS[k].format(v) for k, v in cart.params.items() if PARAMS[k].scope == "cart"},
+        "params": {p.name: p.format(p.of(cart)) for p in plugins.params_for(ctype.id).values() if p.scope == "cart"},
     }
     if unavailable is not None:
         summary["unavailable"] = f"{unavailable.message[0].upper()}{unavailable.message[1:]} {unavailable.hint}"
-    if cart.params.get("UseGenericStatusUpdates") and not caps.supports(Capability.STATUS_UPDATES):
-        summary["capabilities"]["status-updates"] = "generic (UseGenericStatusUpdates is TRUE)"
     return summary

@@ -3,15 +3,17 @@
 Plugins are modules or objects registered under the ``seconnect`` entry-point group; they mark
 their functions with :data:`seconnect.hookimpl`. Phases:
 
-1. Declaration — ``seconnect_cart_types`` (every plugin answers; results are collected).
+1. Declaration — ``seconnect_cart_types``, ``seconnect_cart_params`` (every plugin answers;
+   results are collected).
 2. Operations — ``capabilities``, ``test_script``, ``import_orders``, ``newest_order``, ``import_products``,
-   ``import_customers``, ``sync_inventory``, ``update_order_status``. All are ``firstresult``:
+   ``import_customers``, ``sync_inventory``, ``inventory_levels``, ``update_order_status``. All are ``firstresult``:
    each implementation returns ``None`` for carts whose ``cart.type`` it does not handle, so the
    first plugin that handles the type answers. A plugin can override another plugin's cart type
    by marking its implementation ``tryfirst=True``; core wraps every operation with a hook
    wrapper (audit, timing). Core checks the cart type's capabilities *before* dispatch, so an
    operation hook is only ever called for an operation the cart type declares as supported.
-3. CLI — ``register_commands``.
+3. Wiring — ``register_commands`` (CLI commands), ``register_outbox_kinds`` (outbox deliverers).
+   Core's own commands and outbox kinds arrive through these hooks too.
 
 Errors: operation hooks raise :mod:`seconnect.errors` types (``CartError`` families for cart
 trouble); any other exception is reported as a plugin bug naming the plugin.
@@ -19,7 +21,7 @@ trouble); any other exception is reported as a plugin bug naming the plugin.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
     import click
 
-    from .capabilities import Capabilities
+    from .capabilities import Capabilities, InventoryLevel
     from .cartdef import CartDefinition, CartType
     from .operations import (
         InventoryAction,
@@ -39,13 +41,17 @@ if TYPE_CHECKING:
         StatusResult,
         StatusUpdate,
     )
+    from .outbox import OutboxKinds
+    from .paramdef import Param
 
 PROJECT = "seconnect"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-# Operation hooks, in the order the reference documents them; core's dispatcher and the docs
-# test read this tuple.
+# Hooks in the order the reference documents them, by phase; core's dispatcher and the docs
+# test read these tuples.
+DECLARATION_HOOKS = ("seconnect_cart_types", "seconnect_cart_params")
+WIRING_HOOKS = ("register_commands", "register_outbox_kinds")
 OPERATION_HOOKS = (
     "capabilities",
     "test_script",
@@ -54,6 +60,7 @@ OPERATION_HOOKS = (
     "import_products",
     "import_customers",
     "sync_inventory",
+    "inventory_levels",
     "update_order_status",
 )
 
@@ -67,6 +74,20 @@ def seconnect_cart_types() -> Iterable[CartType]:
 
     :returns: the plugin's :class:`~seconnect.CartType` declarations (an empty list is fine for
         plugins that only add commands).
+    """
+
+
+@hookspec
+def seconnect_cart_params() -> Mapping[str, Iterable[Param]]:
+    """Declare the system parameters of this plugin's cart types.
+
+    Called once per plugin manager; all plugins answer. Each parameter applies only to carts of
+    the types it is declared for (``params list --cart`` and ``carts show`` show it for those
+    only); the same name declared alike for several types is one parameter of all of them. A
+    name of core's own parameters cannot be declared again. Stored values reach the plugin in
+    ``cart.params`` as stored text: read them typed with :meth:`Param.of`.
+
+    :returns: cart type id → its :class:`~seconnect.Param` declarations (``{}`` for none).
     """
 
 
@@ -188,12 +209,30 @@ def sync_inventory(cart: CartDefinition, action: InventoryAction,
 
 
 @hookspec(firstresult=True)
+def inventory_levels(cart: CartDefinition, codes: Sequence[tuple[str, str | None]]
+                     ) -> list[InventoryLevel] | None:
+    """Say at which inventory level each of the cart's codes tracks stock.
+
+    ``firstresult``. Optional: without an answer every code is a ``product`` code. Core asks it
+    before it queues or sends a quantity, for codes stored by ``import_products`` (the record's
+    ``code``, or the ``variation.address`` the plugin gave a variation whose code is shared). A
+    code of a local sub-SKU counts as ``sub-sku`` whatever the answer; several ``attribute``
+    codes mapped onto one local product (options mode) are not sent that product's total.
+
+    :param cart: the cart definition.
+    :param codes: ``(code, web_id)`` pairs as the cart reported them.
+    :returns: one :class:`~seconnect.InventoryLevel` per code, in order, or ``None`` when this
+        plugin does not handle ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
 def update_order_status(cart: CartDefinition, update: StatusUpdate) -> StatusResult | None:
     """Push one order's new status label (and tracking numbers) to the cart.
 
     ``firstresult``. Called by the outbox worker, in order per order. Core only calls it when the
-    cart type supports status updates or the cart's ``UseGenericStatusUpdates`` is TRUE; a cart
-    type that supports the generic call answers it in that case. Raise ``CartRejected`` (or
+    cart's capabilities (the ``capabilities`` hook's answer, else the type's declaration) support
+    status updates. Raise ``CartRejected`` (or
     return ``StatusResult(accepted=False, notes=...)``) when the cart refuses; the update is then
     parked with that reason, never reported as sent.
 
@@ -211,5 +250,19 @@ def register_commands(cli: click.Group) -> None:
     way. Do not replace existing commands.
 
     :param cli: the top-level ``seconnect`` click group.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def register_outbox_kinds(kinds: OutboxKinds) -> None:
+    """Add outbox kinds: work a plugin queues in ``outbox`` and delivers with ``seconnect run realtime``.
+
+    Called for every plugin when a run first needs the kinds; core's own (``inventory``,
+    ``inventory-check``, ``status``) are registered the same way. A kind registered twice is an
+    error. Rows of a kind no loaded plugin registers are parked with a reason naming the kind.
+
+    :param kinds: the run's registry; call ``kinds.register(kind, deliver, on_requeue=…,
+        on_discard=…)``.
     :returns: nothing.
     """

@@ -7,10 +7,8 @@ sent, and which imported sales a figure read from a cart already includes: docs/
 
 from __future__ import annotations
 
-import functools
 import getpass
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +41,7 @@ __all__ = [
     "start_history",
     "close_history",
     "realtime_targets",
-    "sku_level",
+    "levels_at",
     "sendable_codes",
     "find_product",
     "cli_source",
@@ -67,8 +65,6 @@ _S = tables.stock_sources
 #: The checkpoint (job name) holding a cart's history boundary: its newest order when its first
 #: order import began (NULL while that import runs without a mark from the cart).
 HISTORY = "import-orders:history"
-_VARID = re.compile(r"\[VARID:\d+\]", re.IGNORECASE)
-_VARIATION_WEB_ID = re.compile(r"^\d+-\d+$")
 
 
 @dataclass(frozen=True)
@@ -103,6 +99,7 @@ class Target:
     name: str
     levels: frozenset[InventoryLevel]
     absolute: bool  # the cart type supports inventory-send, so deliveries send absolute quantities
+    cart: CartDefinition  # without its password: for asking its plugin the levels of its codes
 
 
 def cli_source() -> str:
@@ -120,28 +117,28 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 # -- levels ---------------------------------------------------------------------------------------
 
-def sku_level(parent_id: int | None, code: str, web_id: str | None) -> InventoryLevel:
-    """The real-time level a product's code at a cart needs (docs/inventory.md)."""
-    if parent_id is not None:
-        return InventoryLevel.SUB_SKU
-    if _VARID.search(code or "") or _VARIATION_WEB_ID.match(web_id or ""):
-        return InventoryLevel.ATTRIBUTE
-    return InventoryLevel.PRODUCT
+def levels_at(plugins: Plugins, cart: CartDefinition, codes: Iterable[tuple[str, str | None]]
+              ) -> dict[tuple[str, str | None], InventoryLevel]:
+    """The level the cart's plugin gives each of its ``(code, web_id)`` pairs (one hook call)."""
+    pairs = list(dict.fromkeys(codes))
+    return dict(zip(pairs, plugins.inventory_levels(cart, pairs), strict=True))
 
 
-def sendable_codes(parent_id: int | None, codes: Sequence[tuple[str, str | None]],
+def sendable_codes(parent_id: int | None, codes: Sequence[tuple[str, InventoryLevel]],
                    levels: Iterable[InventoryLevel], *, reported: Iterable[str] = ()) -> tuple[list[str], str | None]:
     """The codes a product's own quantity can be sent to at one cart, or why there are none.
 
-    ``codes`` are the product's ``(code, web_id)`` pairs at the cart; ``reported`` the codes
-    the cart last gave a quantity for (``cart_qoh`` known). Codes at a level the cart type does
-    not sync are dropped. A product that several of the cart's variations map to (options mode)
-    holds their total: no variation gets it, and its own code only when the cart keeps the
-    stock at product level — not when it reports quantities per variation (docs/inventory.md).
+    ``codes`` are the product's codes at the cart with the level its plugin gives each
+    (:func:`levels_at`); every code of a sub-SKU is at the ``sub-sku`` level. ``reported`` are
+    the codes the cart last gave a quantity for (``cart_qoh`` known). Codes at a level the cart
+    type does not sync are dropped. A product that several of the cart's variations map to
+    (options mode) holds their total: no variation gets it, and its own code only when the cart
+    keeps the stock at product level — not when it reports quantities per variation
+    (docs/inventory.md).
     """
     if not codes:
         return [], "the product has no code at this cart (import the cart's products first)"
-    by_level = [(code, sku_level(parent_id, code, web_id)) for code, web_id in codes]
+    by_level = [(code, InventoryLevel.SUB_SKU if parent_id is not None else level) for code, level in codes]
     variations = [code for code, level in by_level if level is InventoryLevel.ATTRIBUTE]
     per_variation = bool(set(variations) & set(reported))
     dropped = set(variations) if len(variations) > 1 else set()
@@ -182,7 +179,8 @@ def realtime_targets(conn: Connection, plugins: Plugins) -> list[Target]:
             log.warning("cart %r does not receive inventory changes: %s", row.name, exc.message)
             continue
         if caps.supports(Capability.INVENTORY_REALTIME) and caps.realtime_levels:
-            targets.append(Target(row.id, row.name, caps.realtime_levels, caps.supports(Capability.INVENTORY_SEND)))
+            targets.append(Target(row.id, row.name, caps.realtime_levels, caps.supports(Capability.INVENTORY_SEND),
+                                  cart))
     return targets
 
 
@@ -286,6 +284,9 @@ def _enqueue(conn: Connection, plugins: Plugins, products: Mapping[int, Any], re
     if not targets:
         return {}
     codes = _codes_at(conn, [r["product_id"] for r in records], [t.cart_id for t in targets])
+    levels = {t.cart_id: levels_at(plugins, t.cart, ((r.code, r.web_id) for (cart_id, _), rows_there in codes.items()
+                                                     if cart_id == t.cart_id for r in rows_there))
+              for t in targets}
     rows: list[dict[str, Any]] = []
     queued: dict[int, list[str]] = {}
     for i, (record, change_id) in enumerate(zip(records, change_ids, strict=True)):
@@ -294,8 +295,9 @@ def _enqueue(conn: Connection, plugins: Plugins, products: Mapping[int, Any], re
             if target.cart_id == origin and not (product.id in resend_to_origin and target.absolute):
                 continue
             rows_there = codes.get((target.cart_id, product.id), [])
-            usable, _why = sendable_codes(product.parent_id, [(r.code, r.web_id) for r in rows_there], target.levels,
-                                          reported=[r.code for r in rows_there if r.cart_qoh is not None])
+            usable, _why = sendable_codes(
+                product.parent_id, [(r.code, levels[target.cart_id][(r.code, r.web_id)]) for r in rows_there],
+                target.levels, reported=[r.code for r in rows_there if r.cart_qoh is not None])
             if not usable:
                 continue
             rows.append({"cart_id": target.cart_id, "kind": KIND, "key": product.sku,
@@ -341,13 +343,6 @@ def adjust_quantity(conn: Connection, plugins: Plugins, sku: str, delta: int, *,
 
 # -- sales from order import ---------------------------------------------------------------------------
 
-@functools.cache
-def _default_plugins() -> Plugins:
-    from .plugins import load_plugins
-
-    return load_plugins()
-
-
 def _whole(quantity: Any) -> int:
     """Stock is counted in whole units: a fractional line quantity (2.5 yd) is rounded half up."""
     try:
@@ -356,8 +351,8 @@ def _whole(quantity: Any) -> int:
         return 0
 
 
-def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping[str, Any]], *,
-                 plugins: Plugins | None = None) -> None:
+def record_sales(conn: Connection, plugins: Plugins, cart: CartDefinition, lines: Sequence[Mapping[str, Any]]
+                 ) -> None:
     """Take the sold quantities of newly imported order lines off local stock, unless the local
     figure already includes the sale (docs/inventory.md).
 
@@ -371,7 +366,7 @@ def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping
     may have overwritten its own decrement), or a change of 0 whose reason says which figure
     already held the sale, queued nowhere.
 
-    :param plugins: the run's plugins (the order import has them); loaded once if omitted.
+    :param plugins: the run's plugins (they decide which carts hear of the sales).
     """
     wanted: dict[tuple[str, int], int] = {}
     by_sku: list[str] = []
@@ -394,7 +389,6 @@ def record_sales(conn: Connection, cart: CartDefinition, lines: Sequence[Mapping
     changes = [QuantityChange(pid, delta=-sold, reason="sale", source=_sale_source(cart, number))
                for (number, pid), sold in wanted.items() if (number, pid) not in included]
     if changes:
-        plugins = plugins or _default_plugins()
         resend = _overwritten_at_origin(conn, cart, sorted({c.product_id for c in changes}))
         apply_changes(conn, plugins, changes, source=f"order import from {cart.name}", cart=cart,
                       resend_to_origin=resend)
@@ -458,7 +452,7 @@ def order_mark(store: Any, plugins: Plugins, cart: CartDefinition) -> str | None
     if not plugins.capabilities_for(cart).supports(Cap.IMPORT_ORDERS):
         return ""  # its orders never come in: nothing to count twice
     try:
-        newest = plugins.pm.hook.newest_order(cart=cart)
+        newest = plugins.newest_order(cart)
     except CartRejected as exc:  # e.g. a script without order functions: the Get itself still works
         log.warning("%s: cannot ask for the newest order (%s); counting from the last imported one",
                     cart.name, exc.message)
@@ -489,7 +483,7 @@ def start_history(store: Any, plugins: Plugins, cart: CartDefinition) -> None:
             return
         if get_checkpoint(conn, cart, "import-orders") is not None:
             return  # a store from before 0002 that imported already: every new order counts
-    newest = plugins.pm.hook.newest_order(cart=cart)
+    newest = plugins.newest_order(cart)
     with store.begin() as conn:
         upsert(conn, tables.checkpoints, [{"cart_id": cart.id, "job": HISTORY,
                                            "value": None if newest is None else str(newest), "updated_at": utcnow()}],

@@ -3,9 +3,11 @@
 A change that a cart must hear of (an inventory quantity, later an order status) is written to
 ``outbox`` in the same transaction as the change itself (:func:`enqueue`); ``seconnect run
 realtime`` delivers it. This module is the generic half: claiming, grouping, retries and
-parking. What a delivery *does* is registered per ``kind`` (:func:`register`); inventory's
-deliverer lives in :mod:`seconnect.jobs.inventory`, and order status updates plug in the same
-way with kind ``status``.
+parking. What a delivery *does* is registered per ``kind`` (:class:`OutboxKinds`, filled through
+the ``register_outbox_kinds`` hook): core registers ``inventory`` and ``inventory-check``
+(:mod:`seconnect.jobs.inventory`) and ``status`` (:mod:`seconnect.status`) that way, and a plugin
+may add its own. A row of a kind no loaded plugin registers is parked with a reason naming the
+kind and the way out (:func:`undeliverable`), never left pending unseen.
 
 Row states::
 
@@ -46,7 +48,6 @@ Row states::
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import random
@@ -64,7 +65,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 
 from .cartdef import CartDefinition
-from .errors import CartHTTPError, SeconnectError
+from .errors import CartHTTPError, PluginError, SeconnectError
 from .plugins import Plugins
 from .store import Store, claim, tables, utcnow
 from .store.paging import Page, fetch_page
@@ -79,8 +80,9 @@ __all__ = [
     "Group",
     "Outcome",
     "DeliveryContext",
-    "register",
-    "deliverer",
+    "OutboxKind",
+    "OutboxKinds",
+    "undeliverable",
     "enqueue",
     "requeue_stuck",
     "claim_groups",
@@ -214,75 +216,64 @@ Deliver = Callable[[DeliveryContext, CartDefinition, list[Group]], list[Outcome]
 
 Requeued = Callable[[Connection, Sequence[int]], None]
 
-_REGISTRY: dict[str, Deliver] = {}
-_ON_REQUEUE: dict[str, Requeued] = {}
-_ON_DISCARD: dict[str, Requeued] = {}
-# Core kinds, imported on first use so that a kind whose module is not there yet is simply
-# not delivered (its rows wait) instead of breaking the worker.
-_BUILTIN = {"inventory": "seconnect.jobs.inventory:deliver", "inventory-check": "seconnect.jobs.inventory:verify",
-            "status": "seconnect.status:deliver"}
-_BUILTIN_ON_REQUEUE = {"status": "seconnect.status:requeued"}
-_BUILTIN_ON_DISCARD = {"status": "seconnect.status:discarded"}
+@dataclass(frozen=True)
+class OutboxKind:
+    """One kind of outbound work and what delivers it."""
+
+    name: str
+    deliver: Deliver
+    on_requeue: Requeued | None = None
+    on_discard: Requeued | None = None
 
 
-def register(kind: str, deliver: Deliver, *, on_requeue: Requeued | None = None,
-             on_discard: Requeued | None = None) -> None:
-    """Deliver rows of ``kind`` with ``deliver(ctx, cart, groups) -> [Outcome per group]``.
+class OutboxKinds:
+    """The outbox kinds of one run, registered explicitly through the ``register_outbox_kinds``
+    hook (core's own the same way); built by :attr:`Plugins.outbox_kinds`."""
 
-    A deliverer may raise instead of returning outcomes: the error then decides for every
-    group (:meth:`Outcome.from_error`). ``on_requeue(conn, ids)`` is called, in the same
-    transaction, when ``outbox retry`` re-queues parked rows of the kind, and
-    ``on_discard(conn, ids)`` just before ``outbox discard`` deletes them, so that a kind's own
-    bookkeeping (e.g. a status history) follows.
-    """
-    _REGISTRY[kind] = deliver
-    if on_requeue is not None:
-        _ON_REQUEUE[kind] = on_requeue
-    if on_discard is not None:
-        _ON_DISCARD[kind] = on_discard
+    def __init__(self) -> None:
+        self._kinds: dict[str, OutboxKind] = {}
 
+    def register(self, kind: str, deliver: Deliver, *, on_requeue: Requeued | None = None,
+                 on_discard: Requeued | None = None) -> None:
+        """Deliver rows of ``kind`` with ``deliver(ctx, cart, groups) -> [Outcome per group]``.
 
-def _builtin(path: str) -> Any | None:
-    module, _, name = path.partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
+        A deliverer may raise instead of returning outcomes: the error then decides for every
+        group (:meth:`Outcome.from_error`). ``on_requeue(conn, ids)`` is called, in the same
+        transaction, when ``outbox retry`` re-queues parked rows of the kind, and
+        ``on_discard(conn, ids)`` just before ``outbox discard`` deletes them, so that a kind's
+        own bookkeeping (e.g. a status history) follows.
+        """
+        if kind in self._kinds:
+            raise PluginError(f"outbox kind {kind!r} is registered twice.",
+                              hint="A plugin must not register a kind core or another plugin already delivers; "
+                                   "give its kind a name of its own.")
+        self._kinds[kind] = OutboxKind(kind, deliver, on_requeue, on_discard)
 
+    def get(self, kind: str) -> OutboxKind | None:
+        return self._kinds.get(kind)
 
-def deliverer(kind: str) -> Deliver | None:
-    if kind not in _REGISTRY and kind in _BUILTIN:
-        found = _builtin(_BUILTIN[kind])
-        if found is None:
-            return None
-        _REGISTRY.setdefault(kind, found)
-    return _REGISTRY.get(kind)
+    def names(self) -> list[str]:
+        return sorted(self._kinds)
 
 
-def _hook(hooks: dict[str, Requeued], builtin: dict[str, str], kind: str) -> Requeued | None:
-    if kind not in hooks and kind in builtin:
-        found = _builtin(builtin[kind])
-        if found is not None:
-            hooks.setdefault(kind, found)
-    return hooks.get(kind)
+def undeliverable(kind: str) -> str:
+    """Why a row of a kind nobody delivers is parked, and the way out."""
+    return (f"no deliverer for outbox kind {kind!r}: no loaded plugin registers it (the plugin that queued it "
+            "is not installed, or is disabled). Install or enable that plugin, then `seconnect outbox retry`; "
+            "or drop the rows with `seconnect outbox discard ID`")
 
 
-def _call_hooks(conn: Connection, hooks: dict[str, Requeued], builtin: dict[str, str], ids: Sequence[int]) -> None:
-    """Tell each kind's hook which of ``ids`` (parked rows) are concerned."""
-    kinds: dict[str, list[int]] = {}
+def _call_hooks(conn: Connection, kinds: OutboxKinds, which: str, ids: Sequence[int]) -> None:
+    """Tell each kind's ``on_requeue``/``on_discard`` (``which``) which of ``ids`` concern it."""
+    by_kind: dict[str, list[int]] = {}
     for chunk in _chunks(ids):
         for row_id, kind in conn.execute(select(_O.c.id, _O.c.kind).where(_O.c.id.in_(chunk))):
-            kinds.setdefault(kind, []).append(row_id)
-    for kind, of_kind in kinds.items():
-        hook = _hook(hooks, builtin, kind)
+            by_kind.setdefault(kind, []).append(row_id)
+    for kind, of_kind in by_kind.items():
+        registered = kinds.get(kind)
+        hook = getattr(registered, which) if registered is not None else None
         if hook is not None:
             hook(conn, of_kind)
-
-
-def deliverable_kinds() -> list[str]:
-    return sorted(k for k in {*_REGISTRY, *_BUILTIN} if deliverer(k) is not None)
 
 
 def new_worker_id() -> str:
@@ -329,11 +320,11 @@ def requeue_stuck(conn: Connection, policy: Policy, now: datetime | None = None)
     return len(stuck)
 
 
-def claim_groups(store: Store, worker_id: str, policy: Policy, kinds: Sequence[str],
+def claim_groups(store: Store, worker_id: str, policy: Policy, kinds: Sequence[str] | None = None,
                  cart_ids: Sequence[int] | None = None) -> list[Group]:
-    """Claim due work and return it grouped per ``(cart, kind, key)``; rows are now ``sending``."""
-    if not kinds:
-        return []
+    """Claim due work (of ``kinds``; None: every kind) and return it grouped per ``(cart, kind,
+    key)``; rows are now ``sending``. The worker claims every kind: a kind without a deliverer is
+    parked with the reason, never left pending unseen."""
     with store.begin() as conn:
         now = utcnow()
         busy = _O.alias("busy")
@@ -341,7 +332,9 @@ def claim_groups(store: Store, worker_id: str, policy: Policy, kinds: Sequence[s
         busy_key = select(busy.c.id).where(busy.c.state == "sending", busy.c.cart_id == due.c.cart_id,
                                            busy.c.kind == due.c.kind, busy.c.key == due.c.key).exists()
         due_keys = select(due.c.cart_id, due.c.kind, due.c.key).where(
-            due.c.state == "pending", due.c.next_attempt_at <= now, due.c.kind.in_(kinds), ~busy_key)
+            due.c.state == "pending", due.c.next_attempt_at <= now, ~busy_key)
+        if kinds is not None:
+            due_keys = due_keys.where(due.c.kind.in_(kinds))
         if cart_ids:
             due_keys = due_keys.where(due.c.cart_id.in_(cart_ids))
         due_keys = due_keys.order_by(due.c.next_attempt_at, due.c.id).limit(policy.batch_rows)
@@ -472,7 +465,7 @@ class Worker:
                 counts["requeued"] = requeue_stuck(conn, self.policy)
             self._last_requeue = time.monotonic()
         started = time.perf_counter()
-        groups = claim_groups(self.store, self.worker_id, self.policy, deliverable_kinds(), self.cart_ids)
+        groups = claim_groups(self.store, self.worker_id, self.policy, None, self.cart_ids)
         if not groups:
             return counts
         log.debug("claimed %d rows in %d groups in %.0f ms", sum(len(g.rows) for g in groups), len(groups),
@@ -510,9 +503,12 @@ class Worker:
 
     def _deliver(self, context: DeliveryContext, cart_id: int, kind: str, groups: list[Group]) -> dict[str, list[int]]:
         started = time.perf_counter()
+        registered = self.plugins.outbox_kinds.get(kind)
         try:
+            if registered is None:
+                raise PluginError(undeliverable(kind))
             cart = self._cart(cart_id)
-            outcomes = deliverer(kind)(context, cart, groups)  # type: ignore[misc]
+            outcomes = registered.deliver(context, cart, groups)
             if len(outcomes) != len(groups):
                 raise RuntimeError(f"the {kind} deliverer returned {len(outcomes)} outcomes for {len(groups)} groups")
         except Exception as exc:
@@ -596,7 +592,7 @@ class RetryResult:
     held: list[int] = field(default_factory=list)
 
 
-def retry_parked(conn: Connection, *, ids: Sequence[int] = (), cart_id: int | None = None,
+def retry_parked(conn: Connection, kinds: OutboxKinds, *, ids: Sequence[int] = (), cart_id: int | None = None,
                  resend_unconfirmed: bool = False) -> RetryResult:
     """Re-queue parked rows with a fresh set of attempts: the given ``ids``, else every parked
     row (of ``cart_id`` if given) except unconfirmed ones and the newer rows of their keys.
@@ -636,18 +632,18 @@ def retry_parked(conn: Connection, *, ids: Sequence[int] = (), cart_id: int | No
     for chunk in _chunks(result.retried):
         conn.execute(update(_O).where(_O.c.id.in_(chunk), _O.c.state == "parked").values(
             state="pending", attempts=0, next_attempt_at=now, claimed_by=None, claimed_at=None))
-    _call_hooks(conn, _ON_REQUEUE, _BUILTIN_ON_REQUEUE, result.retried)
+    _call_hooks(conn, kinds, "on_requeue", result.retried)
     return result
 
 
-def discard_parked(conn: Connection, ids: Sequence[int]) -> tuple[list[int], list[str]]:
+def discard_parked(conn: Connection, kinds: OutboxKinds, ids: Sequence[int]) -> tuple[list[int], list[str]]:
     """Delete the named parked rows: they will not be delivered (the merchant checked the cart,
     or no longer wants them). Returns the ids discarded and a note per id that was not."""
     found = dict(conn.execute(select(_O.c.id, _O.c.state).where(_O.c.id.in_(list(ids)))).all())
     problems = [f"row {i} does not exist" if i not in found else f"row {i} is {found[i]}, not parked"
                 for i in ids if found.get(i) != "parked"]
     wanted = [i for i in ids if found.get(i) == "parked"]
-    _call_hooks(conn, _ON_DISCARD, _BUILTIN_ON_DISCARD, wanted)
+    _call_hooks(conn, kinds, "on_discard", wanted)
     for chunk in _chunks(wanted):
         conn.execute(delete(_O).where(_O.c.id.in_(chunk), _O.c.state == "parked"))
     return wanted, problems

@@ -14,17 +14,22 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
-from .capabilities import Capabilities, Capability, Support
+from .capabilities import Capabilities, Capability, InventoryLevel, Support
 from .cartdef import CartDefinition, CartType
 from .errors import CapabilityError, PluginError, SeconnectError, UsageError
+from .paramdef import PARAMS, Param
+
+if TYPE_CHECKING:
+    from .outbox import OutboxKinds
 
 __all__ = ["ENTRY_POINT_GROUP", "DISABLE_ENV", "Plugins", "BrokenPlugin", "load_plugins", "plugin_distribution"]
 
@@ -92,6 +97,24 @@ for _hook in hookspecs.OPERATION_HOOKS:
     setattr(_CoreHooks, _hook, _make_wrapper(_hook))
 
 
+class _CoreKinds:
+    """Core's own outbox kinds, registered through the hook like a plugin's (their modules are
+    imported only when a run needs the outbox)."""
+
+    @hookspecs.hookimpl
+    def register_outbox_kinds(self, kinds: OutboxKinds) -> None:
+        from . import status
+        from .jobs import inventory
+
+        kinds.register(inventory.KIND, inventory.deliver)
+        kinds.register(inventory.CHECK_KIND, inventory.verify)
+        kinds.register(status.KIND, status.deliver, on_requeue=status.requeued, on_discard=status.discarded)
+
+
+#: Names under which core registers its own hook implementations (not listed as plugins).
+_CORE_NAMES = frozenset({"seconnect.core", "seconnect.outbox", "seconnect.cli"})
+
+
 class Plugins:
     """The plugin manager of one run, with the cart-type registry built from it."""
 
@@ -104,6 +127,7 @@ class Plugins:
         self._keys: dict[str, str] = {}
         self._collect_types()
         pm.register(_CoreHooks(self), name="seconnect.core")
+        pm.register(_CoreKinds(), name="seconnect.outbox")
 
     # -- registry ---------------------------------------------------------------------------
     def _collect_types(self) -> None:
@@ -170,11 +194,89 @@ class Plugins:
         registered = self._types.get(self._keys.get(type_id.casefold(), ""))
         return registered.plugin if registered else "?"
 
+    # -- parameters --------------------------------------------------------------------------
+    @cached_property
+    def params(self) -> Mapping[str, Param]:
+        """Every system parameter: core's, then each cart type's (``cart_types`` says whose)."""
+        found: dict[str, Param] = dict(PARAMS)
+        for impl in self.pm.hook.seconnect_cart_params.get_hookimpls():
+            plugin_name = self.pm.get_name(impl.plugin) or "?"
+            try:
+                declared = dict(impl.function() or {})
+            except Exception as exc:
+                log.warning("plugin %r: seconnect_cart_params raised %s: %s; its parameters are ignored",
+                            plugin_name, type(exc).__name__, exc)
+                continue
+            for type_id, params in declared.items():
+                for param in params:
+                    self._add_param(found, plugin_name, str(type_id), param)
+        return found
+
+    def _add_param(self, found: dict[str, Param], plugin_name: str, type_id: str, param: Any) -> None:
+        if not isinstance(param, Param) or param.scope not in ("global", "cart"):
+            log.warning("plugin %r declares a parameter that is not a seconnect.Param with scope global or cart "
+                        "(%r); ignored", plugin_name, param)
+            return
+        cart_type = self.find_type(type_id)
+        if cart_type is None:
+            log.warning("plugin %r declares parameter %s for cart type %r, which no loaded plugin provides; ignored",
+                        plugin_name, param.name, type_id)
+            return
+        known = next((p for p in found.values() if p.name.casefold() == param.name.casefold()), None)
+        if known is None:
+            found[param.name] = replace(param, cart_types=(cart_type.id,))
+        elif known.cart_types and replace(known, cart_types=()) == replace(param, cart_types=()):
+            found[known.name] = replace(known, cart_types=tuple(sorted({*known.cart_types, cart_type.id}, key=str.casefold)))
+        else:
+            whose = f"cart type {'/'.join(known.cart_types)}" if known.cart_types else "core"
+            log.warning("plugin %r declares parameter %s for %s, but %s declares it differently; ignored",
+                        plugin_name, param.name, cart_type.id, whose)
+
+    def params_for(self, type_id: str) -> Mapping[str, Param]:
+        """The parameters that apply to carts of this type: core's and the type's own."""
+        cart_type = self.find_type(type_id)
+        wanted = cart_type.id if cart_type else type_id
+        return {name: p for name, p in self.params.items() if not p.cart_types or wanted in p.cart_types}
+
+    # -- outbox kinds --------------------------------------------------------------------------
+    @cached_property
+    def outbox_kinds(self) -> OutboxKinds:
+        """The outbox kinds of this run and their deliverers: core's and every plugin's."""
+        from .outbox import OutboxKinds
+
+        kinds = OutboxKinds()
+        self.pm.hook.register_outbox_kinds(kinds=kinds)
+        return kinds
+
     # -- capabilities and dispatch -----------------------------------------------------------
     def capabilities_for(self, cart: CartDefinition) -> Capabilities:
         """The cart's capability matrix: a plugin's per-cart answer, else the declared one."""
         refined = self.pm.hook.capabilities(cart=cart)
         return refined if refined is not None else self.resolve_type(cart.type).capabilities
+
+    def inventory_levels(self, cart: CartDefinition, codes: Sequence[tuple[str, str | None]]
+                         ) -> list[InventoryLevel]:
+        """The level of each of the cart's ``(code, web_id)`` pairs, as its plugin says
+        (``product`` for every code when it says nothing)."""
+        if not codes:
+            return []
+        answer = self.pm.hook.inventory_levels(cart=cart, codes=list(codes))
+        if answer is None:
+            return [InventoryLevel.PRODUCT] * len(codes)
+        try:
+            levels = [InventoryLevel(level) for level in answer]
+        except ValueError as exc:
+            raise PluginError(f"plugin {self.owner_of(cart.type)!r} answered inventory_levels for cart {cart.name!r} "
+                              f"with {exc}.", hint="This is a bug in the plugin; report it to its authors.") from exc
+        if len(levels) != len(codes):
+            raise PluginError(f"plugin {self.owner_of(cart.type)!r} answered inventory_levels with {len(levels)} "
+                              f"levels for {len(codes)} codes of cart {cart.name!r}.",
+                              hint="This is a bug in the plugin; report it to its authors.")
+        return levels
+
+    def newest_order(self, cart: CartDefinition) -> str | None:
+        """The cart's newest order number, if its plugin can tell (hook ``newest_order``)."""
+        return self.pm.hook.newest_order(cart=cart)
 
     def require(self, cart: CartDefinition, capability: Capability) -> None:
         """Refuse, with the reason, an operation the cart's type does not support."""
@@ -186,12 +288,7 @@ class Plugins:
         note = cart_type.notes.get(capability.value, "")
         why = "does not support" if state is Support.UNSUPPORTED else "does not say whether it supports"
         message = f"cart {cart.name!r} (type {cart_type.id}) {why} {capability.description} ({capability.value})."
-        hint = note or None
-        if capability is Capability.STATUS_UPDATES and not hint:
-            hint = ("If the cart's script accepts the generic status-update call, set the cart-based "
-                    f"system parameter UseGenericStatusUpdates to TRUE: "
-                    f"`seconnect params set UseGenericStatusUpdates TRUE --cart {cart.name}`.")
-        raise CapabilityError(message, hint=hint)
+        raise CapabilityError(message, hint=note or None)
 
     def call(self, hook: str, cart: CartDefinition, capability: Capability | None, **kwargs: Any) -> Any:
         """Check the capability, then call the firstresult operation hook for the cart's type."""
@@ -221,7 +318,7 @@ class Plugins:
         """One entry per loaded plugin: name, distribution version, cart types, hooks."""
         rows = []
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda x: x[0]):
-            if name == "seconnect.core":
+            if name in _CORE_NAMES:
                 continue
             hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or ())
             dist, version = _dist_version(name)

@@ -14,8 +14,9 @@ same transaction — only when (SEOM's rules, seom-behaviour §2.7):
 
 * the label actually changed (the same label again is recorded with reason ``label unchanged``
   and sends nothing, even with new tracking numbers — SEOM does the same);
-* the cart type supports status updates, **or** the cart's ``UseGenericStatusUpdates`` is TRUE
-  (then the generic ``updatestatus`` call is made whatever the type declares);
+* the cart supports status updates: its plugin's ``capabilities`` answer for this cart, else its
+  type's declaration (a SETI type that declares none supports them for a cart whose
+  ``UseGenericStatusUpdates`` is TRUE: the generic ``updatestatus`` call is made);
 * the global ``UseStatusUpdates`` is TRUE, and the cart is active.
 
 Otherwise the change is kept locally (``not-needed``) and the reason names what to change; for
@@ -184,16 +185,8 @@ def parse_packages(specs: Iterable[str], *, carrier: str = "", pickup_date: str 
 # -- the push rules -----------------------------------------------------------------------------
 
 def _gate(plugins: Plugins, cart: CartDefinition) -> tuple[Capability | None, str | None]:
-    """The capability to check when calling the hook, or why this cart takes no status updates.
-
-    A cart type that supports status updates is checked as usual; ``UseGenericStatusUpdates``
-    TRUE makes core call the hook without the check (the generic call is the plugin's answer).
-    """
+    """The capability to check when calling the hook, or why this cart takes no status updates."""
     try:
-        if plugins.capabilities_for(cart).supports(Capability.STATUS_UPDATES):
-            return Capability.STATUS_UPDATES, None
-        if cart.param("UseGenericStatusUpdates", False):
-            return None, None
         plugins.require(cart, Capability.STATUS_UPDATES)
     except CapabilityError as exc:
         note = plugins.resolve_type(cart.type).notes.get(Capability.STATUS_UPDATES.value)

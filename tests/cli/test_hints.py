@@ -7,6 +7,7 @@ import re
 import shlex
 
 import pytest
+import sqlalchemy as sa
 
 
 def add_sandbox(seconnect, sb, name: str, type_: str):
@@ -40,16 +41,23 @@ def test_the_sub_sku_delimiter_hint_is_a_sequence_that_works(seconnect, gen, sco
     assert new["cart_codes"] and not old["cart_codes"]  # the hint said: the old ones stay, unmapped
 
 
-def test_inventory_get_says_which_records_it_cannot_keep_and_the_command_that_does(seconnect, isc):
+def test_inventory_get_says_which_records_it_cannot_keep_and_the_command_that_does(seconnect, isc, db_url):
     add_sandbox(seconnect, isc, "My Shop", "Interspire")
     assert seconnect("run", "import-products", "--cart", "My Shop", "--attributes", "options").exit_code == 0
+    # One product the last product import did not bring (as if added at the cart since).
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        gone = conn.execute(sa.text("SELECT code FROM product_cart_codes GROUP BY code HAVING count(*) = 1 "
+                                    "ORDER BY code LIMIT 1")).scalar_one()
+        conn.execute(sa.text("DELETE FROM product_cart_codes WHERE code = :c"), {"c": gone})
+    engine.dispose()
     got = seconnect("run", "inventory-get", "--cart", "My Shop")
     assert got.exit_code == 0, got.output
-    assert "variation records not kept: this cart's products are imported as options" in got.output
-    assert "    JKT-113  (WebID 14-22)" in got.output  # which ones
-    assert "added at the cart since" not in got.output  # import-products alone would not help
+    assert "the store file has no product for (added at the cart since the last product import)" in got.output
+    assert f"    {gone}" in got.output  # which ones
+    assert "variation records not kept" not in got.output
     steps = [s for s in commands_in(got.output) if "--dry-run" not in s]
-    assert steps == [["run", "import-products", "--cart", "My Shop", "--attributes", "sub-skus", "--rebuild"]]
+    assert steps == [["run", "import-products", "--cart", "My Shop"]]
     assert seconnect(*steps[0]).exit_code == 0
     again = json.loads(seconnect("run", "inventory-get", "--cart", "My Shop", "--json").output)
     assert again[0]["unknown_count"] == 0 and again[0]["matched"] == again[0]["received"]

@@ -18,7 +18,7 @@ HOOKS = [name for name, fn in vars(hookspecs).items()
 
 def test_every_operation_hook_is_a_hookspec():
     assert set(hookspecs.OPERATION_HOOKS) <= set(HOOKS)
-    assert set(HOOKS) == {"seconnect_cart_types", "register_commands", *hookspecs.OPERATION_HOOKS}
+    assert set(HOOKS) == {*hookspecs.DECLARATION_HOOKS, *hookspecs.OPERATION_HOOKS, *hookspecs.WIRING_HOOKS}
 
 
 @pytest.mark.parametrize("name", HOOKS)

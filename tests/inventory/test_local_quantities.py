@@ -18,10 +18,10 @@ from seconnect.inventory import (
     PER_VARIATION,
     adjust_quantity,
     apply_changes,
+    levels_at,
     record_sales,
     sendable_codes,
     set_quantity,
-    sku_level,
 )
 from seconnect.plugins import load_plugins
 from seconnect.seti.plugin import SetiPlugin
@@ -99,15 +99,19 @@ def test_levels_are_enforced_per_cart_type(store, plugins, shop):
         set_quantity(conn, plugins, "BELL-RED", 1)  # a product addressed as a cart variation
     assert _queued(store, "DCK-101-S-RED") == ["A", "B"]  # P has no sub-sku level
     assert _queued(store, "BELL-RED") == ["A"]  # P has no attribute level; B has no code for it
-    assert sku_level(None, "Brass Ship's Bell [VARID:10]", "8-10") is InventoryLevel.ATTRIBUTE
-    assert sku_level(None, "SKU-8-RED", "8-10") is InventoryLevel.ATTRIBUTE
-    assert sku_level(4, "DCK-101-S-RED", "2-1") is InventoryLevel.SUB_SKU
-    assert sku_level(None, "LNT-100", "1") is InventoryLevel.PRODUCT
+    # each cart's plugin says the level of its codes; a local sub-SKU's codes are sub-SKU codes
+    A, P, L = InventoryLevel.ATTRIBUTE, InventoryLevel.PRODUCT, InventoryLevel.SUB_SKU
+    isc_codes = [("Brass Ship's Bell [VARID:10]", "8"), ("SKU-8-RED", "8-10"), ("LNT-100", "1")]
+    assert plugins.inventory_levels(shop["A"], isc_codes) == [A, A, P]
+    assert plugins.inventory_levels(shop["B"], isc_codes) == [P, A, P]  # [VARID:n] is Interspire's
+    assert levels_at(plugins, shop["B"], [("DCK-101-S-RED", "2-1")]) == {("DCK-101-S-RED", "2-1"): A}
+    assert sendable_codes(4, [("DCK-101-S-RED", A)], {L}) == (["DCK-101-S-RED"], None)
 
 
 def test_a_parent_standing_for_several_variations_sends_only_its_own_code():
     every = frozenset(InventoryLevel)
-    codes = [("DCK-101", "2"), ("DCK-101-S-RED", "2-1"), ("DCK-101-S-BLU", "2-2")]
+    A, P = InventoryLevel.ATTRIBUTE, InventoryLevel.PRODUCT
+    codes = [("DCK-101", P), ("DCK-101-S-RED", A), ("DCK-101-S-BLU", A)]
     assert sendable_codes(None, codes, every) == (["DCK-101"], None)
     # the cart reports only the parent's figure: it keeps the stock at product level
     assert sendable_codes(None, codes, every, reported=["DCK-101"]) == (["DCK-101"], None)
@@ -119,7 +123,7 @@ def test_a_parent_standing_for_several_variations_sends_only_its_own_code():
     assert usable == [] and "share" in why and "sub-SKUs" in why
     assert sendable_codes(None, codes[1:2], every) == (["DCK-101-S-RED"], None)
     assert sendable_codes(None, [], every)[1].startswith("the product has no code")
-    usable, why = sendable_codes(3, [("X-RED", "3-1")], {InventoryLevel.PRODUCT})
+    usable, why = sendable_codes(3, [("X-RED", A)], {InventoryLevel.PRODUCT})
     assert usable == [] and "sub-sku level" in why
 
 
@@ -151,13 +155,13 @@ def test_sales_decrement_sub_skus_and_skip_the_cart_they_came_from(store, plugin
     a = shop["A"]
     with store.begin() as conn:
         pid = conn.execute(sa.select(tables.products.c.id).where(tables.products.c.sku == "DCK-101-S-RED")).scalar()
-        record_sales(conn, a, [
+        record_sales(conn, plugins, a, [
             {"product_id": pid, "local_sku": "DCK-101-S-RED", "quantity": 2, "order_number": "1041"},
             {"product_id": None, "local_sku": "LNT-100", "quantity": "1.5", "order_number": "1041"},
             {"product_id": pid, "local_sku": "DCK-101-S-RED", "quantity": 1, "order_number": "1042"},
             {"product_id": None, "local_sku": "DCK-101", "quantity": 1, "order_number": "1042"},  # untracked
             {"product_id": None, "local_sku": "GONE", "quantity": 1, "order_number": "1042"},  # unmapped
-        ], plugins=plugins)
+        ])
     assert qoh(store, "DCK-101-S-RED") == 2 and qoh(store, "LNT-100") == 8 and qoh(store, "DCK-101") is None
     sales = changes(store, "DCK-101-S-RED")
     assert [(c.delta, c.source, c.reason, c.cart_id) for c in sales] == [
@@ -172,8 +176,8 @@ def test_a_sale_is_sent_back_to_its_cart_when_an_absolute_send_may_have_overwrit
         set_quantity(conn, plugins, "LNT-100", 20)
         # pretend the worker delivered that absolute 20 to A
         conn.execute(sa.update(tables.outbox).values(state="sent", sent_at=utcnow()))
-        record_sales(conn, a, [{"product_id": None, "local_sku": "LNT-100", "quantity": 1, "order_number": "7"}],
-                     plugins=plugins)
+        record_sales(conn, plugins, a, [{"product_id": None, "local_sku": "LNT-100", "quantity": 1,
+                                         "order_number": "7"}])
     pending = [r for r in outbox_rows(store, key="LNT-100", state="pending")]
     assert sorted(r.cart_id for r in pending) == sorted([a.id, shop["B"].id, shop["P"].id])
 

@@ -262,8 +262,8 @@ def test_sub_sku_sale_from_one_cart_reaches_the_other(store, plugins, isc, gen, 
 
     shop_isc, _ = two
     with store.begin() as conn:
-        record_sales(conn, shop_isc, [{"product_id": None, "local_sku": PLAIN, "quantity": 2, "order_number": "5"}],
-                     plugins=plugins)
+        record_sales(conn, plugins, shop_isc, [{"product_id": None, "local_sku": PLAIN, "quantity": 2,
+                                                "order_number": "5"}])
     _deliver(store, plugins)
     assert gen.qoh(PLAIN) == 7 and _requests(isc) == 0  # Interspire sold them itself
     assert code_of(store, shop_isc, PLAIN) == PLAIN

@@ -46,7 +46,7 @@ def hook_entries() -> dict[str, str]:
 
 def test_hook_reference_lists_every_hook_in_the_hookspec_order():
     documented = list(hook_entries())
-    assert documented == ["seconnect_cart_types", *hookspecs.OPERATION_HOOKS, "register_commands"]
+    assert documented == [*hookspecs.DECLARATION_HOOKS, *hookspecs.OPERATION_HOOKS, *hookspecs.WIRING_HOOKS]
     assert set(documented) == set(HOOKS)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from seconnect import outbox, status
+from seconnect import status
 from seconnect.params import PARAMS, Param
 
 from .helpers import Cli, deliver, history, order_numbers, outbox_rows, shop
@@ -16,8 +16,10 @@ SEED_WORDS = ("Order Status Updates are not supported. If the vendor chooses to 
               "future, it will be necessary to set system parameter UseGenericStatusUpdates to TRUE.")
 
 
-def test_the_worker_finds_the_status_deliverer():
-    assert outbox.deliverer(status.KIND) is status.deliver
+def test_the_worker_finds_the_status_deliverer(plugins):
+    registered = plugins.outbox_kinds.get(status.KIND)
+    assert registered.deliver is status.deliver and registered.on_requeue is status.requeued
+    assert registered.on_discard is status.discarded
 
 
 def test_generic_cart_gets_two_packages_as_form_then_as_xml(store, plugins, gen, db_url):

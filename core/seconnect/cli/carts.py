@@ -270,7 +270,7 @@ def _last_runs_text(last: dict) -> list[str]:
 
 _LEVEL_WORDS = {
     "product": "plain products",
-    "attribute": "variations the cart addresses by its own codes (e.g. [VARID:n])",
+    "attribute": "variations the cart addresses by its own codes",
     "sub-sku": "sub-SKUs built from attributes",
 }
 

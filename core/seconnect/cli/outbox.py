@@ -99,7 +99,7 @@ def retry_cmd(app: App, ids, all_parked, cart_name, resend_unconfirmed, as_json)
                          hint="`seconnect outbox list` shows the unconfirmed rows.")
     cart_id = app.cart(cart_name).id if cart_name else None
     with app.store.begin() as conn:
-        result = outbox.retry_parked(conn, ids=ids, cart_id=cart_id, resend_unconfirmed=resend_unconfirmed)
+        result = outbox.retry_parked(conn, app.plugins.outbox_kinds, ids=ids, cart_id=cart_id, resend_unconfirmed=resend_unconfirmed)
     data = asdict(result)
 
     def text(d: dict[str, Any]) -> str:
@@ -128,7 +128,7 @@ def discard_cmd(app: App, ids, as_json) -> None:
     from .. import outbox
 
     with app.store.begin() as conn:
-        discarded, problems = outbox.discard_parked(conn, ids)
+        discarded, problems = outbox.discard_parked(conn, app.plugins.outbox_kinds, ids)
     data = {"discarded": discarded, "problems": problems}
 
     def text(d: dict[str, Any]) -> str:

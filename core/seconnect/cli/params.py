@@ -1,4 +1,8 @@
-"""`seconnect params …` — system parameters, global and cart-based."""
+"""`seconnect params …` — system parameters, global and cart-based.
+
+With ``--cart`` only the parameters that apply to that cart are known: core's and its cart type's
+own. Without it, every installed type's parameters are listed too, each with the types it is for.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,16 @@ from ..carts import get_cart
 from . import App, cart_option, emit, json_option, pass_app, table
 
 
-def _cart_id(conn, cart_name: str | None) -> int | None:
-    return get_cart(conn, cart_name).id if cart_name else None
+def _scope(app: App, conn, cart_name: str | None) -> tuple[int | None, service.Catalogue, str]:
+    """The cart's id (None: global), the parameters that apply there, and how to name it."""
+    if not cart_name:
+        return None, app.plugins.params, "global values"
+    cart = get_cart(conn, cart_name)
+    return cart.id, app.plugins.params_for(cart.type), f"cart {cart.name!r} (type {cart.type})"
+
+
+def _lookup(app: App, name: str, catalogue: service.Catalogue, subject: str):
+    return service.lookup(name, catalogue, everywhere=app.plugins.params, subject=subject)
 
 
 @click.group("params")
@@ -23,13 +35,20 @@ def command() -> None:
 @json_option
 @pass_app
 def list_(app: App, cart_name, as_json) -> None:
-    """Every parameter with its effective value, where it comes from, and its type."""
+    """Every parameter with its effective value, where it comes from, and its type.
+
+    With --cart: the parameters that apply to that cart (core's and its type's). Without:
+    core's and every installed cart type's, FOR naming the types a parameter applies to.
+    """
     with app.store.begin() as conn:
-        values, sources = service.resolve(conn, _cart_id(conn, cart_name))
+        cart_id, catalogue, _ = _scope(app, conn, cart_name)
+        values, sources = service.resolve(conn, cart_id, catalogue)
     data = [{"name": p.name, "value": p.format(values[p.name]), "source": sources[p.name], "scope": p.scope,
-             "type": p.describe_type(), "description": p.description} for p in service.PARAMS.values()]
-    emit(data, as_json, lambda d: table([[x["name"], x["value"], x["source"], x["scope"]] for x in d],
-                                        ["NAME", "VALUE", "FROM", "SCOPE"]))
+             "type": p.describe_type(), "cart_types": list(p.cart_types), "description": p.description}
+            for p in catalogue.values()]
+    emit(data, as_json, lambda d: table([[x["name"], x["value"], x["source"], x["scope"],
+                                          ", ".join(x["cart_types"]) or "every cart"] for x in d],
+                                        ["NAME", "VALUE", "FROM", "SCOPE", "FOR"]))
 
 
 @command.command("get")
@@ -38,9 +57,10 @@ def list_(app: App, cart_name, as_json) -> None:
 @pass_app
 def get(app: App, name, cart_name) -> None:
     """Print the effective value of parameter NAME."""
-    param = service.lookup(name)
     with app.store.begin() as conn:
-        values, _ = service.resolve(conn, _cart_id(conn, cart_name))
+        cart_id, catalogue, subject = _scope(app, conn, cart_name)
+        param = _lookup(app, name, catalogue, subject)
+        values, _ = service.resolve(conn, cart_id, catalogue)
     click.echo(param.format(values[param.name]))
 
 
@@ -56,7 +76,9 @@ def set_(app: App, name, value, cart_name) -> None:
     Booleans take TRUE/FALSE, yes/no, y/n, 1/0 or on/off, in any case.
     """
     with app.store.begin() as conn:
-        param, typed = service.set_value(conn, name, value, _cart_id(conn, cart_name))
+        cart_id, catalogue, subject = _scope(app, conn, cart_name)
+        _lookup(app, name, catalogue, subject)
+        param, typed = service.set_value(conn, name, value, cart_id, catalogue)
     where = f" for cart {cart_name!r}" if cart_name else (
         " (global default for every cart)" if param.scope == "cart" else "")
     click.echo(f"{param.name} = {param.format(typed)}{where}")
@@ -72,9 +94,10 @@ def unset(app: App, name, cart_name) -> None:
     A cart's own value falls back to the global value, a global value to the default.
     """
     with app.store.begin() as conn:
-        cart_id = _cart_id(conn, cart_name)
-        param, removed = service.unset_value(conn, name, cart_id)
-        values, sources = service.resolve(conn, cart_id)
+        cart_id, catalogue, subject = _scope(app, conn, cart_name)
+        _lookup(app, name, catalogue, subject)
+        param, removed = service.unset_value(conn, name, cart_id, catalogue)
+        values, sources = service.resolve(conn, cart_id, catalogue)
     subject = param.name + (f" for cart {cart_name!r}" if cart_name else "")
     now = f"{param.format(values[param.name])} (from {sources[param.name]})"
     click.echo(f"{subject} unset; now {now}." if removed else f"{subject} had no value of its own; it is {now}.")

@@ -203,7 +203,7 @@ def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefi
     # Only orders new to the store file can take stock off: a re-sent order was counted already
     # (and record_sales leaves out sales the stock figure already holds).
     new_numbers = {good[i]["number"] for i in fresh}
-    record_sales(conn, cart, [line for line in sold if line["order_number"] in new_numbers], plugins=plugins)
+    record_sales(conn, plugins, cart, [line for line in sold if line["order_number"] in new_numbers])
 
 
 def _insert_children(conn: Connection, cart: CartDefinition, records: Sequence[dict], ids: dict[str, int],

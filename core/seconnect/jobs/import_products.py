@@ -16,11 +16,12 @@ is given, because (as SEOM warns) changing it breaks the translation of order li
   SKU is built by :func:`~seconnect.subskus.build_sub_sku` (option names and codes from the
   parent's ``OptionLists`` when it has them); its cart code maps to it. A built SKU that another
   variant or another parent's product already holds gets ``<delimiter><combination id>``
-  appended. Keyed by the cart's WebID, so Interspire combinations that all share their parent's
-  Code (bug §6.6-10) still become one sub-SKU each; their code row is then the combination's own
-  address, ``<parent name> [VARID:<combination id>]`` (seti-protocol §6.4), since the shared
-  code cannot tell them apart. (Combinations flagged as sharing a code but sent with different
-  codes are taken at their word: the codes.)
+  appended. Keyed by the cart's WebID, so combinations that all share their parent's Code (as
+  Interspire's do, bug §6.6-10) still become one sub-SKU each; their code row is then the
+  combination's own address as the plugin gives it (``variation.address``; without one,
+  ``<code> [<web id>]``, a key only), since the shared code cannot tell them apart.
+  (Combinations flagged as sharing a code but sent with different codes are taken at their
+  word: the codes.)
 * options mode: a variation has no local product; its code row (as in sub-SKU mode: a shared
   code's row is the combination's own address) maps to the parent.
 * a parent the cart does not export (Interspire) is created from its variations: SKU = the
@@ -212,10 +213,7 @@ def _row_code(record: Mapping[str, Any]) -> str:
     """A variation's code row: its Code, or its own address when the Code is shared."""
     if not _shared(record):
         return record["code"]
-    var = _variation(record)
-    if var.get("combination_id"):
-        return f"{var.get('parent_name') or record['code']} [VARID:{var['combination_id']}]"
-    return f"{record['code']} [{record.get('web_id')}]"
+    return _variation(record).get("address") or f"{record['code']} [{record.get('web_id')}]"
 
 
 def _unshare_distinct_codes(records: list[dict]) -> None:

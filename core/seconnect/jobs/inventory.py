@@ -32,7 +32,7 @@ copies meant to initialise counts, before real-time sync takes over.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -44,7 +44,15 @@ from ..capabilities import Capability, InventoryLevel
 from ..cartdef import CartDefinition
 from ..errors import NotFoundError, SeconnectError, UsageError
 from ..http import certainly_unprocessed
-from ..inventory import KIND, QuantityChange, apply_changes, note_sources, order_mark, sendable_codes
+from ..inventory import (
+    KIND,
+    QuantityChange,
+    apply_changes,
+    levels_at,
+    note_sources,
+    order_mark,
+    sendable_codes,
+)
 from ..operations import InventoryAction, InventoryOutcome, InventoryResult, InventoryRow
 from ..plugins import Plugins
 from ..store import Store, tables, utcnow
@@ -107,9 +115,11 @@ def _by_product(codes: Iterable[_Code]) -> dict[int, list[_Code]]:
     return out
 
 
-def _sendable(parent_id: int | None, entries: Sequence[_Code], levels: Iterable[InventoryLevel]
+def _sendable(parent_id: int | None, entries: Sequence[_Code],
+              code_levels: Mapping[tuple[str, str | None], InventoryLevel], levels: Iterable[InventoryLevel]
               ) -> tuple[list[str], str | None]:
-    return sendable_codes(parent_id, [(c.code, c.web_id) for c in entries], levels,
+    """:func:`sendable_codes` for a product's code rows (``code_levels``: from :func:`levels_at`)."""
+    return sendable_codes(parent_id, [(c.code, code_levels[(c.code, c.web_id)]) for c in entries], levels,
                           reported=[c.code for c in entries if c.cart_qoh is not None])
 
 
@@ -259,8 +269,8 @@ def _send_items(plugins: Plugins, cart: CartDefinition, items: Sequence[tuple[st
 
 class _ReadBack:
     """The cart's quantities after a send, read in one Get. A record is found by its WebID when
-    the store file knows it (Interspire repeats a parent's code for every variation, and its
-    ``[VARID:n]`` address is not what it reports), else by its code."""
+    the store file knows it (a cart may repeat a parent's code for every variation, and the
+    address its plugin gave a variation is not what it reports), else by its code."""
 
     def __init__(self, plugins: Plugins, cart: CartDefinition):
         self.by_code: dict[str, int | None] = {}
@@ -386,6 +396,7 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
     for sku in skus:
         if not any(c.sku == sku for c in codes):
             problems.append({"sku": sku, "code": None, "outcome": "skipped", "note": f"no code at cart {cart.name}"})
+    levels = levels_at(plugins, cart, ((c.code, c.web_id) for c in codes))
     for entries in grouped.values():
         first = entries[0]
         if first.qoh is None:  # e.g. the parent of sub-SKUs; named only when asked for by SKU
@@ -395,7 +406,7 @@ def inventory_send(store: Store, plugins: Plugins, cart: CartDefinition, *, skus
             else:
                 counts["untracked"] = counts.get("untracked", 0) + 1
             continue
-        usable, why = _sendable(first.parent_id, entries, _ALL_LEVELS)
+        usable, why = _sendable(first.parent_id, entries, levels, _ALL_LEVELS)
         if not usable:
             problems.append({"sku": first.sku, "code": None, "outcome": "skipped", "note": why})
             continue
@@ -460,7 +471,9 @@ def deliver(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outb
             return _parked_all(groups, f"cart type {cart.type} does not support real-time inventory")
         products = {r.sku: r for r in conn.execute(select(_P.c.id, _P.c.sku, _P.c.qoh, _P.c.parent_id).where(
             _P.c.sku.in_([g.key for g in groups])))}
-        codes = _by_product(_cart_codes(conn, cart, [p.id for p in products.values()]))
+        found = _cart_codes(conn, cart, [p.id for p in products.values()])
+    codes = _by_product(found)
+    levels = levels_at(ctx.plugins, cart, ((c.code, c.web_id) for c in found))
     outcomes: dict[int, outbox.Outcome] = {}
     plan: dict[int, tuple[Any, list[_Code]]] = {}
     for i, group in enumerate(groups):
@@ -472,7 +485,7 @@ def deliver(ctx: outbox.DeliveryContext, cart: CartDefinition, groups: list[outb
             outcomes[i] = outbox.Outcome.park("the SKU's stock is no longer tracked locally")
             continue
         entries = codes.get(product.id, [])
-        usable, why = _sendable(product.parent_id, entries, caps.realtime_levels)
+        usable, why = _sendable(product.parent_id, entries, levels, caps.realtime_levels)
         if not usable:
             outcomes[i] = outbox.Outcome.park(why or "nothing to send")
             continue

@@ -64,8 +64,7 @@ def _one_worker_on_sqlite(store: Store, follow: bool, on_wait: Callable[[], None
 def _next_due(store: Store, carts: Sequence[CartDefinition]) -> float | None:
     """Seconds until the next pending row this worker could deliver is due (None: none waits)."""
     o = tables.outbox
-    query = select(func.min(o.c.next_attempt_at)).where(o.c.state == "pending",
-                                                        o.c.kind.in_(outbox.deliverable_kinds()))
+    query = select(func.min(o.c.next_attempt_at)).where(o.c.state == "pending")
     if carts:
         query = query.where(o.c.cart_id.in_([c.id for c in carts]))
     with store.connect() as conn:

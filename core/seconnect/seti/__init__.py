@@ -8,7 +8,9 @@
 * :mod:`.records` / :mod:`.values` — element-to-record mapping and scalar normalisers.
 * :mod:`.reader` — tells text, XML, HTML and empty replies apart.
 * :mod:`.plugin` — :class:`SetiPlugin` and :class:`SetiDialect`, the base of every SETI cart type
-  (with :func:`split_variation_name` for carts that name a variation "Parent (Value, Value)").
+  (with :func:`split_variation_name` for carts that name a variation "Parent (Value, Value)",
+  :func:`variation_web_id`, SETI's default inventory level of a code, and :data:`SETI_PARAMS`,
+  the system parameters of every SETI type).
 """
 
 from ..http import RetryPolicy, certainly_unprocessed, parse_retry_after
@@ -16,7 +18,14 @@ from ..subskus import split_variation_name
 from .client import SetiClient
 from .documents import iter_document
 from .encoders import Package, StatusUpdate, encode_inventory, encode_inventory_xml, status_form, status_xml
-from .plugin import SETI_ORDER_NUMBER, SetiDialect, SetiPlugin, echoes_omversion
+from .plugin import (
+    SETI_ORDER_NUMBER,
+    SETI_PARAMS,
+    SetiDialect,
+    SetiPlugin,
+    echoes_omversion,
+    variation_web_id,
+)
 from .reader import read_records, read_text
 from .replies import InvUpdateResult, StatusResult, TextReply, parse_text_reply
 
@@ -41,6 +50,8 @@ __all__ = [
     "SetiPlugin",
     "SetiDialect",
     "SETI_ORDER_NUMBER",
+    "SETI_PARAMS",
+    "variation_web_id",
     "echoes_omversion",
     "split_variation_name",
 ]

@@ -3,17 +3,23 @@
 A plugin for a cart that speaks SETI is one :class:`SetiPlugin` instance: the cart type it
 declares plus a :class:`SetiDialect` saying where this cart's script departs from the protocol
 (the real Interspire module pages customers once, cannot be trusted on ``qohreplace`` replies,
-exports variations as ``[VARID:n]`` codes…). Register the instance under the ``seconnect``
+addresses variations by codes of its own…). Register the instance under the ``seconnect``
 entry-point group (``name = "package:plugin"``); both built-in plugins do exactly that.
+
+Every SETI type has the SETI system parameters (:data:`SETI_PARAMS`: the XML variants of the
+inventory and status calls, and ``UseGenericStatusUpdates``, which makes a type that does not
+declare status updates support them for that cart: the generic ``updatestatus`` call is made).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from ..capabilities import Capabilities, Capability, InventoryLevel, Support
 from ..cartdef import CartDefinition, CartType
 from ..hookspecs import hookimpl
 from ..http import RetryPolicy
@@ -27,11 +33,12 @@ from ..operations import (
     StatusResult,
     StatusUpdate,
 )
+from ..paramdef import Param
 from .client import SetiClient
 from .pool import downloads_in_order
 from .values import seti_date
 
-__all__ = ["SETI_ORDER_NUMBER", "SetiDialect", "SetiPlugin", "echoes_omversion"]
+__all__ = ["SETI_ORDER_NUMBER", "SETI_PARAMS", "SetiDialect", "SetiPlugin", "echoes_omversion", "variation_web_id"]
 
 #: SETI order numbers are whole numbers: scripts select ``lastorder`` by comparing numbers, and
 #: one that gets text re-sends everything or fails (seti-protocol §3.2, §3.3).
@@ -47,6 +54,26 @@ JOINED_BATCH_MAX = 1000
 
 # Orders asked for from the last announced one on, to learn the newest order's number.
 NEWEST_PAGE = 20
+
+#: The system parameters every SETI cart type has (they apply to no other type).
+SETI_PARAMS: Mapping[str, Param] = {p.name: p for p in (
+    Param("UseGenericStatusUpdates", "bool", False, "cart",
+          "Send order status updates to this cart with the generic SETI updatestatus call, even "
+          "when its cart type does not declare status-update support."),
+    Param("GenericStatusSendXML", "bool", False, "cart",
+          "Send generic status updates as XML in the update field instead of form fields."),
+    Param("GenericQOHChangeSendAsXML", "bool", False, "cart",
+          "Send inventory updates as XML instead of SKU~QTY lists (only for scripts that accept it)."),
+)}
+
+_VARIATION_WEB_ID = re.compile(r"^\d+-\d+$")
+
+
+def variation_web_id(code: str, web_id: str | None) -> InventoryLevel:
+    """SETI's default level of a code: ``attribute`` when its WebID is ``<product id>-<combination
+    id>`` (a variation of the cart's own product, as SETI scripts number them), else ``product``."""
+    return InventoryLevel.ATTRIBUTE if _VARIATION_WEB_ID.match(web_id or "") else InventoryLevel.PRODUCT
+
 
 _OUTCOMES = {"OK": InventoryOutcome.OK, "NF": InventoryOutcome.NOT_FOUND, "NA": InventoryOutcome.NOT_TRACKED}
 
@@ -88,6 +115,8 @@ class SetiDialect:
     """Adds what the plugin knows about a product record (e.g. which variation it is)."""
     can_adjust: Callable[[str], bool] | None = None
     """False for codes whose ``invupdate`` is known to fail at this cart."""
+    code_level: Callable[[str, str | None], InventoryLevel] = variation_web_id
+    """The inventory level of a ``(code, web_id)`` the cart reported (hook ``inventory_levels``)."""
     script_warnings: Callable[[SetiClient, str], list[str]] | None = None
     """Given the client and the reported version: why the script does not look like this cart
     type's (``carts test`` prints it), or nothing."""
@@ -112,7 +141,28 @@ class SetiPlugin:
     def seconnect_cart_types(self) -> list[CartType]:
         return [self.cart_type]
 
+    @hookimpl
+    def seconnect_cart_params(self) -> dict[str, Iterable[Param]]:
+        return {self.cart_type.id: SETI_PARAMS.values()}
+
     # -- operations -----------------------------------------------------------------------
+    @hookimpl
+    def capabilities(self, cart: CartDefinition) -> Capabilities | None:
+        if not self._mine(cart):
+            return None
+        declared = self.cart_type.capabilities
+        if declared.supports(Capability.STATUS_UPDATES) or not SETI_PARAMS["UseGenericStatusUpdates"].of(cart):
+            return declared
+        return Capabilities({**declared.support, Capability.STATUS_UPDATES: Support.SUPPORTED},
+                            declared.realtime_levels)
+
+    @hookimpl
+    def inventory_levels(self, cart: CartDefinition, codes: Sequence[tuple[str, str | None]]
+                         ) -> list[InventoryLevel] | None:
+        if not self._mine(cart):
+            return None
+        return [self.dialect.code_level(code, web_id) for code, web_id in codes]
+
     @hookimpl
     def test_script(self, cart: CartDefinition, check_credentials: bool) -> str | None:
         if not self._mine(cart):
@@ -215,7 +265,7 @@ class SetiPlugin:
         if action is InventoryAction.GET:
             return self._qoh_pages(cart)
         with self._client(cart) as client:
-            as_xml = bool(cart.param("GenericQOHChangeSendAsXML", False))
+            as_xml = SETI_PARAMS["GenericQOHChangeSendAsXML"].of(cart)
             if action is InventoryAction.SEND:
                 return self._send(client, items, as_xml)
             return [self._adjust(client, code, delta, as_xml) for code, delta in items]
@@ -265,4 +315,4 @@ class SetiPlugin:
         if not self._mine(cart):
             return None
         with self._client(cart) as client:
-            return client.update_status(update, as_xml=bool(cart.param("GenericStatusSendXML", False)))
+            return client.update_status(update, as_xml=SETI_PARAMS["GenericStatusSendXML"].of(cart))

@@ -533,7 +533,8 @@ class CartTypeSuite:
         """Every operation hook answers None for a cart of a type it does not provide."""
         foreign = dataclasses.replace(_moved_to(rig.cart, _closed_port()), type="SeconnectKitOtherType")
         arguments = {"cart": foreign, "check_credentials": True, "checkpoint": None, "since": None, "batch_size": 3,
-                     "action": InventoryAction.GET, "items": [], "update": StatusUpdate("1", "Shipped")}
+                     "action": InventoryAction.GET, "items": [], "codes": [("X", None)],
+                     "update": StatusUpdate("1", "Shipped")}
         plugin = rig.plugins.pm.get_plugin(rig.owner)
         for caller in rig.plugins.pm.get_hookcallers(plugin) or ():
             if caller.name not in hookspecs.OPERATION_HOOKS:

@@ -246,7 +246,7 @@ def _retry_parked(w: _World) -> None:
     from ..outbox import retry_parked
 
     with w.store.begin() as conn:
-        retry_parked(conn)
+        retry_parked(conn, w.plugins.outbox_kinds)
 
 
 def run_cell(job: str, fault: str, folder: Path, *, profile: str = "generic") -> Cell:

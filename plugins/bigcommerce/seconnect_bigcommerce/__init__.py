@@ -4,6 +4,11 @@ The gateway is the Interspire Shopping Cart ``stoneedge`` module. It speaks SETI
 habits, which this plugin adapts on top of seconnect's shared SETI code: the script version is an
 echo of the ``omversion`` sent, errors come as a ``SETIError`` document, there is no
 ``updatestatus``, variations are addressed as ``[VARID:n]`` and customers page only once.
+
+The ``[VARID:n]`` rules are this plugin's alone: :func:`variation_of` gives a combination that
+shares its parent's code the address ``<parent name> [VARID:<combination id>]`` (seti-protocol
+§6.4), and :func:`code_level` says such codes (and ``<product>-<combination>`` WebIDs) are at the
+``attribute`` inventory level.
 """
 
 import re
@@ -18,9 +23,10 @@ from seconnect.seti import (
     SetiPlugin,
     echoes_omversion,
     split_variation_name,
+    variation_web_id,
 )
 
-__all__ = ["CART_TYPE", "plugin", "variation_of"]
+__all__ = ["CART_TYPE", "plugin", "variation_of", "code_level"]
 
 CART_TYPE = CartType(
     id="Interspire",
@@ -69,7 +75,8 @@ def variation_of(record: dict) -> dict:
     The gateway exports one record per combination: Code is the parent's code (shared by every
     combination when the parent has one) or ``<name> [VARID:<combo>]``, and Name is
     ``<name> (<value1>, <value2>)``. ``variation`` records the parent and the option values so
-    core can build sub-SKUs or keep options on the parent.
+    core can build sub-SKUs or keep options on the parent, and, for a combination that shares
+    its parent's code, the address the gateway knows it by.
     """
     match = _WEB_ID.match(str(record.get("web_id") or ""))
     if not match:
@@ -77,16 +84,18 @@ def variation_of(record: dict) -> dict:
     parent_web_id, combination = match.groups()
     parent_name, values = split_variation_name(record.get("name") or "")
     code = record.get("code") or ""
-    return {
-        **record,
-        "variation": {
-            "parent_web_id": parent_web_id,
-            "combination_id": combination,
-            "parent_name": parent_name,
-            "values": values,
-            "code_is_shared": not _VARID.search(code),
-        },
-    }
+    shared = not _VARID.search(code)
+    variation = {"parent_web_id": parent_web_id, "combination_id": combination, "parent_name": parent_name,
+                 "values": values, "code_is_shared": shared}
+    if shared:
+        variation["address"] = f"{parent_name or code} [VARID:{combination}]"
+    return {**record, "variation": variation}
+
+
+def code_level(code: str, web_id: str | None) -> L:
+    """``attribute`` for a code that addresses one combination (``[VARID:n]``, or a WebID
+    ``<product>-<combination>``), else ``product``."""
+    return L.ATTRIBUTE if _VARID.search(code or "") else variation_web_id(code, web_id)
 
 
 def _can_adjust(code: str) -> bool:
@@ -111,5 +120,6 @@ plugin = SetiPlugin(CART_TYPE, SetiDialect(
     trusts_inventory_replies=False,  # qohreplace reports Update Error for every SKU (6.6-5)
     product_record=variation_of,
     can_adjust=_can_adjust,
+    code_level=code_level,
     script_warnings=script_warnings,
 ))
