@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .errors import UsageError
 
 __all__ = ["Secret", "CartDefinition", "CartType"]
 
@@ -17,17 +20,19 @@ class Secret:
     reading, editing or removing a cart never needs its secret (or the key) to be usable.
     """
 
-    __slots__ = ("_value", "_load")
+    __slots__ = ("_value", "_load", "_present")
 
     def __init__(self, value: str):
         self._value: str | None = value
         self._load: Callable[[], str] | None = None
+        self._present = True
 
     @classmethod
-    def deferred(cls, load: Callable[[], str]) -> Secret:
-        """A secret whose value ``load`` produces when it is first revealed (errors surface there)."""
+    def deferred(cls, load: Callable[[], str], *, present: bool = True) -> Secret:
+        """A secret whose value ``load`` produces when it is first revealed (errors surface there).
+        ``present=False``: one that is not stored (``load`` raises), false in a boolean test."""
         secret = cls("")
-        secret._value, secret._load = None, load
+        secret._value, secret._load, secret._present = None, load, present
         return secret
 
     def reveal(self) -> str:
@@ -52,28 +57,78 @@ class Secret:
         return hash(self.reveal())
 
     def __bool__(self) -> bool:
-        # A deferred secret is a stored password: present, whatever it turns out to be.
-        return self._value is None or bool(self._value)
+        # A deferred secret is a stored one: present, whatever it turns out to be.
+        return self._present if self._value is None else bool(self._value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CartDefinition:
     """One web store as plugins see it.
 
-    ``script_url`` is stored without scheme, as merchants type it; ``url`` adds ``https://``.
-    ``params`` holds the effective cart-based system parameters (cart value, else global, else
-    default), already typed.
+    ``settings`` holds the cart's settings that are not secret, typed and valid against its cart
+    type's ``config_schema``; :meth:`secret` gives a secret one (``"writeOnly": true`` in the
+    schema) as a :class:`Secret`, decrypted at its first ``reveal()``. ``user``, ``password``,
+    ``script_url``, ``store_code`` and ``url`` (``https://`` + ``script_url``) are conveniences for
+    types whose schema has those settings (the SETI types; "" when it has not). ``ca_bundle`` is
+    core's, every type has it. ``params`` holds the effective cart-based system parameters.
+
+    Built by core; for tests, ``user=``, ``password=``, ``script_url=`` and ``store_code=`` are
+    accepted as spellings of those settings (also by :func:`dataclasses.replace`).
     """
 
     name: str
     type: str
-    user: str
-    password: Secret
-    script_url: str
-    store_code: str = ""
-    ca_bundle: str | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
-    id: int | None = None
+    settings: Mapping[str, Any]
+    secrets: Mapping[str, Secret]
+    ca_bundle: str | None
+    params: Mapping[str, Any]
+    id: int | None
+
+    def __init__(self, name: str, type: str, settings: Mapping[str, Any] | None = None,
+                 secrets: Mapping[str, Secret] | None = None, ca_bundle: str | None = None,
+                 params: Mapping[str, Any] | None = None, id: int | None = None, *,
+                 user: str | None = None, password: Secret | str | None = None, script_url: str | None = None,
+                 store_code: str | None = None):
+        values = dict(settings or {})
+        for key, value in (("user", user), ("script_url", script_url), ("store_code", store_code)):
+            if value is not None:
+                values[key] = value
+        hidden = dict(secrets or {})
+        if password is not None:
+            hidden["password"] = password if isinstance(password, Secret) else Secret(password)
+        for key, value in (("name", name), ("type", type), ("settings", values),
+                           ("secrets", hidden), ("ca_bundle", ca_bundle),
+                           ("params", params if params is not None else {}), ("id", id)):
+            object.__setattr__(self, key, value)
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        return self.settings.get(name, default)
+
+    def secret(self, name: str) -> Secret:
+        """The secret setting ``name``; one that is not stored raises a UsageError when revealed."""
+        if name in self.secrets:
+            return self.secrets[name]
+
+        def missing() -> str:
+            raise UsageError(f"cart {self.name!r} has no stored {name} setting.",
+                             hint=f"Enter it with `seconnect carts edit {shlex.quote(self.name)} --secret-stdin`.")
+        return Secret.deferred(missing, present=False)
+
+    @property
+    def user(self) -> str:
+        return self.settings.get("user", "")
+
+    @property
+    def password(self) -> Secret:
+        return self.secret("password")
+
+    @property
+    def script_url(self) -> str:
+        return self.settings.get("script_url", "")
+
+    @property
+    def store_code(self) -> str:
+        return self.settings.get("store_code", "")
 
     @property
     def url(self) -> str:
@@ -87,14 +142,17 @@ class CartDefinition:
 class CartType:
     """A cart type a plugin provides (SEOM's "Cart Type" drop-down entry).
 
-    ``field_labels`` renames the cart-definition fields the way the cart's own setup page does
-    (Interspire calls the user field "Cart ID/User Name"). ``config_schema`` is a JSON Schema
-    (Draft 2020-12) for the definition's fields ``user``, ``store_code`` and ``script_url``; it is
-    checked when a cart is added or edited. ``notes`` explains a capability state in the words a
-    merchant knows (shown by ``carts types`` and in refusals). ``order_number_pattern`` is a
-    regular expression every order number of the cart type matches in full, with
-    ``order_number_example`` one such number: ``run import-orders --start-after`` is checked
-    against it before the cart is asked (empty: any text is taken).
+    ``config_schema`` is a JSON Schema (Draft 2020-12, ``"type": "object"``) for the cart's
+    settings: each property's ``title`` and ``description`` are the field's label and help,
+    ``"writeOnly": true`` marks a secret (encrypted at rest, masked everywhere), and string,
+    integer, number and boolean properties can be typed on the command line (``--set KEY=VALUE``).
+    A setting named ``script_url`` is a Script URL (stored without ``https://``). A schema with no
+    secret at all is an older plugin's: the SETI settings (``user``, ``password``, ``store_code``,
+    ``script_url``) are added to it, and ``field_labels`` names them. ``notes`` explains a
+    capability state in the words a merchant knows (shown by ``carts types`` and in refusals).
+    ``order_number_pattern`` is a regular expression every order number of the cart type matches
+    in full, with ``order_number_example`` one such number: ``run import-orders --start-after`` is
+    checked against it before the cart is asked (empty: any text is taken).
     """
 
     id: str
@@ -108,8 +166,30 @@ class CartType:
     order_number_pattern: str = ""
     order_number_example: str = ""
 
+    @property
+    def settings_schema(self) -> Mapping[str, Any]:
+        """The schema a cart's settings are checked against (an older plugin's completed)."""
+        schema = dict(self.config_schema or {"type": "object"})
+        props = schema.get("properties") or {}
+        if any(p.get("writeOnly") for p in props.values() if isinstance(p, Mapping)):
+            return schema
+        legacy = {name: {**prop, **props.get(name, {})} for name, prop in _SETI_SETTINGS.items()}
+        schema["properties"] = {**legacy, **props}
+        schema["required"] = list(dict.fromkeys([*schema.get("required", ()), *_SETI_REQUIRED]))
+        return schema
+
+    @property
+    def settings(self) -> Mapping[str, Mapping[str, Any]]:
+        """Each setting's schema, by name, in the schema's order."""
+        return self.settings_schema.get("properties") or {}
+
+    @property
+    def secret_names(self) -> list[str]:
+        return [name for name, prop in self.settings.items() if prop.get("writeOnly")]
+
     def label_for(self, field_name: str) -> str:
-        return self.field_labels.get(field_name, _DEFAULT_LABELS.get(field_name, field_name))
+        title = self.settings.get(field_name, {}).get("title")
+        return title or self.field_labels.get(field_name, _DEFAULT_LABELS.get(field_name, field_name))
 
 
 _DEFAULT_LABELS = {
@@ -118,3 +198,12 @@ _DEFAULT_LABELS = {
     "store_code": "Store Code",
     "script_url": "Script URL",
 }
+
+# What every cart had before settings came from the cart type's schema.
+_SETI_SETTINGS: dict[str, dict[str, Any]] = {
+    "user": {"type": "string"},
+    "password": {"type": "string", "writeOnly": True},
+    "store_code": {"type": "string"},
+    "script_url": {"type": "string", "minLength": 1},
+}
+_SETI_REQUIRED = ("user", "password", "script_url")

@@ -4,13 +4,19 @@ Rules a merchant knows from SEOM: the Store Name is unique (case-insensitively h
 Type comes from the installed plugins, the password is entered twice, and the Script URL is
 typed *without* ``https://`` — all traffic is HTTPS, so ``https://`` is accepted and stripped and
 ``http://`` is refused. The query string (``?action=process&accounting=stoneedge``) is kept.
+
+A cart's settings are one document its type's schema describes (:mod:`seconnect.settings`); its
+secret settings are stored apart, each a Fernet token, and decrypted only when a plugin reveals
+one, so a cart whose secret the key cannot open can still be shown, edited and removed.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +24,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from . import params, secrets
+from . import settings as _settings
 from .capabilities import Capabilities
 from .cartdef import CartDefinition, CartType, Secret
 from .errors import NotFoundError, UsageError
@@ -26,7 +33,8 @@ from .store import tables
 from .tls import UnusableTrust, trust_context
 
 __all__ = ["normalize_script_url", "add_cart", "edit_cart", "remove_cart", "get_cart", "list_carts",
-           "cart_summary", "forget_passwords", "cart_holdings", "describe_holdings"]
+           "check_new_settings", "cart_summary", "describe_settings", "forget_passwords", "cart_holdings",
+           "describe_holdings"]
 
 _NAME_MAX = 100
 
@@ -108,25 +116,28 @@ def _check_ca_bundle(path: str | None) -> str | None:
     return full
 
 
-def _validate_against_type(cart_type: CartType, fields: dict[str, Any]) -> None:
-    if not cart_type.config_schema:
-        return
-    import jsonschema  # only when a cart is added or edited: other commands start faster
-
-    validator = jsonschema.Draft202012Validator(cart_type.config_schema)
-    errors = sorted(validator.iter_errors(fields), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = []
-        for err in errors:
-            where = ".".join(str(p) for p in err.absolute_path) or "(definition)"
-            label = cart_type.label_for(where) if where in ("user", "store_code", "script_url") else where
-            lines.append(f"  {label}: {err.message}")
-        raise UsageError(f"the cart definition does not suit cart type {cart_type.id}:\n" + "\n".join(lines))
+def _check_secrets(ctype: CartType, values: Mapping[str, str]) -> None:
+    for name, value in values.items():
+        if any(c in value for c in "\r\n\x00"):
+            raise UsageError(f"the {ctype.label_for(name)} cannot contain line breaks or NUL characters.")
 
 
-def _check_password(password: str) -> None:
-    if any(c in password for c in "\r\n\x00"):
-        raise UsageError("the password cannot contain line breaks or NUL characters.")
+def _split(ctype: CartType, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings document as (settings, secrets)."""
+    hidden = set(ctype.secret_names)
+    return ({k: v for k, v in values.items() if k not in hidden},
+            {k: str(v) for k, v in values.items() if k in hidden})
+
+
+def _spelled(settings: Mapping[str, Any] | None, secrets: Mapping[str, str] | None, **spellings: Any
+             ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Settings and secrets with the SETI keywords (user=, script_url=, store_code=, password=) merged in."""
+    given = dict(settings or {})
+    given.update({k: v for k, v in spellings.items() if k != "password" and v is not None})
+    hidden = dict(secrets or {})
+    if spellings.get("password") is not None:
+        hidden["password"] = spellings["password"]
+    return given, hidden
 
 
 def _now() -> datetime:
@@ -139,18 +150,28 @@ def _row_by_name(conn: Connection, name: str):
         known = conn.execute(select(tables.carts.c.name).order_by(tables.carts.c.name_key)).scalars().all()
         raise NotFoundError(f"no cart named {name!r}.",
                             hint=("Carts: " + ", ".join(known) + ".") if known
-                            else "Add one with `seconnect carts add NAME --type TYPE --user USER --script-url URL`.")
+                            else "Add one with `seconnect carts add NAME --type TYPE --set KEY=VALUE …` "
+                                 "(`seconnect carts types` lists each type's settings).")
     return row
 
 
-def add_cart(conn: Connection, plugins: Plugins, *, name: str, cart_type: str, user: str, password: str,
-             script_url: str, store_code: str = "", ca_bundle: str | None = None) -> CartDefinition:
+def check_new_settings(plugins: Plugins, cart_type: str, settings: Mapping[str, Any]) -> None:
+    """Check the settings of a cart about to be added, before its secrets are asked for."""
+    _settings.check(plugins.resolve_type(cart_type), settings, pending_secrets=True)
+
+
+def add_cart(conn: Connection, plugins: Plugins, *, name: str, cart_type: str,
+             settings: Mapping[str, Any] | None = None, secrets: Mapping[str, str] | None = None,
+             ca_bundle: str | None = None, user: str | None = None, password: str | None = None,
+             script_url: str | None = None, store_code: str | None = None) -> CartDefinition:
+    """Add a cart. ``settings`` may hold strings as typed (converted by the schema); ``secrets``
+    the secret settings in plain text. ``user=`` … ``password=`` are spellings of SETI settings."""
     name = _check_name(name)
     ctype = plugins.resolve_type(cart_type)
-    url = normalize_script_url(script_url)
-    _check_password(password)
-    fields = {"user": user, "store_code": store_code, "script_url": url}
-    _validate_against_type(ctype, fields)
+    given, hidden = _spelled(settings, secrets, user=user, script_url=script_url, store_code=store_code,
+                             password=password)
+    _check_secrets(ctype, hidden)
+    values, hidden = _split(ctype, _settings.check(ctype, {**given, **hidden}))
     ca = _check_ca_bundle(ca_bundle)
     exists = conn.execute(select(tables.carts.c.name).where(tables.carts.c.name_key == name.casefold())).first()
     if exists:
@@ -158,16 +179,21 @@ def add_cart(conn: Connection, plugins: Plugins, *, name: str, cart_type: str, u
                          hint=f"Choose another name, or change it with `seconnect carts edit {exists.name!r}`.")
     now = _now()
     conn.execute(insert(tables.carts).values(
-        name=name, name_key=name.casefold(), type=ctype.id, user_name=user,
-        password_enc=_encrypt(conn, password), store_code=store_code, script_url=url,
-        ca_bundle=ca, active=True, created_at=now, updated_at=now))
+        name=name, name_key=name.casefold(), type=ctype.id, settings=values,
+        secrets=_encrypt(conn, hidden), ca_bundle=ca, active=True, created_at=now, updated_at=now))
     return get_cart(conn, name)
 
 
 def edit_cart(conn: Connection, plugins: Plugins, name: str, *, new_name: str | None = None,
-              cart_type: str | None = None, user: str | None = None, password: str | None = None,
-              script_url: str | None = None, store_code: str | None = None, ca_bundle: str | None = None,
-              active: bool | None = None) -> CartDefinition:
+              cart_type: str | None = None, settings: Mapping[str, Any] | None = None,
+              secrets: Mapping[str, str] | None = None, unset: Iterable[str] = (),
+              ca_bundle: str | None = None, active: bool | None = None, user: str | None = None,
+              password: str | None = None, script_url: str | None = None,
+              store_code: str | None = None) -> CartDefinition:
+    """Change a cart: ``settings``/``secrets`` set those given, ``unset`` removes optional ones.
+
+    Stored secrets that are not given again are kept without being decrypted.
+    """
     row = _row_by_name(conn, name)
     values: dict[str, Any] = {}
     if new_name is not None:
@@ -180,26 +206,29 @@ def edit_cart(conn: Connection, plugins: Plugins, name: str, *, new_name: str | 
     ctype = plugins.resolve_type(cart_type if cart_type is not None else row.type)
     if cart_type is not None:
         values["type"] = ctype.id
-    if user is not None:
-        values["user_name"] = user
-    if password is not None:
-        _check_password(password)
-        values["password_enc"] = _encrypt(conn, password, replacing=row.id)
-    if script_url is not None:
-        values["script_url"] = normalize_script_url(script_url)
-    if store_code is not None:
-        values["store_code"] = store_code
+    given, hidden = _spelled(settings, secrets, user=user, script_url=script_url, store_code=store_code,
+                             password=password)
+    unset = set(unset)
+    unknown = unset - set(ctype.settings)
+    if unknown:
+        raise UsageError(f"not a setting of cart type {ctype.id}: {', '.join(sorted(unknown))}.",
+                         hint=f"Its settings: {', '.join(ctype.settings)}.")
     if ca_bundle is not None:
         values["ca_bundle"] = _check_ca_bundle(ca_bundle) if ca_bundle else None
     if active is not None:
         values["active"] = active
-    if not values:
+    if not values and not (given or hidden or unset):
         raise UsageError("nothing to change.", hint="See `seconnect carts edit --help` for the fields.")
-    _validate_against_type(ctype, {
-        "user": values.get("user_name", row.user_name),
-        "store_code": values.get("store_code", row.store_code) or "",
-        "script_url": values.get("script_url", row.script_url),
-    })
+    _check_secrets(ctype, hidden)
+    stored = dict(row.secrets or {})
+    kept = {k: v for k, v in stored.items() if k not in unset and k not in hidden and k in ctype.secret_names}
+    document = {k: v for k, v in (row.settings or {}).items() if k not in unset and k not in ctype.secret_names}
+    checked = _settings.check(ctype, {**document, **given, **hidden}, kept_secrets=kept)
+    new_settings, new_secrets = _split(ctype, checked)
+    if new_settings != (row.settings or {}):
+        values["settings"] = new_settings
+    if new_secrets or kept.keys() != stored.keys():
+        values["secrets"] = {**kept, **_encrypt(conn, new_secrets, replacing=row.id)}
     values["updated_at"] = _now()
     conn.execute(update(tables.carts).where(tables.carts.c.id == row.id).values(**values))
     return get_cart(conn, values.get("name", row.name))
@@ -254,44 +283,55 @@ def remove_cart(conn: Connection, name: str, *, purge: bool = False) -> tuple[st
     return row.name, holdings
 
 
-def _encrypt(conn: Connection, password: str, *, replacing: int | None = None) -> str:
-    """Encrypt under the key the other stored passwords use (never a second key beside them)."""
-    query = select(tables.carts.c.password_enc).where(tables.carts.c.password_enc != "")
-    if replacing is not None:
-        query = query.where(tables.carts.c.id != replacing)
-    secrets.check_key_for(conn.execute(query).scalars().all())
-    return secrets.encrypt(password)
+def _tokens(conn: Connection, *, other_than: int | None = None) -> list[str]:
+    """Every stored secret's token (of the carts other than ``other_than``)."""
+    query = select(tables.carts.c.secrets)
+    if other_than is not None:
+        query = query.where(tables.carts.c.id != other_than)
+    return [token for doc in conn.execute(query).scalars() for token in (doc or {}).values() if token]
+
+
+def _encrypt(conn: Connection, secrets_: Mapping[str, str], *, replacing: int | None = None) -> dict[str, str]:
+    """Encrypt under the key the other stored secrets use (never a second key beside them)."""
+    if not secrets_:
+        return {}
+    secrets.check_key_for(_tokens(conn, other_than=replacing))
+    return {name: secrets.encrypt(value) for name, value in secrets_.items()}
 
 
 def forget_passwords(conn: Connection) -> list[str]:
-    """Clear the stored passwords the key file cannot decrypt (every one when it is missing).
+    """Clear the stored secrets the key file cannot decrypt (every one when it is missing).
 
-    For a lost key: afterwards the next saved password may start a new key. Returns the names
-    of the carts whose password must now be entered again.
+    For a lost key: afterwards the next saved secret may start a new key. Returns the names
+    of the carts whose secrets must now be entered again.
     """
-    rows = conn.execute(select(tables.carts.c.id, tables.carts.c.name, tables.carts.c.password_enc)
-                        .where(tables.carts.c.password_enc != "").order_by(tables.carts.c.name_key)).all()
-    lost = [r for r, ok in zip(rows, secrets.decryptable([r.password_enc for r in rows]), strict=True) if not ok]
-    if lost:
-        conn.execute(update(tables.carts).where(tables.carts.c.id.in_([r.id for r in lost]))
-                     .values(password_enc="", updated_at=_now()))
-    return [r.name for r in lost]
+    lost = []
+    for row in conn.execute(select(tables.carts.c.id, tables.carts.c.name, tables.carts.c.secrets)
+                            .order_by(tables.carts.c.name_key)).all():
+        stored = {k: v for k, v in (row.secrets or {}).items() if v}
+        opens = dict(zip(stored, secrets.decryptable(list(stored.values())), strict=True))
+        if not all(opens.values()):
+            kept = {k: ("" if not opens.get(k, True) else v) for k, v in (row.secrets or {}).items()}
+            conn.execute(update(tables.carts).where(tables.carts.c.id == row.id)
+                         .values(secrets=kept, updated_at=_now()))
+            lost.append(row.name)
+    return lost
 
 
-def _stored_password(name: str, token: str) -> str:
+def _stored_secret(name: str, setting: str, token: str) -> str:
     if not token:
-        raise UsageError(f"cart {name!r} has no stored password (it was forgotten).",
-                         hint=f"Enter it with `seconnect carts edit {shlex.quote(name)} --password-stdin`.")
+        word = "password" if setting == "password" else f"{setting} setting"
+        raise UsageError(f"cart {name!r} has no stored {word} (it was forgotten).",
+                         hint=f"Enter it with `seconnect carts edit {shlex.quote(name)} --secret-stdin`.")
     return secrets.decrypt(token, cart=name).reveal()
 
 
 def _definition(conn: Connection, row) -> CartDefinition:
-    name, token = row.name, row.password_enc
     return CartDefinition(
-        id=row.id, name=row.name, type=row.type, user=row.user_name,
-        password=Secret.deferred(lambda: _stored_password(name, token)), script_url=row.script_url,
-        store_code=row.store_code or "", ca_bundle=row.ca_bundle,
-        params=params.resolve(conn, row.id)[0])
+        id=row.id, name=row.name, type=row.type, settings=row.settings or {},
+        secrets={setting: Secret.deferred(functools.partial(_stored_secret, row.name, setting, token))
+                 for setting, token in (row.secrets or {}).items()},
+        ca_bundle=row.ca_bundle, params=params.resolve(conn, row.id)[0])
 
 
 def get_cart(conn: Connection, name: str) -> CartDefinition:
@@ -305,35 +345,49 @@ def list_carts(conn: Connection, *, active_only: bool = False) -> list[Any]:
     return list(conn.execute(query).all())
 
 
-def _masked(password: Secret) -> str:
+def _masked(secret: Secret) -> str:
     try:
-        return "********" if password.reveal() else ""
+        return "********" if secret.reveal() else ""
     except UsageError as exc:  # shown, not fatal: `carts show` is how a merchant looks into it
         return f"(unusable: {exc.message})"
 
 
+def describe_settings(ctype: CartType, cart: CartDefinition) -> list[dict[str, Any]]:
+    """Each setting of the cart's type (then any stored one it does not know) with its label and
+    help; a secret's value is masked."""
+    names = [*ctype.settings, *[k for k in [*cart.settings, *cart.secrets] if k not in ctype.settings]]
+    shown = []
+    for name in dict.fromkeys(names):
+        prop = ctype.settings.get(name, {})
+        secret = bool(prop.get("writeOnly")) or name in cart.secrets
+        value = (_masked(cart.secret(name)) if name in cart.secrets else "") if secret else cart.settings.get(name)
+        shown.append({"name": name, "label": ctype.label_for(name), "help": prop.get("description", ""),
+                      "secret": secret, "value": value})
+    return shown
+
+
 def cart_summary(plugins: Plugins, cart: CartDefinition, *, active: bool = True) -> dict[str, Any]:
-    """What `carts show` prints: fields (password masked), effective capabilities and notes."""
+    """What `carts show` prints: settings (secrets masked), effective capabilities and notes."""
     ctype = plugins.find_type(cart.type)
     unavailable = None
-    if ctype is None:  # its plugin is disabled or broken: the stored fields still show
+    if ctype is None:  # its plugin is disabled or broken: the stored settings still show
         unavailable = plugins.unknown_type_error(cart.type)
-        ctype = CartType(id=cart.type, label="not available", capabilities=Capabilities())
+        ctype = CartType(id=cart.type, label="not available", capabilities=Capabilities(),
+                         config_schema={"type": "object", "properties": {
+                             k: {"writeOnly": True} for k in cart.secrets}})
         caps = ctype.capabilities
     else:
         caps = plugins.capabilities_for(cart)
+    described = describe_settings(ctype, cart)
     summary = {
         "name": cart.name,
         "type": ctype.id,
         "type_label": ctype.label,
         "plugin": plugins.owner_of(ctype.id),
-        "user": cart.user,
-        "password": _masked(cart.password),
-        "store_code": cart.store_code,
-        "script_url": cart.script_url,
+        "settings": {s["name"]: s["value"] for s in described},
+        "setting_labels": {s["name"]: s["label"] for s in described},
         "ca_bundle": cart.ca_bundle,
         "active": active,
-        "field_labels": {f: ctype.label_for(f) for f in ("user", "password", "store_code", "script_url")},
         "capabilities": caps.as_dict(),
         "notes": dict(ctype.notes),
         "params": {p.name: p.format(p.of(cart)) for p in plugins.params_for(ctype.id).values() if p.scope == "cart"},

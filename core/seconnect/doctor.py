@@ -53,13 +53,14 @@ def diagnose(open_store: Any, plugins: Plugins) -> Iterator[Check]:
     yield from _store(store)
     with store.begin() as conn:
         carts = conn.execute(select(tables.carts.c.name, tables.carts.c.id, tables.carts.c.active,
-                                    tables.carts.c.password_enc).order_by(tables.carts.c.name_key)).all()
-    yield _key_file(has_passwords=any(c.password_enc for c in carts))
+                                    tables.carts.c.secrets).order_by(tables.carts.c.name_key)).all()
+    yield _key_file(has_passwords=any(token for c in carts for token in (c.secrets or {}).values()))
     yield from _plugins(plugins)
     active = [c for c in carts if c.active]
     if not carts:
         yield Check("carts", "info", "no carts defined yet",
-                    "Add one with `seconnect carts add NAME --type TYPE --user USER --script-url URL`.")
+                    "Add one with `seconnect carts add NAME --type TYPE --set KEY=VALUE …` "
+                    "(`seconnect carts types` lists each type's settings).")
     elif not active:
         yield Check("carts", "info", f"no active carts ({len(carts)} inactive)",
                     "Activate one with `seconnect carts edit NAME --active`.")
@@ -126,8 +127,10 @@ def _cart(store: Store, plugins: Plugins, name: str) -> Check:
         version = plugins.call("test_script", cart, None, check_credentials=True)
     except SeconnectError as exc:
         return Check(what, "problem", exc.message,
-                     exc.hint or f"Check the cart's fields with `seconnect carts show {name!r}`.")
-    return Check(what, "ok", f"{cart.script_url} reachable (script version {version}); credentials accepted")
+                     exc.hint or f"Check the cart's settings with `seconnect carts show {name!r}`.")
+    where = f"{cart.script_url} reachable (script version {version})" if cart.script_url else \
+        f"reachable (version {version})"
+    return Check(what, "ok", f"{where}; credentials accepted")
 
 
 def _outbox(store: Store) -> Iterator[Check]:

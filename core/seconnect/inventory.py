@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
 from . import params as params_mod
 from .capabilities import Capability, InventoryLevel
-from .cartdef import CartDefinition, Secret
+from .cartdef import CartDefinition
 from .errors import CartRejected, NotFoundError, SeconnectError, UsageError
 from .plugins import Plugins
 from .store import tables, upsert, utcnow
@@ -171,8 +171,7 @@ def realtime_targets(conn: Connection, plugins: Plugins) -> list[Target]:
         values, _ = params_mod.resolve(conn, row.id)
         if not values.get("SynchQOH"):
             continue
-        cart = CartDefinition(id=row.id, name=row.name, type=row.type, user=row.user_name, password=Secret(""),
-                              script_url=row.script_url, store_code=row.store_code or "",
+        cart = CartDefinition(id=row.id, name=row.name, type=row.type, settings=row.settings or {},
                               ca_bundle=row.ca_bundle, params=values)
         try:
             caps = plugins.capabilities_for(cart)

@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.sql.expression import bindparam
 
 from .cartdef import CartDefinition
@@ -559,8 +559,13 @@ class _Batch:
 
     def _load_same_store_web_ids(self, keys: set[str]) -> None:
         links, carts = tables.customer_web_ids, tables.carts
-        same_store = select(carts.c.id).where(func.lower(carts.c.script_url) == self.cart.script_url.lower(),
-                                              carts.c.id != self.cart.id)
+        # The same store: another cart at the same Script URL (carts are few: compared here).
+        address = self.cart.script_url.lower()
+        same_store = [row.id for row in self.conn.execute(select(carts.c.id, carts.c.settings)
+                                                          .where(carts.c.id != self.cart.id))
+                      if address and str((row.settings or {}).get("script_url", "")).lower() == address]
+        if not same_store:
+            return
         for chunk in _chunks(keys):
             query = select(links.c.web_id, links.c.customer_id).distinct().where(
                 links.c.cart_id.in_(same_store), links.c.web_id.in_(chunk))

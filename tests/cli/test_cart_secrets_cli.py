@@ -18,7 +18,7 @@ def _under_another_key(db_url: str, name: str) -> None:
     """What the demo did to a real store: a password encrypted with a throw-away key."""
     token = Fernet(Fernet.generate_key()).encrypt(b"demo-password").decode()
     with open_store(db_url) as store, store.begin() as conn:
-        conn.execute(sa.update(tables.carts).where(tables.carts.c.name == name).values(password_enc=token))
+        conn.execute(sa.update(tables.carts).where(tables.carts.c.name == name).values(secrets={"password": token}))
 
 
 def _show(seconnect, name: str) -> dict:
@@ -34,7 +34,7 @@ def test_an_undecryptable_cart_can_be_shown_repaired_deactivated_and_removed(sec
     _under_another_key(db_url, "Scratch")
 
     shown = _show(seconnect, "Demo")
-    assert shown["password"].startswith("(unusable: cannot decrypt the stored password of cart 'Demo'")
+    assert shown["settings"]["password"].startswith("(unusable: cannot decrypt the stored password of cart 'Demo'")
 
     inactive = seconnect("carts", "edit", "Demo", "--inactive")
     assert inactive.exit_code == 0, inactive.output
@@ -42,7 +42,7 @@ def test_an_undecryptable_cart_can_be_shown_repaired_deactivated_and_removed(sec
 
     fixed = seconnect("carts", "edit", "Demo", "--password-stdin", input="a-new-password\n")
     assert fixed.exit_code == 0, fixed.output
-    assert _show(seconnect, "Demo")["password"] == "********"
+    assert _show(seconnect, "Demo")["settings"]["password"] == "********"
 
     removed = seconnect("carts", "remove", "Scratch", "--yes")
     assert removed.exit_code == 0, removed.output
@@ -66,9 +66,9 @@ def test_a_missing_key_is_not_replaced_silently(seconnect, db_url, seconnect_hom
     assert forgot.exit_code == 0, forgot.output
     assert "Harbor" in forgot.output
     assert add(seconnect, "Second").exit_code == 0
-    assert "no stored password" in _show(seconnect, "Harbor")["password"]
+    assert "no stored password" in _show(seconnect, "Harbor")["settings"]["password"]
     assert seconnect("carts", "edit", "Harbor", "--password-stdin", input="again\n").exit_code == 0
-    assert _show(seconnect, "Harbor")["password"] == "********"
+    assert _show(seconnect, "Harbor")["settings"]["password"] == "********"
 
 
 def test_a_different_key_is_refused_too(seconnect, db_url, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -16,9 +16,9 @@ def test_add_show_list_edit_remove(seconnect):
     shown = seconnect("carts", "show", "harbor", "--json")
     data = json.loads(shown.output)
     assert data["name"] == "Harbor" and data["type"] == "Interspire"
-    assert data["script_url"] == URL  # query string kept, no scheme
-    assert data["password"] == "********"
-    assert data["field_labels"]["user"] == "Cart ID/User Name"
+    assert data["settings"]["script_url"] == URL  # query string kept, no scheme
+    assert data["settings"]["password"] == "********"
+    assert data["setting_labels"]["user"] == "Cart ID/User Name"
     assert data["capabilities"]["status-updates"] == "unsupported"
     assert data["capabilities"]["realtime-levels"] == ["attribute", "product", "sub-sku"]
 
@@ -34,7 +34,7 @@ def test_add_show_list_edit_remove(seconnect):
                        "https://shop.example.com/seti.php", "--inactive")
     assert edited.exit_code == 0, edited.output
     data = json.loads(seconnect("carts", "show", "Harbor Lantern", "--json").output)
-    assert data["script_url"] == "shop.example.com/seti.php" and data["active"] is False
+    assert data["settings"]["script_url"] == "shop.example.com/seti.php" and data["active"] is False
 
     removed = seconnect("carts", "remove", "harbor lantern", "--yes")
     assert removed.exit_code == 0 and "removed" in removed.output
@@ -45,7 +45,7 @@ def test_alias_and_https_prefix(seconnect):
     result = add(seconnect, "BC", type_="seti", url="https://" + URL)
     assert result.exit_code == 0, result.output
     data = json.loads(seconnect("carts", "show", "BC", "--json").output)
-    assert data["type"] == "Generic" and data["script_url"] == URL
+    assert data["type"] == "Generic" and data["settings"]["script_url"] == URL
 
 
 def test_prompted_password_must_match(seconnect, db_url):

@@ -63,5 +63,5 @@ def test_demo_with_db_and_yes_leaves_its_carts_inactive_under_the_real_key(real_
     assert listed == {"Harbor": True, "Demo SETI shop": False}
     # every stored password opens with the store's own key: nothing under a throw-away key
     shown = json.loads(seconnect("carts", "show", "Demo SETI shop", "--json").output)
-    assert shown["password"] == "********"
+    assert shown["settings"]["password"] == "********"
     assert PASSWORD not in result.output

@@ -57,4 +57,4 @@ def test_cli_refuses_and_stores_nothing(seconnect, db_url):
         assert FORM in result.output, result.output
     assert dump_db(db_url) == before
     assert add(seconnect, "X", url="https://127.0.0.1:8443/x?y=1").exit_code == 0
-    assert json.loads(seconnect("carts", "show", "X", "--json").output)["script_url"] == "127.0.0.1:8443/x?y=1"
+    assert json.loads(seconnect("carts", "show", "X", "--json").output)["settings"]["script_url"] == "127.0.0.1:8443/x?y=1"

@@ -8,6 +8,7 @@ produced and every text column of the store for the cart passwords and the encry
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import stat
@@ -97,6 +98,6 @@ def test_no_secret_anywhere(tmp_path, caplog, monkeypatch):
     # and the stored password really is ciphertext that decrypts with the key
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
-        token = conn.execute(sa.text("SELECT password_enc FROM carts WHERE name='ISC'")).scalar_one()
+        stored = conn.execute(sa.text("SELECT secrets FROM carts WHERE name='ISC'")).scalar_one()
     engine.dispose()
-    assert secrets.decrypt(token).reveal() == PASSWORDS[0]
+    assert secrets.decrypt(json.loads(stored)["password"]).reveal() == PASSWORDS[0]

@@ -37,12 +37,21 @@ def _load_fixture(backend: str, tmp_path: Path, request: pytest.FixtureRequest) 
     return url
 
 
-def _outbox(db_url: str) -> dict[int, str]:
+def _rows(db_url: str, sql: str) -> list:
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT id, state FROM outbox")).all()
+        rows = conn.execute(sa.text(sql)).all()
     engine.dispose()
-    return dict(rows)
+    return rows
+
+
+def _query(db_url: str, sql: str, json_column: str) -> dict:
+    """name -> the decoded JSON column (SQLite hands it back as text, PostgreSQL decoded)."""
+    return {r[0]: json.loads(r[1]) if isinstance(r[1], str) else r[1] for r in _rows(db_url, sql)}
+
+
+def _outbox(db_url: str) -> dict[int, str]:
+    return dict(_rows(db_url, "SELECT id, state FROM outbox"))
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -54,6 +63,8 @@ def test_release_0001_store_tests_imports_and_delivers(backend, tmp_path, monkey
     db_url = _load_fixture(backend, tmp_path, request)
     monkeypatch.setenv("SECONNECT_DB", db_url)
     waiting = _outbox(db_url)
+    before = {r.name: r for r in _rows(db_url, "SELECT name, user_name, password_enc, store_code, script_url FROM carts")}
+    assert len(before) == 2 and all(r.password_enc.startswith("gAAAA") for r in before.values())
     assert set(waiting.values()) == {"pending"} and len(waiting) == 55
     runner = CliRunner()
 
@@ -61,6 +72,18 @@ def test_release_0001_store_tests_imports_and_delivers(backend, tmp_path, monkey
         result = runner.invoke(build_cli(), list(args), catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return result.output
+
+    # The SETI columns moved into the settings document; the password token moved as it was.
+    for profile, spec in release["SANDBOXES"].items():
+        shown = json.loads(seconnect("carts", "show", spec["name"], "--json"))
+        old = before[spec["name"]]
+        assert shown["type"] == spec["type"]
+        assert shown["settings"] == {"user": old.user_name, "password": "********", "store_code": old.store_code,
+                                     "script_url": old.script_url}
+        assert shown["setting_labels"]["user"] == ("Cart ID/User Name" if profile == "interspire" else "User Name")
+        assert spec["password"] not in json.dumps(shown)
+    assert _query(db_url, "SELECT name, secrets FROM carts", json_column="secrets") == {
+        name: {"password": old.password_enc} for name, old in before.items()}
 
     sandboxes = {}
     try:

@@ -54,9 +54,9 @@ def test_key_is_reused(seconnect_home: Path) -> None:
 def test_the_store_holds_only_ciphertext(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     with open_store(f"sqlite:///{path}") as store, store.begin() as conn:
-        conn.execute(insert(t.carts).values(name="Main", name_key="main", type="generic", script_url="x",
-                                            password_enc=secrets.encrypt(PASSWORD)))
-        stored = conn.scalar(select(t.carts.c.password_enc))
+        conn.execute(insert(t.carts).values(name="Main", name_key="main", type="generic", settings={"script_url": "x"},
+                                            secrets={"password": secrets.encrypt(PASSWORD)}))
+        stored = conn.scalar(select(t.carts.c.secrets))["password"]
     assert PASSWORD not in stored
     assert PASSWORD.encode() not in path.read_bytes()
     assert secrets.decrypt(stored).reveal() == PASSWORD

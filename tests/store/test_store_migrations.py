@@ -107,7 +107,8 @@ def test_rebuilding_a_parent_table_keeps_its_children(store, scripts: Path) -> N
     """SQLite batch migrations copy-drop-rename a table; children must survive the drop."""
     with store.begin() as conn:
         cart = conn.execute(t.carts.insert().values(name="Main", name_key="main", type="generic",
-                                                    script_url="x")).inserted_primary_key[0]
+                                                    settings={"script_url": "x"}, secrets={})
+                            ).inserted_primary_key[0]
         conn.execute(t.params.insert().values(name="P", cart_id=cart, value="1"))
         conn.execute(t.checkpoints.insert().values(cart_id=cart, job="import-orders", value="7"))
     _revision_file(scripts, "9002", head_revision(), '''\
@@ -188,13 +189,13 @@ def test_0003_remembers_the_carts_status_and_restores_overwritten_local_changes(
     """Orders stored before ``orders.cart_status`` existed: the cart's last label is taken from
     before the first local change, and a local change a re-import had overwritten comes back."""
     for newer in (scripts / "versions").glob("*.py"):
-        if newer.name[:4] >= "0003":
+        if newer.name[:4] >= "0003":  # 0003 and every revision built on it
             newer.unlink()
     engine = make_engine(db_url)
     try:
         upgrade(engine, "the test database", script_location=scripts)  # the schema before 0003
         with engine.begin() as conn:
-            assert current_revision(conn) == "0002"
+            assert current_revision(conn) == "0002"  # the revision before 0003
             cart = conn.execute(text("INSERT INTO carts (name, name_key, type, script_url, created_at, updated_at)"
                                      " VALUES ('M', 'm', 'Generic', 'x', :t, :t) RETURNING id"),
                                 {"t": "2024-01-01T00:00:00+00:00"}).scalar_one()

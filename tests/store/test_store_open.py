@@ -66,7 +66,7 @@ def test_existing_sqlite_file_keeps_its_mode(tmp_path: Path) -> None:
 
 def test_memory_sqlite_works(seconnect_home: Path) -> None:
     with open_store("sqlite://") as store, store.begin() as conn:
-        conn.execute(insert(t.carts).values(name="A", name_key="a", type="generic", script_url="x"))
+        conn.execute(insert(t.carts).values(name="A", name_key="a", type="generic", settings={"script_url": "x"}))
         assert conn.scalar(select(t.carts.c.name)) == "A"
 
 
@@ -124,9 +124,9 @@ def test_a_file_that_is_not_a_store(tmp_path: Path) -> None:
 
 def test_begin_commits_and_rolls_back(store) -> None:
     with store.begin() as conn:
-        conn.execute(insert(t.carts).values(name="Kept", name_key="kept", type="generic", script_url="x"))
+        conn.execute(insert(t.carts).values(name="Kept", name_key="kept", type="generic", settings={"script_url": "x"}))
     with pytest.raises(RuntimeError), store.begin() as conn:
-        conn.execute(insert(t.carts).values(name="Lost", name_key="lost", type="generic", script_url="x"))
+        conn.execute(insert(t.carts).values(name="Lost", name_key="lost", type="generic", settings={"script_url": "x"}))
         raise RuntimeError("abort")
     with store.connect() as conn:
         assert conn.scalars(select(t.carts.c.name)).all() == ["Kept"]
@@ -137,7 +137,7 @@ def test_concurrent_read_then_write_transactions_queue_instead_of_failing(store)
     "database is locked" when two transactions that read first both try to write."""
     with store.begin() as conn:
         cart = conn.execute(insert(t.carts).values(name="C", name_key="c", type="generic",
-                                                   script_url="x")).inserted_primary_key[0]
+                                                   settings={"script_url": "x"})).inserted_primary_key[0]
         conn.execute(insert(t.checkpoints).values(cart_id=cart, job="count", value="0"))
     counter = t.checkpoints.c.value
 

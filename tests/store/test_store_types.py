@@ -14,7 +14,7 @@ from seconnect.store import tables as t
 
 def _cart(conn, name: str = "Main") -> int:
     return conn.execute(insert(t.carts).values(name=name, name_key=name.lower(), type="generic",
-                                               script_url="shop.example/seti.php")).inserted_primary_key[0]
+                                               settings={"script_url": "shop.example/seti.php"})).inserted_primary_key[0]
 
 
 def _order(conn, cart_id: int, number: str = "1001", **values) -> int:
@@ -129,7 +129,7 @@ def test_cart_names_are_unique_ignoring_case(store) -> None:
     with store.begin() as conn:
         _cart(conn, "Main")
     with pytest.raises(IntegrityError), store.begin() as conn:
-        conn.execute(insert(t.carts).values(name="MAIN", name_key="main", type="generic", script_url="x"))
+        conn.execute(insert(t.carts).values(name="MAIN", name_key="main", type="generic", settings={"script_url": "x"}))
 
 
 def test_states_are_checked(store) -> None:

@@ -83,7 +83,7 @@ def test_empty_input_is_a_no_op(store) -> None:
 
 
 def _queue(conn, n: int) -> None:
-    cart = conn.execute(insert(t.carts).values(name="C", name_key="c", type="generic", script_url="x")
+    cart = conn.execute(insert(t.carts).values(name="C", name_key="c", type="generic", settings={"script_url": "x"})
                         ).inserted_primary_key[0]
     conn.execute(insert(t.outbox), [{"cart_id": cart, "kind": "inventory", "key": f"SKU{i}",
                                      "payload": {"qoh": i}} for i in range(n)])
@@ -116,7 +116,7 @@ def test_claim_gives_concurrent_postgres_workers_disjoint_rows(pg_url: str) -> N
 def _order(conn) -> int:
     from seconnect.store.tables import carts
 
-    cart_id = conn.execute(insert(carts).values(name="C", name_key="c", type="Generic", script_url="https://x/",
+    cart_id = conn.execute(insert(carts).values(name="C", name_key="c", type="Generic", settings={"script_url": "https://x/"},
                                                 created_at=utcnow(), updated_at=utcnow())
                            .returning(carts.c.id)).scalar_one()
     return conn.execute(insert(t.orders).values(cart_id=cart_id, number="1", imported_at=utcnow())

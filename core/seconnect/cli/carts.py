@@ -2,37 +2,62 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 from sqlalchemy import select
 
 from .. import carts as service
+from .. import settings as settings_mod
 from ..capabilities import Capability
+from ..cartdef import CartType
 from ..errors import CartError, UsageError
 from ..store import tables
 from . import App, complete_cart_name, emit, json_option, pass_app, printable, table
 from .runs import counts_text, duration, when
 
 
-def _read_password(app: App, type_name: str, password_stdin: bool) -> str:
-    """Password from stdin (one line), or typed twice at a hidden prompt that must match."""
-    if password_stdin:
-        line = sys.stdin.readline()
-        password = line[:-1] if line.endswith("\n") else line
-        if password.endswith("\r"):
-            password = password[:-1]
-        if not password:
-            raise UsageError("no password on standard input.",
-                             hint="Pipe it in, e.g. `printf '%s\\n' \"$PASS\" | seconnect carts add … --password-stdin`.")
-        return password
-    label = app.plugins.resolve_type(type_name).label_for("password")
-    first = click.prompt(label, hide_input=True, default="", show_default=False)
-    second = click.prompt("Reenter Password", hide_input=True, default="", show_default=False)
-    if first != second:
-        raise UsageError("the two passwords do not match; nothing was saved.",
-                         hint="Run the command again and type the same password twice.")
-    return first
+def _read_secrets(ctype: CartType, from_stdin: bool) -> dict[str, str]:
+    """The type's secret settings: from stdin (one line each, in the schema's order), or each typed
+    twice at a hidden prompt that must match. A blank optional one is left out."""
+    required = set(ctype.settings_schema.get("required", ()))
+    values = {}
+    for name in ctype.secret_names:
+        label = ctype.label_for(name)
+        word = "password" if name == "password" else label
+        if from_stdin:
+            line = sys.stdin.readline()
+            value = line[:-1] if line.endswith("\n") else line
+            if value.endswith("\r"):
+                value = value[:-1]
+            if not value and name in required:
+                raise UsageError(f"no {word} on standard input.",
+                                 hint="Pipe it in, e.g. `printf '%s\\n' \"$PASS\" | seconnect carts add … "
+                                      "--secret-stdin` (one line per secret).")
+        else:
+            value = click.prompt(label, hide_input=True, default="", show_default=False)
+            again = click.prompt("Reenter Password" if name == "password" else f"Reenter {label}",
+                                 hide_input=True, default="", show_default=False)
+            if value != again:
+                raise UsageError(f"the two {'passwords' if name == 'password' else 'entries of ' + label} do not "
+                                 "match; nothing was saved.",
+                                 hint="Run the command again and type the same value twice.")
+        if value or name in required:
+            values[name] = value
+    return values
+
+
+def _given_settings(ctype: CartType, assignments: tuple[str, ...], **spellings: str | None) -> dict[str, str]:
+    """``--set`` pairs and the spellings (--user, --script-url, --store-code) as one mapping."""
+    given = settings_mod.parse_assignments(assignments)
+    given.update({k: v for k, v in spellings.items() if v is not None})
+    secret = [k for k in given if k in ctype.secret_names]
+    if secret:
+        raise UsageError(f"{', '.join(secret)} is secret: it is not given with --set (it would stay in the shell "
+                         "history and show in the process list); nothing was saved.",
+                         hint="Leave it out to be asked for it, or pipe it in with --secret-stdin.")
+    return given
 
 
 @click.group("carts")
@@ -40,52 +65,64 @@ def command() -> None:
     """Cart definitions: one per web store."""
 
 
+_SETTING_HELP = "A setting of the cart type as KEY=VALUE (repeatable; `seconnect carts types` lists them)."
+
+
 @command.command("add")
 @click.argument("name")
 @click.option("--type", "cart_type", required=True, help="Cart type (see `seconnect carts types`), e.g. Interspire.")
-@click.option("--user", required=True, help="Cart ID / User Name.")
-@click.option("--script-url", required=True,
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help=_SETTING_HELP)
+@click.option("--user", help="Cart ID / User Name (the SETI types' setting `user`).")
+@click.option("--script-url",
               help="Script URL without https://, e.g. store-xyz.bigcommerce.com/accountinggateway.php?action=process&accounting=stoneedge")
-@click.option("--store-code", default="", help="Store Code (often blank).")
+@click.option("--store-code", help="Store Code (often blank).")
 @click.option("--ca-bundle", type=click.Path(dir_okay=False), help="PEM file of a CA to trust for this cart.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting twice.")
+@click.option("--secret-stdin", "--password-stdin", "secret_stdin", is_flag=True,
+              help="Read the cart type's secret (the password) from standard input instead of prompting twice.")
 @pass_app
-def add(app: App, name, cart_type, user, script_url, store_code, ca_bundle, password_stdin) -> None:
-    """Add a cart definition named NAME (the Store Name: unique, internal only)."""
-    app.plugins.resolve_type(cart_type)  # before asking for a password
-    password = _read_password(app, cart_type, password_stdin)
+def add(app: App, name, cart_type, assignments, user, script_url, store_code, ca_bundle, secret_stdin) -> None:
+    """Add a cart definition named NAME (the Store Name: unique, internal only).
+
+    Its settings come from the cart type; a secret one (a password, an API token) is asked for
+    twice, or read with --secret-stdin, never given with --set.
+    """
+    ctype = app.plugins.resolve_type(cart_type)
+    given = _given_settings(ctype, assignments, user=user, script_url=script_url, store_code=store_code)
+    service.check_new_settings(app.plugins, cart_type, given)  # before asking for a secret
+    hidden = _read_secrets(ctype, secret_stdin)
     with app.store.begin() as conn:
-        cart = service.add_cart(conn, app.plugins, name=name, cart_type=cart_type, user=user,
-                                password=password, script_url=script_url, store_code=store_code,
-                                ca_bundle=ca_bundle)
+        cart = service.add_cart(conn, app.plugins, name=name, cart_type=cart_type, settings=given,
+                                secrets=hidden, ca_bundle=ca_bundle)
     click.echo(f"Cart {cart.name!r} ({cart.type}) saved. Next: `seconnect carts test {_quote(cart.name)}` "
-               "to check the Script URL.")
+               + ("to check the Script URL." if _speaks_of_scripts(ctype) else "to check the cart can be reached."))
 
 
 @command.command("edit")
 @click.argument("name")
 @click.option("--name", "new_name", help="New Store Name.")
 @click.option("--type", "cart_type", help="New cart type.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help=_SETTING_HELP)
+@click.option("--unset", multiple=True, metavar="KEY", help="Clear an optional setting (repeatable).")
 @click.option("--user", help="New Cart ID / User Name.")
 @click.option("--script-url", help="New Script URL (without https://).")
 @click.option("--store-code", help="New Store Code ('' to clear).")
 @click.option("--ca-bundle", type=click.Path(dir_okay=False), help="New CA bundle ('' to clear).")
-@click.option("--password", "change_password", is_flag=True, help="Prompt for a new password (twice).")
-@click.option("--password-stdin", is_flag=True, help="Read a new password from standard input.")
+@click.option("--secret", "--password", "change_secret", is_flag=True,
+              help="Prompt for a new secret (the password), twice.")
+@click.option("--secret-stdin", "--password-stdin", "secret_stdin", is_flag=True,
+              help="Read a new secret (the password) from standard input.")
 @click.option("--active/--inactive", default=None, help="Include the cart in `--all` jobs or not.")
 @pass_app
-def edit(app: App, name, new_name, cart_type, user, script_url, store_code, ca_bundle,
-         change_password, password_stdin, active) -> None:
-    """Change fields of the cart NAME."""
-    password = None
-    if change_password or password_stdin:
-        with app.store.begin() as conn:
-            current_type = cart_type or service.get_cart(conn, name).type
-        password = _read_password(app, current_type, password_stdin)
+def edit(app: App, name, new_name, cart_type, assignments, unset, user, script_url, store_code, ca_bundle,
+         change_secret, secret_stdin, active) -> None:
+    """Change settings of the cart NAME."""
     with app.store.begin() as conn:
-        cart = service.edit_cart(conn, app.plugins, name, new_name=new_name, cart_type=cart_type, user=user,
-                                 password=password, script_url=script_url, store_code=store_code,
-                                 ca_bundle=ca_bundle, active=active)
+        ctype = app.plugins.resolve_type(cart_type or service.get_cart(conn, name).type)
+    given = _given_settings(ctype, assignments, user=user, script_url=script_url, store_code=store_code)
+    hidden = _read_secrets(ctype, secret_stdin) if change_secret or secret_stdin else None
+    with app.store.begin() as conn:
+        cart = service.edit_cart(conn, app.plugins, name, new_name=new_name, cart_type=cart_type, settings=given,
+                                 secrets=hidden, unset=unset, ca_bundle=ca_bundle, active=active)
     click.echo(f"Cart {cart.name!r} updated.")
 
 
@@ -120,8 +157,9 @@ def remove(app: App, name, purge, yes) -> None:
 def forget_passwords(app: App, yes) -> None:
     """Forget the stored passwords the key file cannot decrypt.
 
-    All of them if the key file is missing. For a lost key file: afterwards passwords can be saved under a new key. Re-enter each
-    forgotten one with `carts edit NAME --password-stdin`.
+    Every stored secret setting it cannot open (all of them if it is missing). For a lost key
+    file: afterwards secrets can be saved under a new key. Re-enter each forgotten one with
+    `carts edit NAME --secret-stdin`.
     """
     from ..secrets import key_path
 
@@ -144,12 +182,14 @@ def list_(app: App, as_json) -> None:
     """List cart definitions."""
     with app.store.begin() as conn:
         rows = service.list_carts(conn)
-    data = [{"name": r.name, "type": r.type, "user": r.user_name, "script_url": r.script_url,
-             "store_code": r.store_code, "active": bool(r.active)} for r in rows]
+    data = [{"name": r.name, "type": r.type, "settings": dict(r.settings or {}), "active": bool(r.active)}
+            for r in rows]
     emit(data, as_json, lambda d: table(
-        [[x["name"], x["type"], x["user"], x["script_url"], "yes" if x["active"] else "no"] for x in d],
-        ["NAME", "TYPE", "USER", "SCRIPT URL", "ACTIVE"]) if d else
-        "No carts yet. Add one with `seconnect carts add NAME --type TYPE --user USER --script-url URL`.")
+        [[x["name"], x["type"], ", ".join(f"{k}={v}" for k, v in x["settings"].items() if v not in ("", None)),
+          "yes" if x["active"] else "no"] for x in d],
+        ["NAME", "TYPE", "SETTINGS", "ACTIVE"]) if d else
+        "No carts yet. Add one with `seconnect carts add NAME --type TYPE --set KEY=VALUE …` "
+        "(`seconnect carts types` lists each type's settings).")
 
 
 @command.command("show")
@@ -157,7 +197,7 @@ def list_(app: App, as_json) -> None:
 @json_option
 @pass_app
 def show(app: App, name, as_json) -> None:
-    """Show the cart NAME: fields (password masked), capabilities, cart-based parameters, each job's
+    """Show the cart NAME: settings (secrets masked), capabilities, cart-based parameters, each job's
     last run and the cart's checkpoints."""
     from .. import runs
 
@@ -177,17 +217,15 @@ def show(app: App, name, as_json) -> None:
 
 
 def _show_text(s: dict) -> str:
-    labels = s["field_labels"]
+    width = max(17, *(len(label) + 2 for label in s["setting_labels"].values()))
+    settings = [f"{s['setting_labels'][k] + ':':<{width}}{_setting_text(k, v)}" for k, v in s["settings"].items()]
     lines = [
-        f"Store Name:      {s['name']}",
-        f"Cart Type:       {s['type']} — {s['type_label']} (plugin {s['plugin']})",
-        f"{labels['user'] + ':':<17}{s['user']}",
-        f"{labels['password'] + ':':<17}{s['password']}",
-        f"{labels['store_code'] + ':':<17}{s['store_code'] or '(blank)'}",
-        f"{labels['script_url'] + ':':<17}{s['script_url']}  (https://)",
-        f"CA bundle:       {s['ca_bundle'] or '(system trust store)'}",
-        f"Active:          {'yes' if s['active'] else 'no'}",
-        *([f"Not usable now:  {s['unavailable']}"] if s.get("unavailable") else []),
+        f"{'Store Name:':<{width}}{s['name']}",
+        f"{'Cart Type:':<{width}}{s['type']} — {s['type_label']} (plugin {s['plugin']})",
+        *settings,
+        f"{'CA bundle:':<{width}}{s['ca_bundle'] or '(system trust store)'}",
+        f"{'Active:':<{width}}{'yes' if s['active'] else 'no'}",
+        *([f"{'Not usable now:':<{width}}{s['unavailable']}"] if s.get("unavailable") else []),
         "",
         "Capabilities:",
     ]
@@ -209,6 +247,13 @@ def _show_text(s: dict) -> str:
     if not s["checkpoints"]:
         lines.append("  none yet: the first import starts from the beginning")
     return "\n".join(lines)
+
+
+def _setting_text(name: str, value) -> str:
+    if value in ("", None):
+        return "(blank)"
+    text = printable(value if isinstance(value, str) else json.dumps(value))
+    return text + "  (https://)" if name == "script_url" else text
 
 
 def _last_runs_text(last: dict) -> list[str]:
@@ -250,7 +295,10 @@ def types(app: App, as_json) -> None:
         ct = reg.cart_type
         data.append({
             "id": ct.id, "label": ct.label, "aliases": list(ct.aliases), "plugin": reg.plugin,
-            "field_labels": {f: ct.label_for(f) for f in ("user", "password", "store_code", "script_url")},
+            "settings": [{"name": k, "label": ct.label_for(k), "help": prop.get("description", ""),
+                          "type": prop.get("type", "string"), "secret": bool(prop.get("writeOnly")),
+                          "required": k in ct.settings_schema.get("required", ())}
+                         for k, prop in ct.settings.items()],
             "capabilities": ct.capabilities.as_dict(), "notes": dict(ct.notes),
             "script_url_example": ct.script_url_example,
         })
@@ -274,6 +322,10 @@ def _types_text(data: list[dict]) -> str:
     for d in data:
         aliases = f"; aliases: {', '.join(d['aliases'])}" if d["aliases"] else ""
         out.append(f"{d['id']}: {d['label']} (plugin {d['plugin']}{aliases})")
+        for setting in d["settings"]:
+            marks = ", ".join(m for m, on in (("required", setting["required"]), ("secret", setting["secret"])) if on)
+            out.append(f"  --set {setting['name']}=…  {setting['label']}" + (f" ({marks})" if marks else "")
+                       + (f": {setting['help']}" if setting["help"] else ""))
         if d["script_url_example"]:
             out.append(f"  Script URL example: {d['script_url_example']}")
         for cap, note in d["notes"].items():
@@ -298,11 +350,22 @@ def test(app: App, name, check_credentials) -> None:
     except CartError as exc:
         exc.message = f"Test failed: {exc.message}"
         raise
-    click.echo(f"Test passed: Script version: {printable(str(version))}")
+    scripted = _speaks_of_scripts(app.plugins.resolve_type(cart.type))
+    click.echo(f"Test passed: {'Script version' if scripted else 'Version'}: {printable(str(version))}")
     for warning in getattr(version, "warnings", ()):
         click.echo(printable(f"Warning: {warning}", lines=True))
+    if not scripted:
+        click.echo("The credentials were accepted." if check_credentials else
+                   "This test checks that the cart can be reached; add --check-credentials to check the "
+                   "credentials too.")
+        return
     if check_credentials:
         click.echo("The user name, password and store code were accepted.")
     else:
         click.echo("This test checks that the script can be reached; it does not validate the user name "
                    "and password (add --check-credentials for that).")
+
+
+def _speaks_of_scripts(ctype: CartType) -> bool:
+    """SEOM's words (Script URL, Script version) are for the types whose cart is reached at a Script URL."""
+    return "script_url" in ctype.settings

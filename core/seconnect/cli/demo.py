@@ -133,11 +133,11 @@ def _run_profile(store, plugins: Plugins, sb, profile: str, *, own_store: bool) 
     _step(f"Sandbox {profile}: {sb.url}")
     with store.begin() as conn:
         if not any(r.name == cart_name for r in carts.list_carts(conn)):
-            carts.add_cart(conn, plugins, name=cart_name, cart_type=cart_type, user=sb.user, password=sb.password,
-                           script_url=sb.script_url, ca_bundle=sb.ca_file)
+            carts.add_cart(conn, plugins, name=cart_name, cart_type=cart_type, ca_bundle=sb.ca_file,
+                           settings={"user": sb.user, "script_url": sb.script_url}, secrets={"password": sb.password})
         else:
-            carts.edit_cart(conn, plugins, cart_name, password=sb.password, script_url=sb.script_url,
-                            ca_bundle=sb.ca_file)
+            carts.edit_cart(conn, plugins, cart_name, settings={"script_url": sb.script_url},
+                            secrets={"password": sb.password}, ca_bundle=sb.ca_file)
         cart = carts.get_cart(conn, cart_name)
     try:
         _jobs(store, plugins, sb, cart, attributes, own_store)

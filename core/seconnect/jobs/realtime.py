@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from .. import outbox
-from ..cartdef import CartDefinition, Secret
+from ..cartdef import CartDefinition
 from ..errors import StoreError
 from ..plugins import Plugins
 from ..store import Store, tables, utcnow
@@ -42,7 +42,7 @@ POLL_S = 0.25
 ONCE_GRACE_S = 8.0
 
 # The SQLite worker lock is one lock for the whole store, not per cart.
-_EVERY_CART = CartDefinition(name="(every cart)", type="", user="", password=Secret(""), script_url="")
+_EVERY_CART = CartDefinition(name="(every cart)", type="")
 
 
 @contextmanager

@@ -123,10 +123,10 @@ carts = Table(
     Column("name", Text, nullable=False, comment="Store Name as the merchant typed it"),
     Column("name_key", Text, nullable=False, unique=True, comment="lower-cased name: names are unique ignoring case"),
     Column("type", Text, nullable=False, comment="cart type id from a plugin, e.g. 'interspire'"),
-    Column("user_name", Text, nullable=False, server_default=""),
-    Column("password_enc", Text, nullable=False, server_default="", comment="Fernet token (seconnect.secrets)"),
-    Column("store_code", Text, nullable=False, server_default=""),
-    Column("script_url", Text, nullable=False, comment="without scheme, as typed; traffic is always HTTPS"),
+    Column("settings", Json, nullable=False, default=dict, comment="the settings that are not secret, valid against the type's "
+           "config_schema (a script_url is stored without scheme; traffic is always HTTPS)"),
+    Column("secrets", Json, nullable=False, default=dict, comment="secret setting name -> Fernet token (seconnect.secrets); "
+           "'' once forgotten"),
     Column("ca_bundle", Text, comment="path of a CA bundle to trust for this cart, if not the system's"),
     Column("active", Boolean, nullable=False, server_default=true(), default=True),
     Column("attribute_mode", Text, comment="options | sub-skus; NULL until the first product import"),

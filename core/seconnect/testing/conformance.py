@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -87,10 +88,12 @@ class CartUnderTest(Protocol):
     cart type imports customers, ``status_updates`` only for status updates, ...).
     """
 
-    script_url: str  #: as a merchant types it, without ``https://``
-    user: str
-    password: str
-    store_code: str
+    #: The cart's settings as ``carts add --set`` takes them (typed), without its secrets. A test
+    #: cart of a SETI-shaped type may give ``script_url`` (without ``https://``), ``user`` and
+    #: ``store_code`` attributes instead.
+    settings: Mapping[str, Any]
+    #: Its secret settings in plain text (or a ``password`` attribute, the SETI types' secret).
+    secrets: Mapping[str, str]
     ca_file: str | None  #: PEM of the CA that signed the cart's certificate
 
     def order_numbers(self) -> list[str]:
@@ -166,6 +169,30 @@ class SandboxCart:
 
     def set_fault(self, kind: str | None) -> None:
         self.sandbox.set_faults(kind)
+
+
+def _settings_of(remote: Any, cart_type: CartType) -> dict[str, Any]:
+    """The test cart's settings, or its SETI attributes that are settings of the cart type."""
+    settings = getattr(remote, "settings", None)
+    if settings is not None:
+        return dict(settings)
+    return {k: getattr(remote, k) for k in ("user", "store_code", "script_url")
+            if k in cart_type.settings and getattr(remote, k, None) is not None}
+
+
+def _secrets_of(remote: Any) -> dict[str, str]:
+    secrets = getattr(remote, "secrets", None)
+    return dict(secrets) if secrets is not None else {"password": remote.password}
+
+
+_LOOPBACK_PORT = re.compile(r"(127\.0\.0\.1|localhost|\[::1\]):\d+")
+
+
+def _moved_to(cart: CartDefinition, port: int) -> CartDefinition:
+    """The cart with every loopback address in its settings pointing at ``port`` instead."""
+    moved = {k: _LOOPBACK_PORT.sub(lambda m: f"{m.group(1)}:{port}", v) if isinstance(v, str) else v
+             for k, v in cart.settings.items()}
+    return dataclasses.replace(cart, settings=moved)
 
 
 def _signature(hook: str) -> str:
@@ -447,9 +474,8 @@ class CartTypeSuite:
             stack.callback(store.close)
             with store.begin() as conn:
                 try:
-                    cart = carts.add_cart(conn, plugins, name="Kit shop", cart_type=cart_type.id, user=remote.user,
-                                          password=remote.password, script_url=remote.script_url,
-                                          store_code=getattr(remote, "store_code", "") or "",
+                    cart = carts.add_cart(conn, plugins, name="Kit shop", cart_type=cart_type.id,
+                                          settings=_settings_of(remote, cart_type), secrets=_secrets_of(remote),
                                           ca_bundle=remote.ca_file)
                 except UsageError as exc:
                     refused = exc
@@ -457,8 +483,8 @@ class CartTypeSuite:
                     refused = None
                 if refused is not None:
                     pytest.fail(f"the test cart's definition is refused: {refused}\nFix: make the cart type's "
-                                "config_schema accept the test cart's user, store code and Script URL, or make "
-                                "the test cart use values it accepts.", pytrace=False)
+                                "config_schema accept the test cart's settings and secrets, or make the test "
+                                "cart use values it accepts.", pytrace=False)
                 for name, value in cls.cart_params.items():
                     params.set_value(conn, name, value, cart.id)
                 cart = carts.get_cart(conn, cart.name)
@@ -479,6 +505,10 @@ class CartTypeSuite:
             except SchemaError as exc:
                 rig.problem(f"config_schema is not a valid JSON Schema: {exc.message}.",
                             "fix CartType.config_schema (Draft 2020-12).", "seconnect_cart_types")
+        odd = [k for k, prop in ct.settings.items() if prop.get("writeOnly") and prop.get("type", "string") != "string"]
+        if odd:
+            rig.problem(f"secret settings that are not strings: {_listed(odd)}.",
+                        'give each "writeOnly": true property "type": "string".', "seconnect_cart_types")
         values = {c.value for c in Capability}
         stray = sorted(set(ct.notes) - values)
         if stray:
@@ -501,8 +531,7 @@ class CartTypeSuite:
 
     def test_hooks_ignore_other_cart_types(self, rig: Rig) -> None:
         """Every operation hook answers None for a cart of a type it does not provide."""
-        foreign = dataclasses.replace(rig.cart, type="SeconnectKitOtherType",
-                                      script_url=f"127.0.0.1:{_closed_port()}/other")
+        foreign = dataclasses.replace(_moved_to(rig.cart, _closed_port()), type="SeconnectKitOtherType")
         arguments = {"cart": foreign, "check_credentials": True, "checkpoint": None, "since": None, "batch_size": 3,
                      "action": InventoryAction.GET, "items": [], "codes": [("X", None)],
                      "update": StatusUpdate("1", "Shipped")}
@@ -841,7 +870,8 @@ class CartTypeSuite:
     # -- errors -----------------------------------------------------------------------------------
     def test_bad_credentials_raise_cart_auth_error(self, rig: Rig) -> None:
         """A wrong password is CartAuthError (fatal, never retried), from the check and from imports."""
-        bad = dataclasses.replace(rig.cart, password=Secret(rig.cart.password.reveal() + "-wrong"))
+        bad = dataclasses.replace(rig.cart, secrets={name: Secret(secret.reveal() + "-wrong")
+                                                     for name, secret in rig.cart.secrets.items()})
         fix = "raise seconnect.errors.CartAuthError when the cart rejects the user name, password or store code"
         exc = _expect_error(rig, "test_script(check_credentials=True) with a wrong password", CartAuthError,
                             lambda: rig.answer("test_script", None, cart=bad, check_credentials=True),
@@ -861,8 +891,7 @@ class CartTypeSuite:
         def check(cart: CartDefinition) -> Callable[[], Any]:
             return lambda: rig.answer("test_script", None, cart=cart, check_credentials=True)
 
-        path = rig.cart.script_url.partition("/")[2]
-        down = dataclasses.replace(rig.cart, script_url=f"127.0.0.1:{_closed_port()}/{path}")
+        down = _moved_to(rig.cart, _closed_port())
         exc = _expect_error(rig, "test_script against a refused connection", CartUnreachable, check(down),
                             "test_script", "turn connection errors (refused, reset, DNS, timeout) into "
                             "seconnect.errors.CartUnreachable.")

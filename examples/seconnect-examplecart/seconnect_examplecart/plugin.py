@@ -37,11 +37,16 @@ CART_TYPE = CartType(
         unsupported=[C.IMPORT_CUSTOMERS, C.CUSTOM_ORDER_FIELDS],
         realtime_levels=[InventoryLevel.PRODUCT],
     ),
-    field_labels={"user": "API User", "password": "API Key"},
+    # The cart's settings: titles label them in `carts add`/`show`; writeOnly marks the secret.
     config_schema={
         "type": "object",
-        "properties": {"user": {"type": "string", "minLength": 1}, "script_url": {"type": "string"}},
-        "required": ["user"],
+        "properties": {
+            "script_url": {"type": "string", "minLength": 1, "title": "API URL",
+                           "description": "the shop's API address, without https://"},
+            "user": {"type": "string", "minLength": 1, "title": "API User"},
+            "password": {"type": "string", "minLength": 1, "writeOnly": True, "title": "API Key"},
+        },
+        "required": ["script_url", "user", "password"],
     },
     notes={
         C.IMPORT_CUSTOMERS.value: "The shop's API has no customer list: customers arrive with their orders.",

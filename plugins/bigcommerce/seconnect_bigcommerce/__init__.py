@@ -32,22 +32,17 @@ CART_TYPE = CartType(
     id="Interspire",
     label="BigCommerce (Interspire accounting gateway)",
     # No alias: the id "BigCommerce" belongs to the REST API cart type.
-    field_labels={
-        "user": "Cart ID/User Name",
-        "password": "Cart Password",
-        "store_code": "Store Code",
-        "script_url": "Script URL",
-    },
     config_schema={
         "type": "object",
         "properties": {
-            "user": {"type": "string", "minLength": 1,
+            "user": {"type": "string", "minLength": 1, "title": "Cart ID/User Name",
                      "description": "the control-panel login the gateway checks"},
-            "store_code": {"type": "string",
+            "password": {"type": "string", "writeOnly": True, "title": "Cart Password"},
+            "store_code": {"type": "string", "title": "Store Code",
                            "description": "ignored by the gateway; BigCommerce may give a store reference number"},
-            "script_url": {"type": "string", "minLength": 1},
+            "script_url": {"type": "string", "minLength": 1, "title": "Script URL"},
         },
-        "required": ["user", "script_url"],
+        "required": ["user", "password", "script_url"],
     },
     capabilities=Capabilities.declare(
         supported=[C.IMPORT_ORDERS, C.IMPORT_PRODUCTS, C.IMPORT_CUSTOMERS,

@@ -27,20 +27,15 @@ CART_TYPE = CartType(
     id="Generic",
     label="Generic SETI script",
     aliases=("seti", "custom"),
-    field_labels={
-        "user": "User Name",
-        "password": "Password",
-        "store_code": "Store Code",
-        "script_url": "Script URL",
-    },
     config_schema={
         "type": "object",
         "properties": {
-            "user": {"type": "string"},
-            "store_code": {"type": "string"},
-            "script_url": {"type": "string", "minLength": 1},
+            "user": {"type": "string", "title": "User Name"},
+            "password": {"type": "string", "writeOnly": True, "title": "Password"},
+            "store_code": {"type": "string", "title": "Store Code"},
+            "script_url": {"type": "string", "minLength": 1, "title": "Script URL"},
         },
-        "required": ["script_url"],
+        "required": ["user", "password", "script_url"],
     },
     capabilities=Capabilities.declare(
         supported=list(C),

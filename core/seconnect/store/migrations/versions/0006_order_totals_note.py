@@ -1,7 +1,7 @@
 """orders.totals_note: says when an order's stored parts do not add up to its grand total.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 
 Existing orders keep NULL (not checked); a re-import of an order fills it.
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
