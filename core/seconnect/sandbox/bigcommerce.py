@@ -76,11 +76,11 @@ def price(cents: int) -> float:
 
 
 def rfc2822(ts: int) -> str:
-    return format_datetime(dt.datetime.fromtimestamp(ts, dt.timezone.utc))
+    return format_datetime(dt.datetime.fromtimestamp(ts, dt.UTC))
 
 
 def iso(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat()
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat()
 
 
 def parse_date(text: str) -> int:
@@ -92,13 +92,13 @@ def parse_date(text: str) -> int:
     except (TypeError, ValueError, IndexError):
         when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return int(when.timestamp())
 
 
 def _stored_ts(text: str) -> int:
     """A generator date (naive ``YYYY-MM-DD HH:MM:SS``, UTC) as a Unix time."""
-    return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc).timestamp())
+    return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp())
 
 
 def _dumps(obj: object) -> bytes:
@@ -1301,7 +1301,8 @@ def _v3_filter(items: list[dict], params: dict[str, str], fields: dict[str, str]
                 bound = parse_date(raw)
             except ValueError:
                 raise ApiError(422, f"The filter {key} is invalid: expected a date.", {key: raw}) from None
-            test = {"": lambda v: v == bound, "min": lambda v: v >= bound, "max": lambda v: v <= bound}.get(op)
+            test = {"": lambda v, b=bound: v == b, "min": lambda v, b=bound: v >= b,
+                    "max": lambda v, b=bound: v <= b}.get(op)
             if test:
                 items = [x for x in items if test(parse_date(x[field]))]
             continue
