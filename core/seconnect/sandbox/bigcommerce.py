@@ -51,6 +51,7 @@ COUNTRIES = {"US": "United States", "CA": "Canada", "DE": "Germany", "JP": "Japa
 _PAYMENT_METHOD = {"gateway_card": "Credit Card", "manual_card": "Manual", "cod": "Cash on Delivery",
                    "paypal": "PayPal"}
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
+EMBEDS = ("none", "list", "object")  # an order's JSON without consignments, with them as a list, as an object
 
 
 class ApiError(Exception):
@@ -405,8 +406,8 @@ class BigCommerceProfile(Profile):
             over = self._overlay.setdefault(oid, {})
             over.update(changes, modified=now)
             self._rows[oid][1] = now
-            for key in [k for k in self._cache if k[0] == oid]:
-                del self._cache[key]
+            for embed in EMBEDS:
+                self._cache.pop((oid, embed), None)
         self.state.put_docs("order", {oid: over})
 
     def _order_row(self, oid: int) -> list:
