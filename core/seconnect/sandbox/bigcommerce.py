@@ -786,7 +786,7 @@ class BigCommerceProfile(Profile):
             "store_default_to_transactional_exchange_rate": "1.0000000000",
             "customer_message": doc["message"], "staff_notes": doc["staff_notes"],
             "order_is_digital": all(x["type"] == "digital" for x in lines), "is_deleted": deleted,
-            "is_email_opt_in": False, "shipping_address_count": len(self._addresses(doc, [])),
+            "is_email_opt_in": False, "shipping_address_count": len(doc["shipping_addresses"]) or 1,
             "ip_address": doc["ip"] if ":" not in doc["ip"] else "", "ip_address_v6": doc["ip"] if ":" in doc["ip"] else "",
             "geoip_country": COUNTRIES.get(doc["billing"]["country"], ""),
             "geoip_country_iso2": doc["billing"]["country"],
