@@ -854,10 +854,12 @@ class BigCommerceProfile(Profile):
             product, combo = self.catalog.products[pid], self.catalog.combos.get(cid) if cid else None
             lid, qty, unit = oid * 100 + line["line_id"], line["qty"], line["price"]
             refunded = refund["lines"].get(str(line["line_id"]), 0)
+            # a chosen value's ``value`` is its option value id, as BigCommerce sends it; a typed one's the text
             options = [{"id": lid * 10 + k, "option_id": k + 1, "order_product_id": lid, "product_option_id": k + 1,
-                        "display_name": name, "display_value": label, "value": label, "type": "Multiple choice",
-                        "name": name, "display_style": "Dropdown"}
-                       for k, (name, label) in enumerate(zip(combo["options"], combo["labels"], strict=True))] \
+                        "display_name": name, "display_value": label, "value": str(value_id),
+                        "type": "Multiple choice", "name": name, "display_style": "Dropdown"}
+                       for k, (name, label, value_id) in enumerate(zip(combo["options"], combo["labels"],
+                                                                       combo["values"], strict=True))] \
                 if combo else []
             options += [{"id": lid * 10 + 5 + k, "option_id": 100 + k, "order_product_id": lid,
                          "product_option_id": 100 + k, "display_name": name, "display_value": text, "value": text,
