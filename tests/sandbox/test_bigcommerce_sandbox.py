@@ -373,6 +373,12 @@ def test_steering_and_order_writes(fresh):
     assert admin.status_code == 200 and http.get(f"/v2/orders/{third}").json()["status_id"] == 2
     with pytest.raises(ValueError, match="no order"):
         sb.archive_order(999_999)
+    before = http.get(f"/v2/orders/{third}").json()
+    requests_so_far = len(sb.rest_requests())
+    sb.restart()  # a restarted host serves the same changes and keeps counting
+    assert http.get(f"/v2/orders/{third}").json() == before
+    assert first in {o["id"] for o in all_orders(http, is_deleted="true")}
+    assert len(sb.rest_requests()) > requests_so_far
 
 
 def test_shipments_validate_and_ship(fresh):

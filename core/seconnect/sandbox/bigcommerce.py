@@ -326,8 +326,6 @@ class BigCommerceProfile(Profile):
         self.inventory_delay = inventory_delay_ms / 1000
         self.webhooks = Webhooks(state, self.store_hash, self.client_id, self.client_secret, ca_file)
         self._lock = threading.RLock()
-        self._log: list[tuple[str, str, int]] = []
-        self._throttled = 0
         self._timers: set[threading.Timer] = set()
         self._cache: dict[tuple[int, str], bytes] = {}
         self._overlay = state.docs("order")  # per order: modified time, refund, set by steering
@@ -438,9 +436,9 @@ class BigCommerceProfile(Profile):
         row = self._rows.get(order_id)
         if row is None:
             return False
-        previous = row[2]
+        with self._lock:
+            previous, row[2] = row[2], status_id
         self.state.set_order_status(order_id, STATUS_NAMES[status_id], status_id)
-        row[2] = status_id
         self._touch(order_id)
         self.webhooks.fire("store/order/updated", {"type": "order", "id": order_id})
         if previous != status_id:
@@ -454,7 +452,8 @@ class BigCommerceProfile(Profile):
         if row is None:
             return False
         self.state.set_order_deleted(order_id, True)
-        row[3] = True
+        with self._lock:
+            row[3] = True
         self._touch(order_id)
         self.webhooks.fire("store/order/archived", {"type": "order", "id": order_id})
         return True
@@ -471,14 +470,6 @@ class BigCommerceProfile(Profile):
 
     def shipments(self, order_id: int) -> list[dict]:
         return [s for s in self._shipments.values() if s["order_id"] == order_id]
-
-    def counters(self) -> tuple[list[tuple[str, str, int]], int]:
-        with self._lock:
-            return list(self._log), self._throttled
-
-    def count(self, method: str, route: str, status: int) -> None:
-        with self._lock:
-            self._log.append((method, route, status))
 
     def warm(self) -> int:
         ids = [oid for oid, row in self._rows.items() if not row[3]]
@@ -515,8 +506,6 @@ class BigCommerceProfile(Profile):
                                        if token else "The X-Auth-Token header is missing."), limits)
         allowed, limits = self.limiter.take()
         if not allowed:
-            with self._lock:
-                self._throttled += 1
             return _error(v3, ApiError(429, "Too many requests: the store's API quota is used up; wait "
                                             "x-rate-limit-time-reset-ms."), limits)
         rest = self._rest_path(path)
