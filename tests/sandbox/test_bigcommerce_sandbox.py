@@ -464,3 +464,13 @@ def _wait_for(got: list, n: int) -> list:
         time.sleep(0.02)
     assert len(got) >= n
     return got
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"quota": 0}, "quota must be at least 1"), ({"window_ms": 0}, "window_ms"),
+    ({"embed_lines": -1}, "embed_lines"), ({"inventory_delay_ms": -5}, "inventory_delay_ms"),
+    ({"bugs": {"money_thousands": False}}, "unknown bug switch"),
+])
+def test_bad_options_are_refused_up_front(options, message):
+    with pytest.raises(ValueError, match=message):
+        Sandbox("bigcommerce", **options)

@@ -311,8 +311,6 @@ class BigCommerceProfile(Profile):
                  client_secret: str | None = None, ca_file: str | None = None):
         if bugs:
             raise ValueError("the bigcommerce profile has no bug switches")
-        if embed_lines is not None and embed_lines < 0:
-            raise ValueError("embed_lines must be 0 or more (None embeds every line)")
         super().__init__(model)
         state = self.state
         self.store_hash = state.get_meta("store_hash") or hashlib.sha256(f"store:{self.config.seed}".encode()) \
@@ -336,11 +334,13 @@ class BigCommerceProfile(Profile):
         for oid, date, status_id, deleted, customer_id in state.order_rows():
             self._index(oid, date, status_id, deleted, customer_id)
         self._variants: dict[int, tuple[int, int | None]] = {}  # variant id -> (product id, combo id)
+        self._variants_of: dict[int, list[int]] = {}
         self._by_sku: dict[str, int] = {}
         for pid in sorted(self.catalog.products):
             for cid in [c["id"] for c in self.catalog.combos_of.get(pid, [])] or [None]:
                 vid = cid if cid else BASE_VARIANT_OFFSET + pid
                 self._variants[vid] = (pid, cid)
+                self._variants_of.setdefault(pid, []).append(vid)
                 sku = self.variant_sku(pid, cid)
                 if sku:
                     self._by_sku.setdefault(sku, vid)
@@ -903,8 +903,7 @@ class BigCommerceProfile(Profile):
     def _product(self, pid: int, stock, include: set[str]) -> dict:
         p = self.catalog.products[pid]
         mode = self.tracking(pid)
-        vids = [vid for vid, (owner, _) in self._variants.items() if owner == pid]
-        variants = [self._variant(vid, stock) for vid in vids]
+        variants = [self._variant(vid, stock) for vid in self._variants_of[pid]]
         level = stock[0][pid] if mode == "product" else sum(v["inventory_level"] for v in variants)
         created = _stored_ts(generator.CUSTOMER_EPOCH.isoformat(" ")) + pid * 3600
         out = {"id": pid, "name": p["name"], "type": p["kind"], "sku": p["code"], "description": p["description"],
@@ -999,7 +998,7 @@ class BigCommerceProfile(Profile):
     def inventory_items(self, params, body) -> Reply:
         """One row per stock-keeping record: a product-tracked product (named by its base
         variant, null for one with variations) or a variant of a variant-tracked product."""
-        stock = self._stock()
+        stock, locations = self._stock(), self._locations()
         rows: list[dict] = []
         wanted = {lid for lid in _int_list(params.get("location_id:in"))} or {DEFAULT_LOCATION, SECOND_LOCATION}
         for pid in sorted(self.catalog.products):
@@ -1019,7 +1018,7 @@ class BigCommerceProfile(Profile):
                                             "total_inventory_onhand": levels[lid], "location_enabled": True,
                                             "settings": {"safety_stock": 0, "is_in_stock": levels[lid] > 0,
                                                          "warning_level": 0, "bin_picking_number": ""}}
-                                           for loc in self._locations() if (lid := loc["id"]) in wanted]})
+                                           for loc in locations if (lid := loc["id"]) in wanted]})
         for key, field in (("sku:in", "sku"), ("variant_id:in", "variant_id"), ("product_id:in", "product_id")):
             if key in params:
                 values = set(params[key].split(",")) if field == "sku" else set(_int_list(params[key]))

@@ -84,8 +84,10 @@ class Sandbox:
         # bigcommerce only: rate limit, lines embedded per order, inventory write lag, webhook secret
         self._rest_options = {"quota": quota, "window_ms": window_ms, "embed_lines": embed_lines,
                               "inventory_delay_ms": inventory_delay_ms, "client_secret": client_secret}
-        if profile == "bigcommerce":
-            bigcommerce.RateLimiter(quota, window_ms)  # checks them now, not at start()
+        if profile == "bigcommerce":  # check now, not at start()
+            bigcommerce.RateLimiter(quota, window_ms)
+            if embed_lines is not None and embed_lines < 0 or inventory_delay_ms < 0:
+                raise ValueError("embed_lines (None: every line) and inventory_delay_ms must be 0 or more")
         self._tmp: Path | None = None
         self._state: State | None = None
         self._server: ServerThread | None = None
