@@ -451,6 +451,15 @@ def test_webhooks_are_signed_and_redelivered(fresh):
         time.sleep(0.3)
         assert len(receiver.got) == 3  # type: ignore[attr-defined]
         assert [d["status"] for d in sb.webhook_deliveries()] == [200, 200, 200]
+        stock_hook = http.post("/v3/hooks", json={"scope": "store/product/inventory/updated",
+                                                  "destination": destination}).json()["data"]
+        product = _catalog_item(http, "product")
+        http.put("/v3/inventory/adjustments/absolute", json={"items": [
+            {"location_id": 1, "product_id": product["id"], "quantity": 5}]})
+        stock_event = json.loads(_wait_for(receiver.got, 4)[3][1])
+        assert stock_event["scope"] == "store/product/inventory/updated" and stock_event["data"]["inventory"] == {
+            "product_id": product["id"], "method": "absolute", "value": 5}
+        assert http.delete(f"/v3/hooks/{stock_hook['id']}").status_code == 200
         assert http.delete(f"/v3/hooks/{hook['id']}").status_code == 200
         assert http.get(f"/v3/hooks/{hook['id']}").status_code == 404
     finally:

@@ -1133,13 +1133,15 @@ class BigCommerceProfile(Profile):
             if location == DEFAULT_LOCATION:
                 self._fire_row(row, "absolute" if not relative else "relative", qty)
 
-    def _fire_row(self, row: tuple[str, int], method: str, value: int) -> None:
+    def _fire_row(self, row: tuple[str, int], method: str, value: int, by_order: bool = False) -> None:
+        """``store/product|sku/inventory[/order]/updated`` for a changed stock row (A8)."""
+        cause = "/order" if by_order else ""
         if row[0] == "products":
-            self.webhooks.fire("store/product/inventory/updated", {
+            self.webhooks.fire(f"store/product/inventory{cause}/updated", {
                 "type": "product", "id": row[1], "inventory": {"product_id": row[1], "method": method, "value": value}})
         else:
             pid = self.catalog.combos[row[1]]["product_id"]
-            self.webhooks.fire("store/sku/inventory/updated", {
+            self.webhooks.fire(f"store/sku/inventory{cause}/updated", {
                 "type": "sku", "id": row[1],
                 "inventory": {"product_id": pid, "method": method, "value": value, "variant_id": row[1]}})
 
@@ -1150,7 +1152,7 @@ class BigCommerceProfile(Profile):
         for line in lines:
             row = self.stock_row(line["product_id"], line["combo_id"] or None)
             if row:
-                self._fire_row(row, "relative", self._level(row, DEFAULT_LOCATION, stock))
+                self._fire_row(row, "relative", self._level(row, DEFAULT_LOCATION, stock), by_order=True)
 
     def absolute(self, params, body) -> Reply:
         return self._adjust(body, relative=False)
