@@ -1190,7 +1190,7 @@ class BigCommerceProfile(Profile):
         return self._v3_list(items, params)
 
     def create_hook(self, params, body) -> Reply:
-        fields = self._hook_fields(_body(body, dict, v3=True), None)
+        fields = self._hook_fields(_body(body, dict), None)
         now = int(time.time())
         hook = {"id": max(self.webhooks.hooks, default=0) + 1, "client_id": self.client_id,
                 "store_hash": self.store_hash, **fields, "created_at": now, "updated_at": now}
@@ -1208,7 +1208,7 @@ class BigCommerceProfile(Profile):
 
     def update_hook(self, params, body, hook_id) -> Reply:
         hook = self._hook(hook_id)
-        hook = {**hook, **self._hook_fields(_body(body, dict, v3=True), hook), "updated_at": int(time.time())}
+        hook = {**hook, **self._hook_fields(_body(body, dict), hook), "updated_at": int(time.time())}
         self.webhooks.save(hook)
         return _json({"data": hook, "meta": {}})
 
@@ -1317,7 +1317,7 @@ def _customer_address(c: dict) -> dict:
             "address_type": "residential", "form_fields": []}
 
 
-def _body(body: bytes, kind: type, v3: bool = False) -> dict:
+def _body(body: bytes, kind: type) -> dict:
     try:
         value = json.loads(body or b"null")
     except ValueError:
