@@ -15,7 +15,13 @@ and trusts the sandbox CA through ``REQUESTS_CA_BUNDLE``; the tap itself is unch
 Run: ``.venv/bin/python bench/bigcommerce_vs_tap.py [--orders 1000] [--quota 150]
 [--window-ms 30000] [--tools tap,seconnect]`` (``--quota 0``: no limit). Under the default
 quota the tap paces itself to about one page of 45 orders per 30 s window: 1,000 orders take
-about 12 minutes.
+about 11 minutes.
+
+Measured 3 Dec 2026 on the shared 2-core machine, 1,000 orders, quota 150 per 30 s (tap only):
+the tap made 2,949 requests (no 429: it waits out each window) in 634 s and extracted 514 of
+the 943 live orders, 1,620 of their 3,421 lines. It drops every order with a typed option
+(its schema wants ``product_options.value`` to be a number; BigCommerce sends the text) and
+reads only the first 50 lines of the 60-line orders.
 """
 
 from __future__ import annotations

@@ -188,6 +188,16 @@ def test_rate_limit_headers_and_429(fresh):
     assert sb.rest_requests()[-2:] == [("GET", "/v3/catalog/products", 429), ("GET", "/v2/time", 200)]
 
 
+def test_reset_and_truncate_faults_on_rest_calls(fresh):
+    sb, http = fresh(faults="reset*1@catalog,truncate*1@orders")
+    with pytest.raises(httpx.TransportError):
+        http.get("/v3/catalog/products")
+    with pytest.raises(httpx.TransportError):
+        http.get("/v2/orders")
+    assert http.get("/v2/orders").status_code == 200
+    assert [status for _, _, status in sb.rest_requests()] == [0, 200, 200]
+
+
 def test_unlimited_quota_still_sends_headers(bc):
     _, http = bc
     reply = http.get("/v2/time")
@@ -256,6 +266,13 @@ def test_catalog_tracking_modes_variants_and_odd_skus(bc):
     assert [v["id"] for v in variants] == [v["id"] for v in complex_["variants"]]
     by_sku = http.get("/v3/catalog/variants", params={"sku": variants[0]["sku"]}).json()["data"]
     assert [v["id"] for v in by_sku] == [variants[0]["id"]]
+    some = http.get("/v3/catalog/products", params={"id:in": "2,5,9"}).json()["data"]
+    assert [p["id"] for p in some] == [2, 5, 9]
+    two = http.get("/v3/catalog/products", params={"sku:in": f"{products[0]['sku']},{odd[0]}"}).json()["data"]
+    assert {p["sku"] for p in two} == {products[0]["sku"], odd[0]}
+    with_options = http.get("/v3/catalog/products", params={"include": "options", "limit": 50}).json()
+    assert with_options["meta"]["pagination"]["per_page"] == 10
+    assert any(p["options"] and p["options"][0]["option_values"] for p in with_options["data"])
     page = http.get("/v3/catalog/products", params={"limit": 5, "page": 2, "sort": "name",
                                                     "direction": "desc"}).json()
     assert page["meta"]["pagination"]["links"]["next"] == "?page=3&limit=5"
