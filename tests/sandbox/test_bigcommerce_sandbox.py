@@ -385,6 +385,7 @@ def test_steering_and_order_writes(fresh):
     assert http.delete(f"/v2/orders/{second}").status_code == 204
     assert {first, second} <= {o["id"] for o in all_orders(http, is_deleted="true")}
     assert not {first, second} & {o["id"] for o in all_orders(http)}
+    assert {int(o["number"]) for o in sb.orders() if o["deleted"]} >= {first, second}
     admin = httpx.post(f"https://{sb.api_base}/__sandbox/steer/status", params={"order": third, "status": "Shipped"},
                        headers={"X-Sandbox-Token": sb.password}, verify=trust(sb))
     assert admin.status_code == 200 and http.get(f"/v2/orders/{third}").json()["status_id"] == 2
