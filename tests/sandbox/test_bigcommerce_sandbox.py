@@ -101,6 +101,14 @@ def test_v2_paging_204_and_413(bc):
     too_big = http.get("/v2/orders", params={"limit": 251})
     assert too_big.status_code == 413 and too_big.json()[0]["status"] == 413
     assert http.get("/v2/orders/count").json()["count"] == len(live)
+    window = all_orders(http, min_id=live[10], max_id=live[19])
+    assert [o["id"] for o in window] == live[10:20]
+    shipped = all_orders(http, status_id=2)
+    assert shipped and {o["status_id"] for o in shipped} == {2}
+    counts = http.get("/v2/orders/count", params={"status_id": 2}).json()
+    assert counts["count"] == len(shipped) == next(s["count"] for s in counts["statuses"] if s["id"] == 2)
+    customer = next(o["customer_id"] for o in pages if o["customer_id"])
+    assert {o["customer_id"] for o in all_orders(http, customer_id=customer)} == {customer}
 
 
 def test_date_filters_take_iso_and_rfc2822_and_sort(bc):
