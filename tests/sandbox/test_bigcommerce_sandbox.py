@@ -332,6 +332,9 @@ def test_identity_rule_207_and_422(fresh):
     assert sb.qoh(by_product["sku"]) == 42 and sb.qoh(variant["sku"]) == 7
     again = http.get(f"/v3/catalog/products/{by_product['id']}").json()["data"]
     assert again["inventory_level"] == 42
+    since = dt.datetime.fromtimestamp(parse_date(again["date_modified"]), dt.UTC).isoformat()
+    touched = http.get("/v3/catalog/products", params={"date_modified:min": since}).json()["data"]
+    assert {p["id"] for p in touched} == {by_product["id"], by_variant["id"]}
     first = http.post("/v3/inventory/adjustments/relative", json={"items": [
         {"location_id": 2, "sku": variant["sku"], "quantity": 1}]})
     assert first.status_code == 422 and "absolute adjustment before relative" in first.json()["errors"]["items.0"]
