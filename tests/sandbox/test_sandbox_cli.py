@@ -100,6 +100,7 @@ def test_bigcommerce_profile_serves_the_rest_api(tmp_path):
         token = re.search(r"Access token:\s+(\S+)", banner).group(1)
         ca_file = re.search(r"CA cert:\s+(\S+)", banner).group(1)
         assert re.search(r"Client secret:\s+\S+", banner)
+        assert f"--type BigCommerce --set store_hash={store_hash} --set api_base={api_base}" in banner
         reply = httpx.get(f"https://{api_base}/stores/{store_hash}/v2/orders/count",
                           headers={"X-Auth-Token": token}, verify=ssl.create_default_context(cafile=ca_file))
         assert reply.status_code == 200 and reply.headers["x-rate-limit-requests-quota"] == "7"

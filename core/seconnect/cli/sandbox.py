@@ -141,5 +141,8 @@ def _announce_rest(cart, summary: dict, kept: str) -> None:
     echo(f"  Access token:  {cart.password}   (the X-Auth-Token header)")
     echo(f"  Client secret: {cart.client_secret}   (signs webhooks)")
     echo(f"  CA cert:       {cart.ca_file}")
+    echo("Add it as a cart (type the access token above when asked):")
+    echo(f"  seconnect carts add sandbox --type BigCommerce --set store_hash={cart.store_hash} "
+         f"--set api_base={cart.api_base} --ca-bundle {shlex.quote(str(cart.ca_file))}")
     echo(f"More orders: POST https://{cart.api_base}/__sandbox/orders?count=N with header X-Sandbox-Token: <token>")
     echo("Press Ctrl-C to stop.")
