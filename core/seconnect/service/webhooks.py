@@ -13,18 +13,20 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
+from ..cartdef import CartDefinition
 from ..carts import get_cart
-from ..errors import NotFoundError, SeconnectError
+from ..errors import NotFoundError, SeconnectError, UsageError
 from ..operations import WebhookAction
 from ..plugins import Plugins
 from ..store import Store, tables, utcnow
 from . import schedules
 
-__all__ = ["Answer", "MAX_BODY", "KEEP_DAYS", "receive", "prune"]
+__all__ = ["Answer", "MAX_BODY", "KEEP_DAYS", "receive", "prune", "hook_url", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +87,26 @@ def prune(store: Store) -> int:
     with store.begin() as conn:
         return conn.execute(delete(tables.webhook_events).where(
             tables.webhook_events.c.received_at < utcnow() - timedelta(days=KEEP_DAYS))).rowcount
+
+
+def hook_url(public_url: str, cart_name: str) -> str:
+    """``PUBLIC_URL/hooks/<cart>`` for a cart; the service's public URL must be HTTPS (plain HTTP
+    only to this machine, for trials): carts send webhooks across the internet."""
+    parts = urlsplit(public_url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise UsageError(f"--url {public_url!r} is not the service's public base URL.",
+                         hint="Give it like https://seconnect.example.com (where carts can reach `seconnect serve`).")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise UsageError(f"--url {public_url!r} is plain HTTP: the cart's deliveries could be read and forged.",
+                         hint="Put the service behind HTTPS (--tls-cert/--tls-key, or a TLS proxy) and give that URL.")
+    return f"{public_url.strip().rstrip('/')}/hooks/{quote(cart_name, safe='')}"
+
+
+def register(plugins: Plugins, cart: CartDefinition, public_url: str, remove: bool) -> list[str]:
+    """`seconnect carts webhooks`: the cart's plugin registers (or removes) its webhooks."""
+    url = hook_url(public_url, cart.name)
+    done = plugins.pm.hook.register_webhooks(cart=cart, url=url, remove=remove)
+    if done is None:
+        raise UsageError(f"cart {cart.name!r} (type {cart.type}) cannot register webhooks.",
+                         hint="Its cart type takes no webhooks; its schedules keep it up to date.")
+    return list(done)
