@@ -57,7 +57,8 @@ def check_bind(host: str, tls_cert: Path | None, tls_key: Path | None, reason: s
 @click.option("--insecure-bind-reason", metavar="TEXT",
               help="Serve a non-loopback --host over plain HTTP anyway, saying why that is safe (logged).")
 @click.option("--lease", type=click.FloatRange(1, 86400), default=None, metavar="SECONDS",
-              help="How long a killed instance's schedule waits before another instance runs it (default 60).")
+              help="How long a killed instance's schedules and outbox rows wait before another instance takes "
+                   "them over (default 60).")
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Jobs this instance runs at once (several carts).")
 @pass_app

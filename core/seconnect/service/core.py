@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from .. import outbox
 from ..cartdef import CartDefinition
 from ..errors import StoreError
 from ..jobs.base import cart_lock
@@ -44,6 +45,7 @@ class Service:
         self.scheduler = Scheduler(store, plugins, owner=self.owner, stop=self.stop, lease_s=lease_s,
                                    poll_s=poll_s, workers=workers)
         self.worker_poll_s = worker_poll_s
+        self.policy = outbox.Policy(lease=lease_s)  # one lease for a killed instance's schedules and outbox rows
         self.metrics = Metrics(self)
         self._threads: dict[str, threading.Thread] = {}
         self._lock = contextlib.ExitStack()
@@ -77,7 +79,7 @@ class Service:
         from ..jobs.realtime import run_realtime
 
         run_realtime(self.store, self.plugins, follow=True, poll=self.worker_poll_s, stop=self.stop,
-                     worker_id=self.owner,
+                     worker_id=self.owner, policy=self.policy,
                      on_wait=lambda: log.warning("another realtime worker delivers for this SQLite store; "
                                                  "this one waits to take over"))
 
