@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from seconnect.testing.service import free_port
 
 
 class Served:
@@ -55,26 +47,3 @@ class Served:
             self.proc.kill()
         self.proc.communicate(timeout=30)
 
-
-@contextmanager
-def live(service, *, start: bool = True) -> Iterator[str]:
-    """The service's app on a real loopback port in this process (uvicorn in a thread); its URL.
-    With ``start=False`` the app runs without its lifespan: the scheduler and worker never start."""
-    import uvicorn
-
-    from seconnect.service import build_app
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_config=None,
-                                           lifespan="on" if start else "off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(60)

@@ -10,8 +10,7 @@ from sqlalchemy import insert
 
 from seconnect.service import Service
 from seconnect.store import tables, utcnow
-
-from .helpers import live
+from seconnect.testing.service import live
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:

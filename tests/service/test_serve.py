@@ -10,8 +10,9 @@ import pytest
 from ops.helpers import add_cart, cli, cli_json
 
 from seconnect.service import Service, schedules
+from seconnect.testing.service import live
 
-from .helpers import Served, live
+from .helpers import Served
 
 
 def test_sigterm_lets_the_running_job_finish_and_exits_0(store, plugins, gen, db_url):

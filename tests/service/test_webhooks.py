@@ -18,8 +18,8 @@ from seconnect.cli import build_cli
 from seconnect.plugins import load_plugins
 from seconnect.service import Service, schedules
 from seconnect.store import tables
+from seconnect.testing.service import live
 
-from .helpers import live
 from .test_schedules import _run_pass
 
 TOKEN = "hook-s3cret"
@@ -128,10 +128,9 @@ def test_a_webhook_brings_a_new_order_in_while_the_schedule_is_far_away(store, p
     cart = add_cart(store, plugins, gen)
     with store.begin() as conn:
         schedules.add(conn, plugins, cart, "import-orders", at_time="03:00")
-    service = Service(store, plugins, poll_s=0.05)
+    service = Service(store, plugins, poll_s=600)  # only the webhook's wake-up can start the run in time
     with live(service) as url:
-        deadline = time.monotonic() + 30
-        started = time.monotonic()
+        deadline = time.monotonic() + 20
         assert post(url, "Shop", 1).status_code == 202
         while _count(store, tables.orders) < 12:
             assert time.monotonic() < deadline, "the webhook's import never ran"
@@ -141,7 +140,6 @@ def test_a_webhook_brings_a_new_order_in_while_the_schedule_is_far_away(store, p
         while _count(store, tables.orders) < 13:
             assert time.monotonic() < deadline, "the second webhook's import never ran"
             time.sleep(0.05)
-    assert time.monotonic() - started < 30
     with store.connect() as conn:
         assert conn.execute(select(tables.orders.c.id).where(tables.orders.c.number == number)).first()
         [schedule] = schedules.list_schedules(conn)

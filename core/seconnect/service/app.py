@@ -49,6 +49,8 @@ def service_routes(service: Service) -> list[Route]:
             else:
                 answer = await run_in_threadpool(webhooks.receive, service.store, service.plugins, cart,
                                                  request.headers, body)
+        if answer.outcome == "queued":
+            service.scheduler.wake.set()  # run it now, not at the next poll
         # Only known carts get their own label: names sent by strangers must not grow the metrics.
         label = "" if answer.outcome == "unknown-cart" else cart
         service.metrics.webhook_events.labels(label, answer.outcome).inc()

@@ -86,6 +86,7 @@ class Service:
     def shutdown(self) -> None:
         """Stop claiming; wait for the jobs and the outbox batch in hand; release the lock."""
         self.stop.set()
+        self.scheduler.wake.set()
         for thread in self._threads.values():
             thread.join()
         self._lock.close()

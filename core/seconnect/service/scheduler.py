@@ -41,6 +41,8 @@ class Scheduler:
                  lease_s: float = LEASE_S, poll_s: float = POLL_S, workers: int = 4):
         self.store, self.plugins, self.owner, self.stop = store, plugins, owner, stop
         self.lease_s, self.poll_s, self.workers = lease_s, poll_s, workers
+        #: Set to look for due schedules now (a webhook arrived here, or a stop was asked).
+        self.wake = threading.Event()
         self._in_hand: dict[int, Future[Any]] = {}
         self._renewed = 0.0
         self._pruned = float("-inf")
@@ -50,13 +52,14 @@ class Scheduler:
         failures = 0
         with ThreadPoolExecutor(self.workers, thread_name_prefix="seconnect-job") as pool:
             while not self.stop.is_set():
+                self.wake.clear()  # a wake-up during the pass below makes the next one start at once
                 try:
                     self.tick(pool)
                     failures = 0
                 except Exception:  # a database restart or a network blip: try again shortly
                     failures += 1
                     log.exception("scheduler pass failed; trying again")
-                self.stop.wait(min(30.0, self.poll_s * 2 ** failures) if failures else self.poll_s)
+                self.wake.wait(min(30.0, self.poll_s * 2 ** failures) if failures else self.poll_s)
             while self._in_hand:  # finish the work in hand, keeping its leases alive
                 self._renew(force=False)
                 self._reap()
@@ -109,6 +112,7 @@ class Scheduler:
             if last_run_started() != before:  # this thread's previous job left its id behind
                 run_id = last_run_started()
             self._finish(schedule, run_id, outcome)
+            self.wake.set()  # a webhook may want one more run, or a slot was freed
 
     def _finish(self, schedule: Schedule, run_id: int | None, outcome: str) -> None:
         try:
