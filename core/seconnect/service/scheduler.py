@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 LEASE_S = 60.0
 #: How often the scheduler looks for due schedules.
 POLL_S = 1.0
+#: The shortest pause between two passes.
+MIN_PAUSE_S = 0.02
 #: How often old webhook deliveries are forgotten.
 PRUNE_EVERY_S = 3600.0
 
@@ -46,6 +48,7 @@ class Scheduler:
         self._in_hand: dict[int, Future[Any]] = {}
         self._renewed = 0.0
         self._pruned = float("-inf")
+        self._pause = poll_s
 
     def run(self) -> None:
         """The thread's body: until ``stop`` is set; then waits for the jobs in hand."""
@@ -59,7 +62,7 @@ class Scheduler:
                 except Exception:  # a database restart or a network blip: try again shortly
                     failures += 1
                     log.exception("scheduler pass failed; trying again")
-                self.wake.wait(min(30.0, self.poll_s * 2 ** failures) if failures else self.poll_s)
+                self.wake.wait(min(30.0, self.poll_s * 2 ** failures) if failures else self._pause)
             while self._in_hand:  # finish the work in hand, keeping its leases alive
                 self._renew(force=False)
                 self._reap()
@@ -72,10 +75,14 @@ class Scheduler:
         self._reap()
         self._renew(force=False)
         free = self.workers - len(self._in_hand)
+        self._pause = self.poll_s
         if free <= 0:
             return
         with self.store.begin() as conn:
             claimed = schedules.claim_due(conn, self.owner, self.lease_s, free)
+            soon = schedules.seconds_to_next(conn)
+        # Look again when the next schedule is due (on time, not up to a poll late), else after a poll.
+        self._pause = self.poll_s if soon is None else min(self.poll_s, max(MIN_PAUSE_S, soon))
         for schedule in claimed:
             self._in_hand[schedule.id] = pool.submit(self._run, schedule)
 

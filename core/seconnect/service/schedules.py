@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
 from ..capabilities import Capability
 from ..cartdef import CartDefinition
@@ -32,7 +32,7 @@ from ..plugins import Plugins
 from ..store import tables, utcnow
 
 __all__ = ["JOBS", "Schedule", "parse_every", "parse_at", "every_text", "next_due", "add", "list_schedules",
-           "get", "remove", "set_paused", "want", "claim_due", "renew", "finish"]
+           "get", "remove", "set_paused", "want", "claim_due", "seconds_to_next", "renew", "finish"]
 
 #: The jobs a schedule can run: `seconnect run`'s per-cart jobs (realtime is the service's own worker).
 JOBS = ("import-orders", "import-products", "import-customers", "inventory-get", "inventory-send")
@@ -215,6 +215,14 @@ def claim_due(conn: Connection, owner: str, lease_s: float, limit: int) -> list[
         if got:
             claimed.append(get(conn, schedule_id))
     return claimed
+
+
+def seconds_to_next(conn: Connection) -> float | None:
+    """Seconds until the earliest schedule nobody runs now is due (None: none is timed)."""
+    now = utcnow()
+    due = conn.execute(select(func.min(_S.c.next_due)).where(
+        _S.c.paused.is_(False), or_(_S.c.lease_until.is_(None), _S.c.lease_until < now))).scalar()
+    return None if due is None else (due - now).total_seconds()
 
 
 def renew(conn: Connection, owner: str, schedule_ids: list[int], lease_s: float) -> None:
