@@ -109,3 +109,11 @@ def test_a_paused_schedule_does_not_run(store, plugins, gen, db_url):
         schedules.set_paused(conn, added.id, True)
     _run_pass(store, plugins)
     assert cli_json(db_url, "runs")[1]["total"] == 0
+
+
+def test_removing_a_cart_removes_its_schedules(store, plugins, gen, db_url):
+    cart = add_cart(store, plugins, gen)
+    with store.begin() as conn:
+        schedules.add(conn, plugins, cart, "import-orders", every_s=60)
+    assert cli(db_url, "carts", "remove", "Shop", "--yes").exit_code == 0
+    assert cli_json(db_url, "schedule", "list")[1] == []

@@ -3,6 +3,7 @@ loopback unless told why not; one instance per SQLite store; SIGTERM finishes th
 
 from __future__ import annotations
 
+import socket
 import time
 
 import httpx
@@ -79,3 +80,11 @@ def test_healthz_says_503_when_the_threads_do_not_run(store, plugins):
         answer = httpx.get(f"{url}/healthz")
         assert (answer.status_code, answer.json()["status"]) == (200, "ok")
     assert service.stop.is_set()  # the lifespan's end stopped the threads
+
+
+def test_a_port_in_use_is_a_clear_error(store, db_url):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = cli(db_url, "serve", "--port", str(taken.getsockname()[1]))
+    assert result.exit_code == 2 and "could not listen on 127.0.0.1" in result.stderr and "--port" in result.stderr

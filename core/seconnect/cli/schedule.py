@@ -73,37 +73,24 @@ def list_cmd(app: App, cart_name: str | None, as_json: bool) -> None:
     emit(rows, as_json, _text)
 
 
-def _change(verb: str, action):
-    @command.command(verb)
+def _change(verb: str, done: str, help_text: str, apply) -> None:
+    """Add `schedule VERB ID`; ``apply(schedules_module, conn, id)`` does it."""
+
+    @command.command(verb, help=help_text)
     @click.argument("schedule_id", metavar="ID", type=ID)
     @json_option
     @pass_app
     def change(app: App, schedule_id: int, as_json: bool) -> None:
+        from ..service import schedules
+
         with app.store.begin() as conn:
-            done = action(conn, schedule_id).as_dict()
-        emit(done, as_json, lambda s: f"Schedule {s['id']} ({s['job']} for cart {s['cart']}, {s['timing']}): {verb}d.")
-
-    return change
+            changed = apply(schedules, conn, schedule_id).as_dict()
+        emit(changed, as_json, lambda s: f"Schedule {s['id']} ({s['job']} for cart {s['cart']}, {s['timing']}): {done}.")
 
 
-def _remove(conn, schedule_id):
-    from ..service import schedules
-
-    return schedules.remove(conn, schedule_id)
-
-
-def _pause(conn, schedule_id):
-    from ..service import schedules
-
-    return schedules.set_paused(conn, schedule_id, True)
-
-
-def _resume(conn, schedule_id):
-    from ..service import schedules
-
-    return schedules.set_paused(conn, schedule_id, False)
-
-
-_change("remove", _remove).help = "Remove a schedule (a run in progress finishes)."
-_change("pause", _pause).help = "Pause a schedule: it runs neither on time nor on webhooks until resumed."
-_change("resume", _resume).help = "Resume a paused schedule; a run it missed meanwhile runs once, now."
+_change("remove", "removed", "Remove a schedule (a run in progress finishes).",
+        lambda schedules, conn, i: schedules.remove(conn, i))
+_change("pause", "paused", "Pause a schedule: it runs neither on time nor on webhooks until resumed.",
+        lambda schedules, conn, i: schedules.set_paused(conn, i, True))
+_change("resume", "resumed", "Resume a paused schedule; a run it missed meanwhile runs once, now.",
+        lambda schedules, conn, i: schedules.set_paused(conn, i, False))

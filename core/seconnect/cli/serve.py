@@ -9,10 +9,12 @@ claiming work, lets the jobs and the outbox batch in hand finish, and exits 0. S
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -80,44 +82,34 @@ def command(app: App, host, port, tls_cert, tls_key, insecure_bind_reason, lease
     config = uvicorn.Config(build_app(service), host=host, port=port, log_config=None, access_log=False,
                             ssl_certfile=str(tls_cert) if tls_cert else None,
                             ssl_keyfile=str(tls_key) if tls_key else None, timeout_graceful_shutdown=30)
-    server = _Server(config)
-    click.echo(f"seconnect serve: listening on {'https' if tls_cert else 'http'}://{host}:{port} "
+    server = uvicorn.Server(config)
+    # Our own SIGTERM/SIGINT handling: uvicorn's re-raises the signal after its graceful
+    # shutdown, which would end the process by the signal instead of exit 0.
+    server.capture_signals = functools.partial(_graceful_stop, server)
+    click.echo(f"seconnect serve: starting on {'https' if tls_cert else 'http'}://{host}:{port} "
                f"(instance {service.owner}); SIGTERM or Ctrl-C stops after the work in hand.", err=True)
-    server.run()
-    if not server.started:
-        raise UsageError(f"could not listen on {host}:{port}.", hint="Is another program using the port? Try --port.")
+    try:
+        server.run()
+    except SystemExit:  # uvicorn could not bind (it logged why)
+        if server.started:
+            raise
+        raise UsageError(f"could not listen on {host}:{port}.",
+                         hint="Is another program using that port? Choose another with --port.") from None
     click.echo("seconnect serve: stopped.", err=True)
 
 
-class _Server:
-    """uvicorn's server, with our own SIGTERM/SIGINT handling: stop gracefully and exit 0
-    (uvicorn re-raises the signal after shutdown, which would end the process with it)."""
+@contextlib.contextmanager
+def _graceful_stop(server) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
+        yield
+        return
 
-    def __init__(self, config):
-        import uvicorn
+    def on_signal(signum, _frame) -> None:
+        server.should_exit = True
 
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(inner):
-                if threading.current_thread() is not threading.main_thread():
-                    yield
-                    return
-
-                def on_signal(signum, _frame) -> None:
-                    inner.should_exit = True
-
-                previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-                try:
-                    yield
-                finally:
-                    for s, handler in previous.items():
-                        signal.signal(s, handler)
-
-        self.server = Server(config)
-
-    @property
-    def started(self) -> bool:
-        return self.server.started
-
-    def run(self) -> None:
-        self.server.run()
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

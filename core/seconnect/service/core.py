@@ -116,4 +116,4 @@ class Service:
             thread = self._threads.get(name)
             report[name] = "alive" if thread is not None and thread.is_alive() else "stopped"
         healthy = report["store"] == "ok" and all(report[n] == "alive" for n in ("scheduler", "worker"))
-        return healthy, {"status": "ok" if healthy else "failing", **report, "instance": self.owner}
+        return healthy, {"status": "ok" if healthy else "failing", **report}

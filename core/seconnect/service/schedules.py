@@ -184,11 +184,11 @@ def set_paused(conn: Connection, schedule_id: int, paused: bool) -> Schedule:
 
 
 def want(conn: Connection, cart: CartDefinition, job: str) -> int:
-    """A webhook wants ``job`` run for ``cart`` soon: mark its first schedule (one is added,
-    "on webhooks only", if the cart has none for the job). Returns the schedule's id."""
+    """A webhook wants ``job`` run for ``cart`` soon: mark its first active schedule for the job
+    (one is added, "on webhooks only", if the cart has none). Returns the schedule's id."""
     now = utcnow()
     first = conn.execute(select(_S.c.id).where(_S.c.cart_id == cart.id, _S.c.job == job)
-                         .order_by(_S.c.id).limit(1)).scalar()
+                         .order_by(_S.c.paused, _S.c.id).limit(1)).scalar()
     if first is None:
         return conn.execute(insert(_S).values(cart_id=cart.id, job=job, paused=False, wanted_at=now,
                                               created_at=now).returning(_S.c.id)).scalar_one()
