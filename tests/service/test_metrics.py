@@ -35,6 +35,13 @@ def test_metrics_report_the_store(store, plugins, gen, db_url):
     assert got[("seconnect_orders", (("cart", "Shop"),))] == 12
     assert got[("seconnect_runs_total", (("job", "import-orders"), ("outcome", "ok")))] == 1
     assert got[("seconnect_runs_total", (("job", "import-customers"), ("outcome", "failed")))] == 1
+    with store.begin() as conn:
+        conn.execute(insert(tables.runs).values(job="import-products", cart_id=cart.id, status="running",
+                                                started_at=utcnow(), heartbeat_at=utcnow(), host="elsewhere"))
+    with live(Service(store, plugins), start=False) as url:
+        got = _samples(httpx.get(f"{url}/metrics").text)
+    assert got[("seconnect_runs_running", (("job", "import-products"),))] == 1
+    assert not [k for k in got if k[0] == "seconnect_runs_total" and ("outcome", "running") in k[1]]
     assert got[("seconnect_outbox_rows", (("state", "pending"),))] == 2
     assert got[("seconnect_outbox_rows", (("state", "parked"),))] == 1
     last = got[("seconnect_last_success_timestamp_seconds", (("cart", "Shop"), ("job", "import-orders")))]

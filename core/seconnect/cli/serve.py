@@ -105,7 +105,9 @@ def _graceful_stop(server) -> Iterator[None]:
         return
 
     def on_signal(signum, _frame) -> None:
+        click.echo("seconnect serve: stopping after the work in hand… (again to abort)", err=True)
         server.should_exit = True
+        signal.signal(signum, signal.SIG_DFL)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

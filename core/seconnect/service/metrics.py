@@ -42,12 +42,18 @@ class _StoreCollector(Collector):
                 orders.add_metric([cart], n)
             yield orders
 
-            runs = CounterMetricFamily("seconnect_runs", "Job runs recorded, by job and outcome",
+            # Finished runs only in the counter (it must never go down); running ones are a gauge.
+            runs = CounterMetricFamily("seconnect_runs", "Finished job runs, by job and outcome",
                                        labels=["job", "outcome"])
+            running = GaugeMetricFamily("seconnect_runs_running", "Job runs in progress", labels=["job"])
             for job, status, n in conn.execute(select(t.runs.c.job, t.runs.c.status, func.count())
                                                .group_by(t.runs.c.job, t.runs.c.status)):
-                runs.add_metric([job, status], n)
+                if status == "running":
+                    running.add_metric([job], n)
+                else:
+                    runs.add_metric([job, status], n)
             yield runs
+            yield running
 
             outbox = GaugeMetricFamily("seconnect_outbox_rows", "Outbox rows by state (pending + sending: the "
                                        "depth; parked: waiting for the merchant)", labels=["state"])
