@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx
 
@@ -15,9 +16,10 @@ from seconnect.testing.service import free_port
 class Served:
     """One `seconnect serve` process: its URL, and waiting for it to answer or to end."""
 
-    def __init__(self, db_url: str, *args: str, port: int | None = None):
+    def __init__(self, db_url: str, *args: str, port: int | None = None, verify: Any = True):
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if '--tls-cert' in args else 'http'}://127.0.0.1:{self.port}"
+        self.verify = verify
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "seconnect", "--db", db_url, "serve", "--port", str(self.port), *args],
             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
@@ -28,7 +30,7 @@ class Served:
             if self.proc.poll() is not None:
                 raise AssertionError(f"serve exited {self.proc.returncode}: {self.proc.stderr.read()}")
             try:
-                answer = httpx.get(f"{self.url}/healthz", timeout=2)
+                answer = httpx.get(f"{self.url}/healthz", timeout=2, verify=self.verify)
                 if answer.status_code == 200:
                     return answer.json()
             except httpx.TransportError:

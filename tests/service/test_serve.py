@@ -4,10 +4,12 @@ loopback unless told why not; one instance per SQLite store; SIGTERM finishes th
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 
 import httpx
 import pytest
+import trustme
 from ops.helpers import add_cart, cli, cli_json
 
 from seconnect.service import Service, schedules
@@ -88,3 +90,23 @@ def test_a_port_in_use_is_a_clear_error(store, db_url):
         taken.listen()
         result = cli(db_url, "serve", "--port", str(taken.getsockname()[1]))
     assert result.exit_code == 2 and "could not listen on 127.0.0.1" in result.stderr and "--port" in result.stderr
+
+
+def test_serve_with_tls_answers_over_verified_https(store, db_url, tmp_path):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the backend does not matter here")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_pem.write_to_path(tmp_path / "key.pem")
+    cert.cert_chain_pems[0].write_to_path(tmp_path / "cert.pem")
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    served = Served(db_url, "--host", "127.0.0.1", "--tls-cert", str(tmp_path / "cert.pem"),
+                    "--tls-key", str(tmp_path / "key.pem"), verify=ssl.create_default_context(cafile=str(tmp_path / "ca.pem")))
+    try:
+        assert served.wait_healthy()["status"] == "ok"
+        assert served.url.startswith("https://")
+        with pytest.raises(httpx.ConnectError):  # an untrusted client is refused by TLS, not let in
+            httpx.get(f"{served.url}/healthz")
+        assert served.stop()[0] == 0
+    finally:
+        served.kill()
