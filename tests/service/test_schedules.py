@@ -71,6 +71,8 @@ def test_claim_is_exclusive_until_the_lease_lapses(store, plugins, gen):
         assert schedules.claim_due(conn, "b", 30, 10) == []
         conn.execute(update(tables.schedules).values(lease_until=utcnow() - timedelta(seconds=1)))
         assert [s.id for s in schedules.claim_due(conn, "b", 30, 10)] == [added.id]  # a died: b takes over
+        conn.execute(update(tables.schedules).values(lease_until=utcnow() - timedelta(seconds=1)))
+        assert schedules.claim_due(conn, "b", 30, 10, running=[added.id]) == []  # b still runs it: never twice
         assert schedules.finish(conn, "a", added, None) is False  # a's lease is gone
         assert schedules.finish(conn, "b", schedules.get(conn, added.id), None) is True
 

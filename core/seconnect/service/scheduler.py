@@ -79,7 +79,7 @@ class Scheduler:
         if free <= 0:
             return
         with self.store.begin() as conn:
-            claimed = schedules.claim_due(conn, self.owner, self.lease_s, free)
+            claimed = schedules.claim_due(conn, self.owner, self.lease_s, free, running=list(self._in_hand))
             soon = schedules.seconds_to_next(conn)
         # Look again when the next schedule is due (on time, not up to a poll late), else after a poll.
         self._pause = self.poll_s if soon is None else min(self.poll_s, max(MIN_PAUSE_S, soon))

@@ -19,6 +19,7 @@ set, so exactly one more run follows.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -202,10 +203,13 @@ def _due(now: datetime):
                 or_(_S.c.lease_until.is_(None), _S.c.lease_until < now))
 
 
-def claim_due(conn: Connection, owner: str, lease_s: float, limit: int) -> list[Schedule]:
-    """Claim up to ``limit`` due schedules for ``owner``; each is claimed by one instance only."""
+def claim_due(conn: Connection, owner: str, lease_s: float, limit: int, *,
+              running: Sequence[int] = ()) -> list[Schedule]:
+    """Claim up to ``limit`` due schedules for ``owner``; each is claimed by one instance only.
+    ``running``: schedules the owner runs now, never claimed again even if their lease lapsed."""
     now = utcnow()
-    query = select(_S.c.id).where(_due(now)).order_by(_S.c.next_due, _S.c.id).limit(limit)
+    query = select(_S.c.id).where(_due(now), _S.c.id.not_in(list(running))).order_by(_S.c.next_due, _S.c.id) \
+        .limit(limit)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = []
