@@ -64,7 +64,7 @@ class Scheduler:
                     log.exception("scheduler pass failed; trying again")
                 self.wake.wait(min(30.0, self.poll_s * 2 ** failures) if failures else self._pause)
             while self._in_hand:  # finish the work in hand, keeping its leases alive
-                self._renew(force=False)
+                self._renew()
                 self._reap()
                 time.sleep(0.1)
 
@@ -73,7 +73,7 @@ class Scheduler:
             webhooks.prune(self.store)
             self._pruned = time.monotonic()
         self._reap()
-        self._renew(force=False)
+        self._renew()
         free = self.workers - len(self._in_hand)
         self._pause = self.poll_s
         if free <= 0:
@@ -82,7 +82,9 @@ class Scheduler:
             claimed = schedules.claim_due(conn, self.owner, self.lease_s, free, running=list(self._in_hand))
             soon = schedules.seconds_to_next(conn)
         # Look again when the next schedule is due (on time, not up to a poll late), else after a poll.
-        self._pause = self.poll_s if soon is None else min(self.poll_s, max(MIN_PAUSE_S, soon))
+        # Due already but not claimed (another instance is claiming it): the poll, never a spin.
+        if soon is not None and (soon > 0 or claimed):
+            self._pause = min(self.poll_s, max(MIN_PAUSE_S, soon))
         for schedule in claimed:
             self._in_hand[schedule.id] = pool.submit(self._run, schedule)
 
@@ -91,8 +93,8 @@ class Scheduler:
             if future.done():
                 del self._in_hand[schedule_id]
 
-    def _renew(self, force: bool) -> None:
-        if not self._in_hand or (not force and time.monotonic() - self._renewed < self.lease_s / 3):
+    def _renew(self) -> None:
+        if not self._in_hand or time.monotonic() - self._renewed < self.lease_s / 3:
             return
         try:
             with self.store.begin() as conn:
