@@ -23,6 +23,7 @@ from .operations import (
     ScriptVersion,
     StatusResult,
     StatusUpdate,
+    WebhookAction,
 )
 from .paramdef import Param
 
@@ -65,4 +66,5 @@ __all__ = [
     "ScriptVersion",
     "StatusResult",
     "StatusUpdate",
+    "WebhookAction",
 ]

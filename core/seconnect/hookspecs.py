@@ -6,7 +6,7 @@ their functions with :data:`seconnect.hookimpl`. Phases:
 1. Declaration — ``seconnect_cart_types``, ``seconnect_cart_params`` (every plugin answers;
    results are collected).
 2. Operations — ``capabilities``, ``test_script``, ``import_orders``, ``newest_order``, ``import_products``,
-   ``import_customers``, ``sync_inventory``, ``inventory_levels``, ``update_order_status``. All are ``firstresult``:
+   ``import_customers``, ``sync_inventory``, ``inventory_levels``, ``update_order_status``, ``webhook_received``, ``register_webhooks``. All are ``firstresult``:
    each implementation returns ``None`` for carts whose ``cart.type`` it does not handle, so the
    first plugin that handles the type answers. A plugin can override another plugin's cart type
    by marking its implementation ``tryfirst=True``; core wraps every operation with a hook
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         OrderBatch,
         StatusResult,
         StatusUpdate,
+        WebhookAction,
     )
     from .outbox import OutboxKinds
     from .paramdef import Param
@@ -62,6 +63,8 @@ OPERATION_HOOKS = (
     "sync_inventory",
     "inventory_levels",
     "update_order_status",
+    "webhook_received",
+    "register_webhooks",
 )
 
 
@@ -239,6 +242,36 @@ def update_order_status(cart: CartDefinition, update: StatusUpdate) -> StatusRes
     :param cart: the cart definition.
     :param update: the order number as the cart numbered it, the label and packages.
     :returns: the cart's answer, or ``None`` when this plugin does not handle ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
+def webhook_received(cart: CartDefinition, headers: Mapping[str, str], body: bytes) -> WebhookAction | None:
+    """Judge one delivery to the service's ``POST /hooks/<cart>`` (`seconnect serve`).
+
+    ``firstresult``. Verify that it comes from the cart (signature, shared secret, whatever the
+    cart's API allows) and say what it means; never run a job here: the service answers the cart
+    at once and its scheduler runs the job (one run for a burst of events).
+
+    :param cart: the cart the delivery was addressed to.
+    :param headers: the request's headers, names lower-cased.
+    :param body: the request body as received (at most 1 MB).
+    :returns: a :class:`seconnect.WebhookAction` (``run(job, dedupe_key)``, ``ignore()``,
+        ``reject()``), or ``None`` when this plugin does not handle ``cart.type``.
+    """
+
+
+@hookspec(firstresult=True)
+def register_webhooks(cart: CartDefinition, url: str, remove: bool) -> list[str] | None:
+    """Register (or with ``remove``, remove) the cart's webhooks pointing at the service.
+
+    ``firstresult``. Called by `seconnect carts webhooks NAME --url URL [--remove]`.
+
+    :param cart: the cart definition.
+    :param url: the full delivery URL, ``<the service's public URL>/hooks/<cart name>``.
+    :param remove: remove the webhooks that point at ``url`` instead of registering them.
+    :returns: one line per thing done (printed to the merchant), or ``None`` when this plugin
+        does not handle ``cart.type``.
     """
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "Package",
     "StatusUpdate",
     "StatusResult",
+    "WebhookAction",
 ]
 
 
@@ -108,3 +109,34 @@ class StatusUpdate:
 class StatusResult:
     accepted: bool
     notes: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookAction:
+    """What the ``webhook_received`` hook decides about one delivery to ``POST /hooks/<cart>``.
+
+    Build it with :meth:`run`, :meth:`ignore` or :meth:`reject`:
+
+    - ``run(job, dedupe_key)``: the event means ``job`` (e.g. ``"import-orders"``) should run for
+      the cart soon. Deliveries with a ``dedupe_key`` already received are absorbed; a burst of
+      events becomes one run, never one per event.
+    - ``ignore(reason)``: genuine, but nothing to do (answered 200).
+    - ``reject(reason)``: not from the cart (a bad signature or secret): answered 401, nothing stored.
+    """
+
+    outcome: str
+    job: str | None = None
+    dedupe_key: str | None = None
+    reason: str = ""
+
+    @classmethod
+    def run(cls, job: str, dedupe_key: str | None = None) -> WebhookAction:
+        return cls("run", job=job, dedupe_key=dedupe_key)
+
+    @classmethod
+    def ignore(cls, reason: str = "") -> WebhookAction:
+        return cls("ignore", reason=reason)
+
+    @classmethod
+    def reject(cls, reason: str = "") -> WebhookAction:
+        return cls("reject", reason=reason)

@@ -369,3 +369,18 @@ def test(app: App, name, check_credentials) -> None:
 def _speaks_of_scripts(ctype: CartType) -> bool:
     """SEOM's words (Script URL, Script version) are for the types whose cart is reached at a Script URL."""
     return "script_url" in ctype.settings
+
+
+@command.command("webhooks")
+@click.argument("name", shell_complete=complete_cart_name)
+@click.option("--url", "public_url", required=True, metavar="URL",
+              help="The public HTTPS base URL where carts reach `seconnect serve`, e.g. https://sync.example.com.")
+@click.option("--remove", is_flag=True, help="Remove the cart's webhooks to that URL instead.")
+@json_option
+@pass_app
+def webhooks(app: App, name, public_url, remove, as_json) -> None:
+    """Register the cart's webhooks (they call `PUBLIC_URL/hooks/NAME` on `seconnect serve`), or --remove them."""
+    from ..service.webhooks import register
+
+    done = register(app.plugins, app.cart(name), public_url, remove)
+    emit(done, as_json, lambda lines: "\n".join(lines) or "Nothing to do.")

@@ -31,7 +31,7 @@ from ..cartdef import CartDefinition
 from ..errors import SeconnectError, StoreError
 from ..store import Store, tables, upsert
 
-__all__ = ["JobRun", "cart_lock", "RecordCheck", "get_checkpoint", "set_checkpoint", "quarantine_record"]
+__all__ = ["JobRun", "last_run_started", "cart_lock", "RecordCheck", "get_checkpoint", "set_checkpoint", "quarantine_record"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,14 @@ LOCK_TIMEOUT_S = 600.0
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+_this_thread = threading.local()
+
+
+def last_run_started() -> int | None:
+    """The id of the newest run row this thread started (the service links a schedule to its run)."""
+    return getattr(_this_thread, "run_id", None)
 
 
 class JobRun:
@@ -68,6 +76,7 @@ class JobRun:
                 job=self.job, cart_id=self.cart_id, started_at=now, status="running",
                 pid=os.getpid(), host=runs.this_host(), heartbeat_at=now,
             ).returning(tables.runs.c.id)).scalar_one()
+        _this_thread.run_id = self.id
         self._beat = threading.Thread(target=self._heartbeat, name=f"seconnect-run-{self.id}", daemon=True)
         self._beat.start()
         return self

@@ -60,6 +60,8 @@ __all__ = [
     "runs",
     "audit_events",
     "quarantine",
+    "schedules",
+    "webhook_events",
     "ATTRIBUTE_MODES",
     "PUSH_STATES",
     "OUTBOX_STATES",
@@ -76,7 +78,7 @@ VERSION_TABLE = "seconnect_schema_version"
 
 #: The newest migration revision, i.e. the schema these tables describe. Opening a store at this
 #: revision needs no Alembic at all (tests/store checks it equals the migrations' head).
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 
 metadata = MetaData(
     naming_convention={
@@ -428,6 +430,41 @@ quarantine = Table(
     _one_of("kind", QUARANTINE_KINDS, "kind"),
     Index(None, "cart_id", "kind", "external_id"),
     Index(None, "resolved_at"),
+)
+
+# `seconnect serve` (seconnect.service): when each cart job runs, and which instance runs it now.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _cart_fk(),
+    Column("job", Text, nullable=False, comment="a `seconnect run` job name, e.g. import-orders"),
+    Column("every_s", Integer, comment="run every this many seconds (start to start)"),
+    Column("at_time", Text, comment="or daily at HH:MM, the service's local time; neither: on webhooks only"),
+    Column("paused", Boolean, nullable=False, server_default=false(), default=False),
+    Column("next_due", UTCDateTime, comment="when the schedule next runs; NULL: only when a webhook wants it"),
+    Column("wanted_at", UTCDateTime, comment="a webhook asked for a run at this time (cleared by the run after it)"),
+    Column("last_run_id", Id, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("lease_owner", Text, comment="the serve instance running it now"),
+    Column("lease_until", UTCDateTime, comment="its claim lapses then unless renewed (a killed instance)"),
+    Column("claimed_at", UTCDateTime),
+    _created_at(),
+    CheckConstraint("every_s IS NULL OR at_time IS NULL", name="one_timing"),
+    Index(None, "next_due"),
+    Index(None, "cart_id", "job"),
+)
+
+# Deliveries a cart's webhook made, kept to absorb duplicates (seconnect.service.webhooks).
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _cart_fk(),
+    Column("dedupe_key", Text, comment="the plugin's id for the event; NULL: not deduplicated"),
+    Column("job", Text),
+    Column("received_at", UTCDateTime, nullable=False, default=utcnow),
+    UniqueConstraint("cart_id", "dedupe_key"),
+    Index(None, "received_at"),
 )
 
 _DIGITS = re.compile(r"\d+")

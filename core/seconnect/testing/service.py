@@ -1,0 +1,42 @@
+"""The service's app on a real loopback port inside this process, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["free_port", "live"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live(service: Any, *, start: bool = True) -> Iterator[str]:
+    """The service's app on a real loopback port in this process (uvicorn in a thread); its URL.
+    With ``start=False`` the app runs without its lifespan: the scheduler and worker never start."""
+    import uvicorn
+
+    from seconnect.service import build_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_config=None,
+                                           lifespan="on" if start else "off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(60)
