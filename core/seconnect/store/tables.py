@@ -60,6 +60,8 @@ __all__ = [
     "runs",
     "audit_events",
     "quarantine",
+    "users",
+    "api_tokens",
     "ATTRIBUTE_MODES",
     "PUSH_STATES",
     "OUTBOX_STATES",
@@ -76,7 +78,7 @@ VERSION_TABLE = "seconnect_schema_version"
 
 #: The newest migration revision, i.e. the schema these tables describe. Opening a store at this
 #: revision needs no Alembic at all (tests/store checks it equals the migrations' head).
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0008"
 
 metadata = MetaData(
     naming_convention={
@@ -428,6 +430,27 @@ quarantine = Table(
     _one_of("kind", QUARANTINE_KINDS, "kind"),
     Index(None, "cart_id", "kind", "external_id"),
     Index(None, "resolved_at"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", Text, nullable=False, comment="login name as typed"),
+    Column("name_key", Text, nullable=False, unique=True, comment="lower-cased name: unique ignoring case"),
+    Column("password_hash", Text, nullable=False, comment="argon2id hash (argon2-cffi)"),
+    _created_at(),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", Text, nullable=False, unique=True, comment="SHA-256 hex of the token; the token is never kept"),
+    Column("label", Text, nullable=False, server_default="", default=""),
+    _created_at(),
+    Column("last_used_at", UTCDateTime),
 )
 
 _DIGITS = re.compile(r"\d+")
