@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, func, or_, select
 
 from .carts import get_cart
 from .errors import NotFoundError
@@ -96,9 +96,11 @@ def find_order(conn: Connection, cart_name: str, number: str) -> Row:
 
 
 def list_orders(conn: Connection, cart_name: str | None = None, limit: int | None = 100, *,
-                since: datetime | None = None, status: str | None = None) -> Page:
-    """Orders by cart and number (at most ``limit``; ``.total`` says how many match): only those
-    dated ``since`` or later, and with the status ``status`` (any case), when given."""
+                since: datetime | None = None, status: str | None = None, number: str | None = None,
+                customer: str | None = None, until: datetime | None = None, offset: int = 0) -> Page:
+    """Orders by cart and number (at most ``limit`` after ``offset``; ``.total`` says how many match):
+    only those dated ``since`` or later (before ``until``), with the status ``status`` (any case),
+    the order number ``number``, or a customer whose name starts with or whose email is ``customer``."""
     o, c = tables.orders, tables.carts
     lines = (select(tables.order_lines.c.order_id, func.count().label("n"))
              .group_by(tables.order_lines.c.order_id).subquery())
@@ -110,9 +112,19 @@ def list_orders(conn: Connection, cart_name: str | None = None, limit: int | Non
         query = query.where(c.c.id == get_cart(conn, cart_name).id)
     if since is not None:
         query = query.where(o.c.ordered_at >= since)
+    if until is not None:
+        query = query.where(o.c.ordered_at < until)
     if status:
         query = query.where(func.lower(o.c.status) == status.strip().lower())
-    rows = fetch_page(conn, query, limit)
+    if number:
+        query = query.where(o.c.number == number.strip())
+    if customer:
+        cu, text = tables.customers, customer.strip().lower()
+        matching = select(cu.c.id).where(or_(cu.c.email_norm == text, func.lower(cu.c.last_name).startswith(text, autoescape=True),
+                                             func.lower(cu.c.first_name).startswith(text, autoescape=True),
+                                             func.lower(cu.c.company).startswith(text, autoescape=True)))
+        query = query.where(o.c.customer_id.in_(matching))
+    rows = fetch_page(conn, query, limit, offset)
     return Page(({
         "cart": r.cart, "number": r.number, "date": r.ordered_at.isoformat() if r.ordered_at else None,
         "status": r.status, "customer": (r.billing or {}).get("full_name"), "customer_id": r.customer_id,

@@ -199,10 +199,17 @@ def list_(app: App, as_json) -> None:
 def show(app: App, name, as_json) -> None:
     """Show the cart NAME: settings (secrets masked), capabilities, cart-based parameters, each job's
     last run and the cart's checkpoints."""
+    summary = cart_details(app.store, app.plugins, name)
+    emit(summary, as_json, _show_text)
+
+
+def cart_details(store, plugins, name: str) -> dict:
+    """What `carts show` and the dashboard's cart page show: settings (secrets masked),
+    capabilities, cart parameters, each job's last run and the checkpoints."""
     from .. import runs
 
-    runs.reap_quietly(app.store)
-    with app.store.begin() as conn:
+    runs.reap_quietly(store)
+    with store.begin() as conn:
         cart = service.get_cart(conn, name)
         active = next(r.active for r in service.list_carts(conn) if r.name == cart.name)
         last = runs.last_runs(conn, cart.id)
@@ -210,10 +217,10 @@ def show(app: App, name, as_json) -> None:
                                           tables.checkpoints.c.updated_at)
                                    .where(tables.checkpoints.c.cart_id == cart.id)
                                    .order_by(tables.checkpoints.c.job)).all()
-    summary = service.cart_summary(app.plugins, cart, active=bool(active))
+    summary = service.cart_summary(plugins, cart, active=bool(active))
     summary["last_runs"] = last
     summary["checkpoints"] = {c.job: {"value": c.value, "updated_at": c.updated_at} for c in checkpoints}
-    emit(summary, as_json, _show_text)
+    return summary
 
 
 def _show_text(s: dict) -> str:
@@ -344,26 +351,33 @@ def _quote(name: str) -> str:
 @pass_app
 def test(app: App, name, check_credentials) -> None:
     """Test Script URL: check that the cart's script can be reached and print its version."""
-    cart = app.cart(name)
+    with app.store.begin() as conn:
+        cart = service.get_cart(conn, name)
+    for line in test_connection(app.plugins, cart, check_credentials):
+        click.echo(printable(line, lines=True))
+
+
+def test_connection(plugins, cart, check_credentials: bool = False) -> list[str]:
+    """Test Script URL / Test connection (`carts test` and the dashboard's button): the lines to
+    show when it passed; a :class:`CartError` saying "Test failed: …" when not."""
     try:
-        version = app.plugins.call("test_script", cart, None, check_credentials=check_credentials)
+        version = plugins.call("test_script", cart, None, check_credentials=check_credentials)
     except CartError as exc:
         exc.message = f"Test failed: {exc.message}"
         raise
-    scripted = _speaks_of_scripts(app.plugins.resolve_type(cart.type))
-    click.echo(f"Test passed: {'Script version' if scripted else 'Version'}: {printable(str(version))}")
-    for warning in getattr(version, "warnings", ()):
-        click.echo(printable(f"Warning: {warning}", lines=True))
+    scripted = _speaks_of_scripts(plugins.resolve_type(cart.type))
+    lines = [f"Test passed: {'Script version' if scripted else 'Version'}: {version}"]
+    lines += [f"Warning: {warning}" for warning in getattr(version, "warnings", ())]
     if not scripted:
-        click.echo("The credentials were accepted." if check_credentials else
-                   "This test checks that the cart can be reached; add --check-credentials to check the "
-                   "credentials too.")
-        return
-    if check_credentials:
-        click.echo("The user name, password and store code were accepted.")
+        lines.append("The credentials were accepted." if check_credentials else
+                     "This test checks that the cart can be reached; add --check-credentials to check the "
+                     "credentials too.")
+    elif check_credentials:
+        lines.append("The user name, password and store code were accepted.")
     else:
-        click.echo("This test checks that the script can be reached; it does not validate the user name "
-                   "and password (add --check-credentials for that).")
+        lines.append("This test checks that the script can be reached; it does not validate the user name "
+                     "and password (add --check-credentials for that).")
+    return lines
 
 
 def _speaks_of_scripts(ctype: CartType) -> bool:
