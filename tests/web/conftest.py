@@ -3,18 +3,16 @@ thread over a real SQLite store, a user to log in as, and an httpx client logged
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from seconnect import users
 from seconnect.plugins import Plugins
 from seconnect.store import Store, open_store
+from seconnect.testing.web import serve
 from seconnect.web import create_app
 
 from .helpers import PASSWORD, USER, Served, log_in
@@ -38,18 +36,8 @@ def web_store(sqlite_url: str) -> Iterator[Store]:
 def served(web_store: Store, plugins: Plugins, fast_retries: None) -> Iterator[Served]:
     """The dashboard on a free loopback port, stopped after the test."""
     app = create_app(web_store, plugins=plugins)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the dashboard did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Served(f"http://127.0.0.1:{port}", web_store, plugins, app)
-    server.should_exit = True
-    thread.join(10)
+    with serve(app) as url:
+        yield Served(url, web_store, plugins, app)
 
 
 @pytest.fixture
