@@ -24,27 +24,12 @@ from starlette.routing import Route
 from .. import carts as carts_service
 from ..cartdef import CartType
 from ..errors import SeconnectError, UsageError
+from ..settings import form_fields as fields_of
 from ..store import tables
 from .auth import checked_form
 from .pages import _act, _flash, render
 
-__all__ = ["routes", "fields_of"]
-
-
-def fields_of(ctype: CartType, cart=None) -> list[dict[str, Any]]:
-    """The settings form of a cart type: one field per schema property, in the schema's order."""
-    required = set(ctype.settings_schema.get("required", ()))
-    fields = []
-    for name, prop in ctype.settings.items():
-        kind = prop.get("type", "string")
-        secret = bool(prop.get("writeOnly"))
-        value = "" if secret or cart is None else cart.settings.get(name, "")
-        fields.append({"name": name, "label": ctype.label_for(name), "help": prop.get("description", ""),
-                       "secret": secret, "required": name in required, "enum": prop.get("enum"),
-                       "input": {"integer": "number", "number": "number", "boolean": "checkbox"}.get(kind, "text"),
-                       "value": "" if value is None else value,
-                       "is_set": bool(cart is not None and secret and cart.secrets.get(name))})
-    return fields
+__all__ = ["routes"]
 
 
 def _types(request: Request) -> list[CartType]:
