@@ -154,3 +154,18 @@ def test_users_cli(seconnect_home):
     assert '"tokens": 1' in listed.output and token not in listed.output and "long enough" not in listed.output
     assert runner.invoke(cli, ["users", "remove", "bob"]).exit_code == 0
     assert "No users yet" in runner.invoke(cli, ["users", "list"]).output
+
+
+def test_no_new_key_file_is_made_beside_stored_passwords(web_store, plugins, gen, seconnect_home):
+    from seconnect import carts
+    from seconnect.errors import UsageError
+    from seconnect.secrets import key_path
+    from seconnect.web import create_app
+
+    with web_store.begin() as conn:
+        carts.add_cart(conn, plugins, name="Shop", cart_type="Generic", user=gen.user, password=gen.password,
+                       script_url=gen.script_url, ca_bundle=gen.ca_file)
+    key_path().unlink()  # the key file lost
+    with pytest.raises(UsageError, match="key file .* is missing"):
+        create_app(web_store, plugins=plugins)
+    assert not key_path().exists()

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from ..carts import refuse_new_key
 from ..errors import CapabilityError, CartError, NotFoundError, SeconnectError, StoreError, UsageError
 from ..plugins import Plugins, load_plugins
 from ..secrets import derived_key
@@ -59,6 +60,8 @@ def create_app(db: Store | str | None = None, *, extra_routes: Sequence[BaseRout
     from . import api, pages
 
     store = db if isinstance(db, Store) else open_store(db)
+    with store.begin() as conn:
+        refuse_new_key(conn)  # the session key derives from the key file: never a new one beside passwords
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_HERE / "templates"), autoescape=True)
     templates = Jinja2Templates(env=env)
     routes = [*extra_routes, *pages.routes(), Mount("/api", routes=api.routes()),
