@@ -85,6 +85,9 @@ def retry_outbox(store, plugins, ids: list[int], *, all_parked: bool = False,
         raise UsageError("name the parked rows to retry, or ask for all of them.")
     with store.begin() as conn:
         result = outbox.retry_parked(conn, plugins.outbox_kinds, ids=ids, resend_unconfirmed=resend_unconfirmed)
+    if result.problems and not result.retried:  # as `outbox retry` says it
+        raise UsageError(f"nothing was re-queued: {'; '.join(result.problems)}.",
+                         hint="Only parked rows can be retried; see the outbox's parked rows.")
     return asdict(result)
 
 
