@@ -127,7 +127,7 @@ def list_orders(conn: Connection, cart_name: str | None = None, limit: int | Non
     counts: dict[int, int] = {}
     for chunk in chunked([r.id for r in rows]):
         counts.update(conn.execute(select(ol.c.order_id, func.count()).where(ol.c.order_id.in_(chunk))
-                                   .group_by(ol.c.order_id)).tuples().all())
+                                   .group_by(ol.c.order_id)).all())
     return Page(({
         "cart": r.cart, "number": r.number, "date": r.ordered_at.isoformat() if r.ordered_at else None,
         "status": r.status, "customer": (r.billing or {}).get("full_name"), "customer_id": r.customer_id,

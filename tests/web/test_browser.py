@@ -8,7 +8,9 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
 
 from seconnect import hookimpl, status
 from seconnect.jobs.import_products import import_products
@@ -41,7 +43,15 @@ class _Slipped:
 @pytest.fixture
 def browser(tmp_path):
     with chromium(tmp_path / "chromium-profile") as driver:
+        driver.implicitly_wait(10)  # find_element(s) waits for what the next page shows
         yield driver
+
+
+def _submit(driver, button) -> None:
+    """Click a form's button and wait for the page the POST redirects to."""
+    page = driver.find_element("tag name", "html")
+    button.click()
+    WebDriverWait(driver, 30).until(staleness_of(page))
 
 
 def _flash(driver) -> str:
@@ -74,7 +84,7 @@ def test_a_merchant_fixes_things_from_the_dashboard(served, shop, gen, browser):
     assert "/login" in b.current_url
     b.find_element("id", "name").send_keys(USER)
     b.find_element("id", "password").send_keys(PASSWORD)
-    b.find_element("id", "login").click()
+    _submit(b, b.find_element("id", "login"))
     assert b.current_url.endswith("/carts/Shop")
     caps = {row.find_elements("tag name", "td")[0].text: row.find_elements("tag name", "td")[1].text
             for row in b.find_elements("css selector", "#capabilities tr")[1:]}
@@ -84,24 +94,24 @@ def test_a_merchant_fixes_things_from_the_dashboard(served, shop, gen, browser):
     b.get(served.url + "/outbox")
     row = b.find_element("id", f"outbox-{queued.outbox_id}")
     assert "parked" in row.text
-    row.find_element("tag name", "button").click()
+    _submit(b, row.find_element("tag name", "button"))
     assert "1 parked row re-queued" in _flash(b)
     assert _deliver(served)["sent"] == 1
     assert [(u["order"], u["status"], u["ok"]) for u in gen.status_updates()] == [(parked_order, "Cancelled", True)]
 
     # the quarantined record, retried
     b.get(served.url + "/quarantine")
-    b.find_element("id", f"quarantine-{record_id}").find_element("tag name", "button").click()
+    _submit(b, b.find_element("id", f"quarantine-{record_id}").find_element("tag name", "button"))
     assert f"Record {record_id}: stored." in _flash(b)
     with store.begin() as conn:
         assert conn.execute(sa.select(tables.products.c.price).where(tables.products.c.sku == "LAMP-9")).scalar() == 12.5
 
     # an order's status, set
     b.get(served.url + "/orders")
-    b.find_element("link text", status_order).click()
+    _submit(b, b.find_element("link text", status_order))
     Select(b.find_element("id", "label")).select_by_visible_text("Shipped")
     b.find_element("id", "tracking").send_keys("1Z999")
-    b.find_element("id", "set-status").click()
+    _submit(b, b.find_element("id", "set-status"))
     assert "Queued for the cart" in _flash(b)
     assert "Shipped" in b.find_element("id", "order-status").text
     _deliver(served)
@@ -112,9 +122,9 @@ def test_a_merchant_fixes_things_from_the_dashboard(served, shop, gen, browser):
     # a quantity on hand, set, and sent to the cart
     sku = gen.products()[0]["sku"]
     b.get(served.url + "/products")
-    b.find_element("link text", sku).click()
+    _submit(b, b.find_element("link text", sku))
     b.find_element("id", "amount").send_keys("42")
-    b.find_element("id", "save-qoh").click()
+    _submit(b, b.find_element("id", "save-qoh"))
     assert "→ 42; queued for Shop" in _flash(b)
     _deliver(served)
     assert gen.qoh(sku) == 42
