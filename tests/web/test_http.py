@@ -127,7 +127,9 @@ def _first_order(client) -> str:
 def test_text_from_carts_is_escaped(client, served):
     with served.store.begin() as conn:
         conn.execute(sa.insert(tables.products).values(sku="<script>alert(1)</script>", name="<img src=x onerror=alert(2)>"))
-    page = client.get("/products").text
+    answer = client.get("/products")
+    page = answer.text
+    assert "default-src 'self'" in answer.headers["content-security-policy"]  # and inline scripts would not run
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page
 

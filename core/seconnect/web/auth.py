@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from .. import users
 
-__all__ = ["AuthMiddleware", "csrf_token", "checked_form", "check_csrf", "OPEN_PATHS"]
+__all__ = ["AuthMiddleware", "SECURITY_HEADERS", "csrf_token", "checked_form", "check_csrf", "OPEN_PATHS"]
 
 #: Reachable without a login besides the app's ``public_paths``.
 OPEN_PATHS = ("/login", "/static/")
@@ -61,6 +61,16 @@ def _matches(path: str, prefixes: Sequence[str]) -> bool:
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in prefixes)
 
 
+#: On every answer: no framing (clickjacking), scripts and styles from this origin only (an
+#: injected inline script would not run even if escaping failed), no MIME sniffing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
 class AuthMiddleware(BaseHTTPMiddleware):
     """Sets ``request.state.user``; sends anyone else to /login (401 JSON under /api/)."""
 
@@ -78,6 +88,12 @@ class AuthMiddleware(BaseHTTPMiddleware):
             return (users.user_by_id(conn, uid) if isinstance(uid, int) else None), False
 
     async def dispatch(self, request: Request, call_next) -> Response:
+        response = await self._dispatch(request, call_next)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    async def _dispatch(self, request: Request, call_next) -> Response:
         path = request.url.path
         if _matches(path, self.public):
             return await call_next(request)
