@@ -171,3 +171,21 @@ def test_no_new_key_file_is_made_beside_stored_passwords(web_store, plugins, gen
     with pytest.raises(UsageError, match="key file .* is missing"):
         create_app(web_store, plugins=plugins)
     assert not key_path().exists()
+
+
+def test_extra_routes_are_behind_the_login_unless_public(web_store, plugins):
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from seconnect.testing.web import serve
+    from seconnect.web import create_app
+
+    extra = [Route("/healthz", lambda r: PlainTextResponse("ok")), Route("/metrics", lambda r: PlainTextResponse("m 1")),
+             Route("/hooks/{cart}", lambda r: PlainTextResponse("hook"), methods=["POST"])]
+    with web_store.begin() as conn:
+        token = users.new_token(conn, USER)
+    with serve(create_app(web_store, plugins=plugins, extra_routes=extra)) as url, httpx.Client(base_url=url) as c:
+        assert c.get("/healthz").text == "ok"
+        assert c.post("/hooks/Shop").text == "hook"  # verified by the cart's plugin, not by a login
+        assert c.get("/metrics").status_code == 401
+        assert c.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text == "m 1"

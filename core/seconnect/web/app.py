@@ -49,11 +49,13 @@ def http_status(exc: SeconnectError) -> int:
 
 def create_app(db: Store | str | None = None, *, extra_routes: Sequence[BaseRoute] = (),
                public_paths: Sequence[str] = ("/healthz", "/hooks/"), lifespan: Callable[..., Any] | None = None,
+               token_paths: Sequence[str] = ("/api/", "/metrics"),
                plugins: Plugins | None = None, https_only: bool = False,
                schedules: Callable[[Any], list[dict[str, Any]]] | None = None) -> Starlette:
     """The dashboard over ``db`` (a :class:`Store`, a URL/path, or None for the default store).
 
-    ``https_only`` marks the session cookie Secure (set it when served over TLS). ``schedules``,
+    ``token_paths`` also take ``Authorization: Bearer TOKEN`` (`seconnect users token NAME`) and
+    answer 401 instead of redirecting to the login page. ``https_only`` marks the session cookie Secure (set it when served over TLS). ``schedules``,
     when given, lists the schedules for the Schedules page and ``/api/schedules`` (called with a
     connection; `seconnect serve` passes its own).
     """
@@ -69,7 +71,7 @@ def create_app(db: Store | str | None = None, *, extra_routes: Sequence[BaseRout
     middleware = [
         Middleware(SessionMiddleware, secret_key=derived_key("seconnect dashboard session").hex(),
                    session_cookie=SESSION_COOKIE, max_age=SESSION_SECONDS, same_site="lax", https_only=https_only),
-        Middleware(AuthMiddleware, store=store, public_paths=public_paths),
+        Middleware(AuthMiddleware, store=store, public_paths=public_paths, token_paths=token_paths),
     ]
 
     async def seconnect_error(request: Request, exc: Exception) -> Response:

@@ -72,17 +72,19 @@ SECURITY_HEADERS = {
 
 
 class AuthMiddleware(BaseHTTPMiddleware):
-    """Sets ``request.state.user``; sends anyone else to /login (401 JSON under /api/)."""
+    """Sets ``request.state.user``; sends anyone else to /login (401 JSON on ``token_paths``,
+    where a bearer token is taken too: /api/ and what scrapers call, such as /metrics)."""
 
-    def __init__(self, app, *, store, public_paths: Sequence[str]):
+    def __init__(self, app, *, store, public_paths: Sequence[str], token_paths: Sequence[str]):
         super().__init__(app)
         self.store = store
         self.public = (*OPEN_PATHS, *public_paths)
+        self.token_paths = tuple(token_paths)
 
     def _identify(self, request: Request) -> tuple[users.User | None, bool]:
         header = request.headers.get("authorization", "")
         with self.store.begin() as conn:
-            if request.url.path.startswith("/api/") and header[:7].lower() == "bearer ":
+            if _matches(request.url.path, self.token_paths) and header[:7].lower() == "bearer ":
                 return users.check_token(conn, header[7:].strip()), True
             uid = request.session.get("uid")
             return (users.user_by_id(conn, uid) if isinstance(uid, int) else None), False
@@ -99,7 +101,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
             return await call_next(request)
         user, via_token = await run_in_threadpool(self._identify, request)
         if user is None:
-            if path.startswith("/api/"):
+            if _matches(path, self.token_paths):
                 return JSONResponse({"error": "login required",
                                      "hint": "Send `Authorization: Bearer TOKEN` (make one with "
                                              "`seconnect users token NAME`), or log in to the dashboard."},
