@@ -53,6 +53,11 @@ def carts(store, plugins) -> list[dict[str, Any]]:
     return result
 
 
+def cart_names(store) -> list[str]:
+    with store.begin() as conn:
+        return [row.name for row in carts_service.list_carts(conn)]
+
+
 def cart(store, plugins, name: str) -> dict[str, Any]:
     return carts_cli.cart_details(store, plugins, name)
 

@@ -67,7 +67,8 @@ def _ids(values: list[str]) -> list[int]:
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    # "//host" and "/\host" are other sites to a browser: only a path on this one is followed.
+    return target if target and target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
 
 
 # --- login -----------------------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def params_page(request: Request) -> Response:
     cart_name = request.query_params.get("cart") or None
     state = request.app.state
     return render(request, "params.html", params=data.parameters(state.store, state.plugins, cart_name),
-                  cart=cart_name, carts=[c["name"] for c in data.carts(state.store, state.plugins)])
+                  cart=cart_name, carts=data.cart_names(state.store))
 
 
 async def params_set(request: Request) -> Response:
