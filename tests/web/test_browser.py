@@ -8,7 +8,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -51,7 +51,17 @@ def _submit(driver, button) -> None:
     """Click a form's button and wait for the page the POST redirects to."""
     page = driver.find_element("tag name", "html")
     button.click()
-    WebDriverWait(driver, 30).until(staleness_of(page))
+    WebDriverWait(driver, 30).until(lambda _: _gone(page))
+
+
+def _gone(element) -> bool:
+    """The element's page was replaced. (Chromedriver reports a node of a replaced document as
+    stale, or at times as a node that "does not belong to the document".)"""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException is one
+        return True
+    return False
 
 
 def _flash(driver) -> str:
