@@ -13,13 +13,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import users
-from ..cli.orders import _status_text
+from ..cli.orders import status_text
 from ..cli.types import DELTA, ID, QUANTITY
 from ..errors import SeconnectError
 from . import data
 from .auth import checked_form, csrf_token
 
-__all__ = ["routes", "error_page", "render"]
+__all__ = ["routes", "error_page", "render", "act", "flash"]
 
 
 def render(request: Request, template: str, status_code: int = 200, /, **context: Any) -> Response:
@@ -34,25 +34,21 @@ def error_page(request: Request, message: str, hint: str | None, status_code: in
     return render(request, "error.html", status_code, message=message, hint=hint)
 
 
-def _flash(request: Request, text: str, kind: str = "ok", hint: str | None = None) -> None:
+def flash(request: Request, text: str, kind: str = "ok", hint: str | None = None) -> None:
     request.session.setdefault("flash", []).append({"kind": kind, "text": text, "hint": hint})
     request.session["flash"] = request.session["flash"]  # mark the session changed
 
 
-def _back(request: Request, default: str) -> RedirectResponse:
-    return RedirectResponse(default, status_code=303)
-
-
-async def _act(request: Request, back: str, action, describe) -> RedirectResponse:
+async def act(request: Request, back: str, action, describe) -> RedirectResponse:
     """Run ``action`` off the event loop; flash what ``describe`` says of its result, or the error."""
     try:
         result = await run_in_threadpool(action)
     except SeconnectError as exc:
-        _flash(request, exc.message, "error", exc.hint)
+        flash(request, exc.message, "error", exc.hint)
     else:
         for line in describe(result):
-            _flash(request, line)
-    return _back(request, back)
+            flash(request, line)
+    return RedirectResponse(back, status_code=303)
 
 
 def _page(request: Request) -> int:
@@ -128,7 +124,7 @@ async def cart_test(request: Request) -> Response:
     name = request.path_params["name"]
     form = await checked_form(request)
     state = request.app.state
-    return await _act(request, f"/carts/{quote(name)}",
+    return await act(request, f"/carts/{quote(name)}",
                       lambda: data.test_cart(state.store, state.plugins, name, bool(form.get("check_credentials"))),
                       lambda lines: lines)
 
@@ -158,7 +154,7 @@ async def outbox_retry(request: Request) -> Response:
         n = len(result["retried"])
         return [f"{n} parked row{'' if n == 1 else 's'} re-queued; the worker delivers them.", *result["problems"]]
 
-    return await _act(request, "/outbox", lambda: data.retry_outbox(state.store, state.plugins, ids,
+    return await act(request, "/outbox", lambda: data.retry_outbox(state.store, state.plugins, ids,
                                                                     all_parked=everything, resend_unconfirmed=resend),
                       describe)
 
@@ -173,7 +169,7 @@ async def quarantine_retry(request: Request) -> Response:
     form = await checked_form(request)
     ids = _ids(form.getlist("id"))
     state = request.app.state
-    return await _act(request, "/quarantine", lambda: data.retry_quarantine(state.store, state.plugins, ids),
+    return await act(request, "/quarantine", lambda: data.retry_quarantine(state.store, state.plugins, ids),
                       lambda results: [f"Record {r['id']}: " + ("stored." if r["stored"] else
                                                                 f"still parked: {r['reason']}") for r in results])
 
@@ -199,13 +195,13 @@ async def order_status(request: Request) -> Response:
     p = request.path_params
     form = await checked_form(request)
     state = request.app.state
-    return await _act(request, f"/orders/{quote(p['cart'])}/{quote(p['number'])}",
+    return await act(request, f"/orders/{quote(p['cart'])}/{quote(p['number'])}",
                       lambda: data.set_order_status(state.store, state.plugins, p["cart"], p["number"],
                                                     str(form.get("label", "")),
                                                     tracking=str(form.get("tracking", "")).split(),
                                                     carrier=str(form.get("carrier", "")),
                                                     note=str(form.get("note", ""))),
-                      lambda change: _status_text(change).replace("`seconnect run realtime`", "the worker").splitlines())
+                      lambda change: status_text(change).replace("`seconnect run realtime`", "the worker").splitlines())
 
 
 # --- products and quantities -----------------------------------------------------------------------
@@ -239,7 +235,7 @@ async def product_qoh(request: Request) -> Response:
         queued = ("queued for " + ", ".join(d["queued_for"])) if d["queued_for"] else "no cart synchronizes it in real time"
         return [f"{d['sku']}: {d['before']} → {d['after']}; {queued}."]
 
-    return await _act(request, f"/products/{quote(sku)}", change, describe)
+    return await act(request, f"/products/{quote(sku)}", change, describe)
 
 
 # --- parameters and schedules ----------------------------------------------------------------------
@@ -255,7 +251,7 @@ async def params_set(request: Request) -> Response:
     form = await checked_form(request)
     cart_name = str(form.get("cart", "")) or None
     state = request.app.state
-    return await _act(request, "/params" + (f"?cart={quote(cart_name)}" if cart_name else ""),
+    return await act(request, "/params" + (f"?cart={quote(cart_name)}" if cart_name else ""),
                       lambda: data.set_parameter(state.store, state.plugins, str(form.get("name", "")),
                                                  str(form.get("value", "")), cart_name),
                       lambda d: [f"{d['name']} = {d['value']}" + (f" for cart {d['cart']}" if d["cart"] else "")])

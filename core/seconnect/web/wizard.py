@@ -27,7 +27,7 @@ from ..errors import SeconnectError, UsageError
 from ..settings import form_fields as fields_of
 from ..store import tables
 from .auth import checked_form
-from .pages import _act, _flash, render
+from .pages import act, flash, render
 
 __all__ = ["routes"]
 
@@ -83,9 +83,9 @@ async def create_cart(request: Request) -> Response:
     try:
         cart = await run_in_threadpool(save)
     except SeconnectError as exc:
-        _flash(request, exc.message, "error", exc.hint)
+        flash(request, exc.message, "error", exc.hint)
         return RedirectResponse(f"/carts/new?type={quote(type_id)}&name={quote(name)}", status_code=303)
-    _flash(request, f"Cart {cart.name} ({cart.type}) saved. Next: test it, then the steps below in order.")
+    flash(request, f"Cart {cart.name} ({cart.type}) saved. Next: test it, then the steps below in order.")
     return RedirectResponse(f"/carts/{quote(cart.name)}/setup", status_code=303)
 
 
@@ -116,9 +116,9 @@ async def save_edit(request: Request) -> Response:
     try:
         cart = await run_in_threadpool(save)
     except SeconnectError as exc:
-        _flash(request, exc.message, "error", exc.hint)
+        flash(request, exc.message, "error", exc.hint)
         return RedirectResponse(f"/carts/{quote(old)}/edit", status_code=303)
-    _flash(request, f"Cart {cart.name} updated.")
+    flash(request, f"Cart {cart.name} updated.")
     return RedirectResponse(f"/carts/{quote(cart.name)}/setup", status_code=303)
 
 
@@ -157,7 +157,7 @@ async def run_job(request: Request) -> Response:
         return [f"{job} finished: {counts}." + (" Some records were parked: see Quarantine."
                                                 if summary.get("quarantined") else "")]
 
-    return await _act(request, f"/carts/{quote(name)}/setup", go, describe)
+    return await act(request, f"/carts/{quote(name)}/setup", go, describe)
 
 
 def routes() -> list[Route]:
