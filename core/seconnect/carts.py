@@ -291,6 +291,13 @@ def _tokens(conn: Connection, *, other_than: int | None = None) -> list[str]:
     return [token for doc in conn.execute(query).scalars() for token in (doc or {}).values() if token]
 
 
+def refuse_new_key(conn: Connection) -> None:
+    """Before anything makes a key file (e.g. the dashboard's session signing): refuse when it is
+    missing while the store holds passwords encrypted under it (a new key would orphan them)."""
+    if not secrets.key_path().exists():
+        secrets.check_key_for(_tokens(conn))
+
+
 def _encrypt(conn: Connection, secrets_: Mapping[str, str], *, replacing: int | None = None) -> dict[str, str]:
     """Encrypt under the key the other stored secrets use (never a second key beside them)."""
     if not secrets_:

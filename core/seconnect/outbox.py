@@ -543,7 +543,7 @@ class Worker:
 # -- looking and re-queuing (the CLI) -----------------------------------------------------------------
 
 def list_rows(conn: Connection, *, states: Sequence[str] | None = None, cart_id: int | None = None,
-              kind: str | None = None, limit: int | None = 200) -> Page:
+              kind: str | None = None, limit: int | None = 200, offset: int = 0) -> Page:
     """Outbox rows, newest first, with their cart's name (at most ``limit``; ``.total`` counts all)
     and, for an unconfirmed parked row, ``held_because`` (why it waits for the merchant rather than
     for ``outbox retry --all``)."""
@@ -554,7 +554,7 @@ def list_rows(conn: Connection, *, states: Sequence[str] | None = None, cart_id:
         query = query.where(_O.c.cart_id == cart_id)
     if kind:
         query = query.where(_O.c.kind == kind)
-    rows = fetch_page(conn, query.order_by(_O.c.id.desc()), limit or None)
+    rows = fetch_page(conn, query.order_by(_O.c.id.desc()), limit or None, offset)
     page = Page((dict(r._mapping) for r in rows), rows.total)
     for row in page:
         unconfirmed = row["state"] == "parked" and _unconfirmed(row["last_error"])

@@ -124,13 +124,13 @@ def _query():
 
 
 def list_runs(conn: Connection, *, cart_id: int | None = None, job: str | None = None,
-              limit: int = 20) -> tuple[list[dict[str, Any]], int]:
+              limit: int = 20, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """The newest runs first, and how many match in all (abandoned runs shown so, stored or not)."""
     r = tables.runs
     where = [cond for cond in (r.c.cart_id == cart_id if cart_id is not None else None,
                                r.c.job == job if job else None) if cond is not None]
     total = conn.execute(select(func.count()).select_from(r).where(*where)).scalar_one()
-    rows = conn.execute(_query().where(*where).order_by(r.c.id.desc()).limit(limit)).all()
+    rows = conn.execute(_query().where(*where).order_by(r.c.id.desc()).limit(limit).offset(offset)).all()
     now, host = utcnow(), this_host()
     return [_row(row, now, host) for row in rows], total
 

@@ -13,6 +13,8 @@ token is ever printed or put in an error message.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import shlex
@@ -26,7 +28,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from .cartdef import Secret
 from .errors import UsageError
 
-__all__ = ["ENV_KEY_FILE", "encrypt", "decrypt", "key_path", "check_key_for", "decryptable"]
+__all__ = ["ENV_KEY_FILE", "encrypt", "decrypt", "key_path", "check_key_for", "decryptable", "derived_key"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,13 @@ def key_path() -> Path:
 def encrypt(plaintext: str) -> str:
     """Encrypt a password for storage, creating the key file if there is none yet."""
     return _fernet(create=True).encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+
+def derived_key(purpose: str) -> bytes:
+    """A key for ``purpose`` (e.g. signing dashboard sessions) derived from the key file, which is
+    created if missing. One-way (HMAC-SHA256): it never reveals the key file's key."""
+    _fernet(create=True)  # the file exists and holds a valid key
+    return hmac.new(key_path().read_bytes().strip(), purpose.encode("utf-8"), hashlib.sha256).digest()
 
 
 def decrypt(token: str, *, cart: str | None = None) -> Secret:

@@ -14,7 +14,7 @@ from typing import Any
 from .cartdef import CartType
 from .errors import UsageError
 
-__all__ = ["check", "parse_assignments", "SPELLINGS"]
+__all__ = ["check", "parse_assignments", "form_fields", "SPELLINGS"]
 
 #: Command-line options that are spellings of a setting (the SETI types' fields, kept from SEOM).
 SPELLINGS = {"user": "--user", "script_url": "--script-url", "store_code": "--store-code"}
@@ -116,3 +116,22 @@ def check(ctype: CartType, given: Mapping[str, Any], *, kept_secrets: Iterable[s
 def _label(ctype: CartType, name: str) -> str:
     label = ctype.label_for(name)
     return label if label == name else f"{label} ({name})"
+
+
+def form_fields(ctype: CartType, cart: Any = None) -> list[dict[str, Any]]:
+    """The settings a cart type asks for, in its schema's order, as the setup wizard and the
+    interactive `carts add` ask for them: label (``title``), help (``description``), whether it is
+    secret (``writeOnly``: never pre-filled) or required, its input kind, and ``cart``'s value."""
+    required = set(ctype.settings_schema.get("required", ()))
+    fields = []
+    for name, prop in ctype.settings.items():
+        secret = bool(prop.get("writeOnly"))
+        value = None if secret or cart is None else cart.settings.get(name)
+        fields.append({"name": name, "label": ctype.label_for(name), "help": prop.get("description", ""),
+                       "secret": secret, "required": name in required, "enum": prop.get("enum"),
+                       "input": {"integer": "number", "number": "number", "boolean": "checkbox"}.get(
+                           prop.get("type", "string"), "text"),
+                       "value": "" if value is None else value,
+                       "is_set": bool(cart is not None and secret and cart.secrets.get(name))})
+    return fields
+

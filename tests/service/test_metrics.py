@@ -10,7 +10,7 @@ from sqlalchemy import insert
 
 from seconnect.service import Service
 from seconnect.store import tables, utcnow
-from seconnect.testing.service import live
+from seconnect.testing.service import bearer, live
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -29,7 +29,8 @@ def test_metrics_report_the_store(store, plugins, gen, db_url):
                                                       state=state, next_attempt_at=utcnow(), created_at=utcnow()))
     before = utcnow().timestamp()
     with live(Service(store, plugins), start=False) as url:
-        answer = httpx.get(f"{url}/metrics")
+        assert httpx.get(f"{url}/metrics").status_code == 401  # the dashboard's login guards it
+        answer = httpx.get(f"{url}/metrics", headers=bearer(store))
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
     got = _samples(answer.text)
     assert got[("seconnect_orders", (("cart", "Shop"),))] == 12
@@ -39,7 +40,7 @@ def test_metrics_report_the_store(store, plugins, gen, db_url):
         conn.execute(insert(tables.runs).values(job="import-products", cart_id=cart.id, status="running",
                                                 started_at=utcnow(), heartbeat_at=utcnow(), host="elsewhere"))
     with live(Service(store, plugins), start=False) as url:
-        got = _samples(httpx.get(f"{url}/metrics").text)
+        got = _samples(httpx.get(f"{url}/metrics", headers=bearer(store)).text)
     assert got[("seconnect_runs_running", (("job", "import-products"),))] == 1
     assert not [k for k in got if k[0] == "seconnect_runs_total" and ("outcome", "running") in k[1]]
     assert got[("seconnect_outbox_rows", (("state", "pending"),))] == 2

@@ -18,7 +18,7 @@ from seconnect.cli import build_cli
 from seconnect.plugins import load_plugins
 from seconnect.service import Service, schedules
 from seconnect.store import tables
-from seconnect.testing.service import live
+from seconnect.testing.service import bearer, live
 
 from .test_schedules import _run_pass
 
@@ -91,7 +91,7 @@ def test_hook_webhook_received_a_burst_becomes_one_run_duplicates_and_forgeries_
         assert post(url, "Nope", 1).status_code == 404
         assert httpx.post(f"{url}/hooks/Shop", headers={"X-Token": TOKEN},
                           content=b"x" * (2 << 20)).status_code == 413
-        metrics = httpx.get(f"{url}/metrics").text
+        metrics = httpx.get(f"{url}/metrics", headers=bearer(store)).text
     assert _count(store, tables.webhook_events) == 20  # the duplicate and the forgery are not kept
     assert 'seconnect_webhook_events_total{cart="Shop",outcome="queued"} 20.0' in metrics
     assert 'seconnect_webhook_events_total{cart="Shop",outcome="rejected"} 1.0' in metrics

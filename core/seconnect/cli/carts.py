@@ -24,9 +24,10 @@ def _read_secrets(ctype: CartType, from_stdin: bool) -> dict[str, str]:
     required = set(ctype.settings_schema.get("required", ()))
     values = {}
     for name in ctype.secret_names:
-        label = ctype.label_for(name)
-        word = "password" if name == "password" else label
-        if from_stdin:
+        word = "password" if name == "password" else ctype.label_for(name)
+        if not from_stdin:
+            value = _prompt_secret(ctype, name)
+        else:
             line = sys.stdin.readline()
             value = line[:-1] if line.endswith("\n") else line
             if value.endswith("\r"):
@@ -35,17 +36,22 @@ def _read_secrets(ctype: CartType, from_stdin: bool) -> dict[str, str]:
                 raise UsageError(f"no {word} on standard input.",
                                  hint="Pipe it in, e.g. `printf '%s\\n' \"$PASS\" | seconnect carts add … "
                                       "--secret-stdin` (one line per secret).")
-        else:
-            value = click.prompt(label, hide_input=True, default="", show_default=False)
-            again = click.prompt("Reenter Password" if name == "password" else f"Reenter {label}",
-                                 hide_input=True, default="", show_default=False)
-            if value != again:
-                raise UsageError(f"the two {'passwords' if name == 'password' else 'entries of ' + label} do not "
-                                 "match; nothing was saved.",
-                                 hint="Run the command again and type the same value twice.")
         if value or name in required:
             values[name] = value
     return values
+
+
+def _prompt_secret(ctype: CartType, name: str) -> str:
+    """One secret setting, typed twice at a hidden prompt; the two must match."""
+    label = ctype.label_for(name)
+    value = click.prompt(label, hide_input=True, default="", show_default=False)
+    again = click.prompt("Reenter Password" if name == "password" else f"Reenter {label}",
+                         hide_input=True, default="", show_default=False)
+    if value != again:
+        raise UsageError(f"the two {'passwords' if name == 'password' else 'entries of ' + label} do not "
+                         "match; nothing was saved.",
+                         hint="Run the command again and type the same value twice.")
+    return value
 
 
 def _given_settings(ctype: CartType, assignments: tuple[str, ...], **spellings: str | None) -> dict[str, str]:
@@ -69,8 +75,9 @@ _SETTING_HELP = "A setting of the cart type as KEY=VALUE (repeatable; `seconnect
 
 
 @command.command("add")
-@click.argument("name")
-@click.option("--type", "cart_type", required=True, help="Cart type (see `seconnect carts types`), e.g. Interspire.")
+@click.argument("name", required=False)
+@click.option("--type", "cart_type", help="Cart type (see `seconnect carts types`), e.g. Interspire. "
+                                          "Without any option, every field is asked for in turn.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help=_SETTING_HELP)
 @click.option("--user", help="Cart ID / User Name (the SETI types' setting `user`).")
 @click.option("--script-url",
@@ -84,8 +91,19 @@ def add(app: App, name, cart_type, assignments, user, script_url, store_code, ca
     """Add a cart definition named NAME (the Store Name: unique, internal only).
 
     Its settings come from the cart type; a secret one (a password, an API token) is asked for
-    twice, or read with --secret-stdin, never given with --set.
+    twice, or read with --secret-stdin, never given with --set. With no option at all, it asks
+    for each field in the setup wizard's order (Store Name, Cart Type, the type's settings, each
+    secret twice), then offers the Test Script URL.
     """
+    if cart_type is None:
+        if assignments or user or script_url or store_code or ca_bundle or secret_stdin:
+            raise UsageError("--type is missing: options describe a cart of a given type.",
+                             hint="Add --type TYPE (`seconnect carts types` lists them), or give no option at all "
+                                  "to be asked for each field.")
+        _add_interactively(app, name)
+        return
+    if name is None:
+        raise UsageError("the Store Name (NAME) is missing.", hint="e.g. `seconnect carts add Shop --type Generic …`.")
     ctype = app.plugins.resolve_type(cart_type)
     given = _given_settings(ctype, assignments, user=user, script_url=script_url, store_code=store_code)
     service.check_new_settings(app.plugins, cart_type, given)  # before asking for a secret
@@ -95,6 +113,48 @@ def add(app: App, name, cart_type, assignments, user, script_url, store_code, ca
                                 secrets=hidden, ca_bundle=ca_bundle)
     click.echo(f"Cart {cart.name!r} ({cart.type}) saved. Next: `seconnect carts test {_quote(cart.name)}` "
                + ("to check the Script URL." if _speaks_of_scripts(ctype) else "to check the cart can be reached."))
+
+
+def _add_interactively(app: App, name: str | None) -> None:
+    """`carts add` with no options: each field asked in the wizard's order, then the test offered."""
+    types = [reg.cart_type for reg in app.plugins.cart_types()]
+    if not types:
+        raise UsageError("no cart types are installed.", hint="Install a cart plugin with `seconnect plugins install SPEC`.")
+    name = name or click.prompt("Store Name")
+    click.echo("Cart types: " + "; ".join(f"{t.id} ({t.label})" for t in types))
+    ctype = app.plugins.resolve_type(click.prompt("Cart Type", type=click.Choice([t.id for t in types],
+                                                                                 case_sensitive=False)))
+    given: dict[str, str] = {}
+    hidden: dict[str, str] = {}
+    for field in settings_mod.form_fields(ctype):
+        if field["help"]:
+            click.echo(printable(field["help"], lines=True))
+        if field["name"] == "script_url":
+            click.echo("Without https:// (all traffic is HTTPS)"
+                       + (f", e.g. {ctype.script_url_example}" if ctype.script_url_example else "") + ".")
+        if field["secret"]:
+            value = _prompt_secret(ctype, field["name"])
+            if value or field["required"]:
+                hidden[field["name"]] = value
+        elif field["input"] == "checkbox":
+            given[field["name"]] = "true" if click.confirm(field["label"], default=False) else "false"
+        else:
+            value = click.prompt(field["label"] + ("" if field["required"] else " (optional)"),
+                                 default="" if not field["required"] else None, show_default=False)
+            if value.strip():
+                given[field["name"]] = value.strip()
+    ca_bundle = click.prompt("CA bundle file (optional; blank: the system's)", default="", show_default=False)
+    with app.store.begin() as conn:
+        cart = service.add_cart(conn, app.plugins, name=name, cart_type=ctype.id, settings=given, secrets=hidden,
+                                ca_bundle=ca_bundle.strip() or None)
+    click.echo(f"Cart {cart.name!r} ({cart.type}) saved.")
+    what = "Test the Script URL" if _speaks_of_scripts(ctype) else "Test the connection"
+    if click.confirm(f"{what} now?", default=True):
+        for line in test_connection(app.plugins, cart, check_credentials=True):
+            click.echo(printable(line, lines=True))
+    click.echo("Next, in order: `seconnect run import-products --cart NAME --attributes options|sub-skus`, "
+               "`seconnect run import-customers --cart NAME`, `seconnect params list --cart NAME`, "
+               "`seconnect schedule add --cart NAME …`.")
 
 
 @command.command("edit")
@@ -199,10 +259,17 @@ def list_(app: App, as_json) -> None:
 def show(app: App, name, as_json) -> None:
     """Show the cart NAME: settings (secrets masked), capabilities, cart-based parameters, each job's
     last run and the cart's checkpoints."""
+    summary = cart_details(app.store, app.plugins, name)
+    emit(summary, as_json, _show_text)
+
+
+def cart_details(store, plugins, name: str) -> dict:
+    """What `carts show` and the dashboard's cart page show: settings (secrets masked),
+    capabilities, cart parameters, each job's last run and the checkpoints."""
     from .. import runs
 
-    runs.reap_quietly(app.store)
-    with app.store.begin() as conn:
+    runs.reap_quietly(store)
+    with store.begin() as conn:
         cart = service.get_cart(conn, name)
         active = next(r.active for r in service.list_carts(conn) if r.name == cart.name)
         last = runs.last_runs(conn, cart.id)
@@ -210,10 +277,10 @@ def show(app: App, name, as_json) -> None:
                                           tables.checkpoints.c.updated_at)
                                    .where(tables.checkpoints.c.cart_id == cart.id)
                                    .order_by(tables.checkpoints.c.job)).all()
-    summary = service.cart_summary(app.plugins, cart, active=bool(active))
+    summary = service.cart_summary(plugins, cart, active=bool(active))
     summary["last_runs"] = last
     summary["checkpoints"] = {c.job: {"value": c.value, "updated_at": c.updated_at} for c in checkpoints}
-    emit(summary, as_json, _show_text)
+    return summary
 
 
 def _show_text(s: dict) -> str:
@@ -344,26 +411,33 @@ def _quote(name: str) -> str:
 @pass_app
 def test(app: App, name, check_credentials) -> None:
     """Test Script URL: check that the cart's script can be reached and print its version."""
-    cart = app.cart(name)
+    with app.store.begin() as conn:
+        cart = service.get_cart(conn, name)
+    for line in test_connection(app.plugins, cart, check_credentials):
+        click.echo(printable(line, lines=True))
+
+
+def test_connection(plugins, cart, check_credentials: bool = False) -> list[str]:
+    """Test Script URL / Test connection (`carts test` and the dashboard's button): the lines to
+    show when it passed; a :class:`CartError` saying "Test failed: …" when not."""
     try:
-        version = app.plugins.call("test_script", cart, None, check_credentials=check_credentials)
+        version = plugins.call("test_script", cart, None, check_credentials=check_credentials)
     except CartError as exc:
         exc.message = f"Test failed: {exc.message}"
         raise
-    scripted = _speaks_of_scripts(app.plugins.resolve_type(cart.type))
-    click.echo(f"Test passed: {'Script version' if scripted else 'Version'}: {printable(str(version))}")
-    for warning in getattr(version, "warnings", ()):
-        click.echo(printable(f"Warning: {warning}", lines=True))
+    scripted = _speaks_of_scripts(plugins.resolve_type(cart.type))
+    lines = [f"Test passed: {'Script version' if scripted else 'Version'}: {version}"]
+    lines += [f"Warning: {warning}" for warning in getattr(version, "warnings", ())]
     if not scripted:
-        click.echo("The credentials were accepted." if check_credentials else
-                   "This test checks that the cart can be reached; add --check-credentials to check the "
-                   "credentials too.")
-        return
-    if check_credentials:
-        click.echo("The user name, password and store code were accepted.")
+        lines.append("The credentials were accepted." if check_credentials else
+                     "This test checks that the cart can be reached; add --check-credentials to check the "
+                     "credentials too.")
+    elif check_credentials:
+        lines.append("The user name, password and store code were accepted.")
     else:
-        click.echo("This test checks that the script can be reached; it does not validate the user name "
-                   "and password (add --check-credentials for that).")
+        lines.append("This test checks that the script can be reached; it does not validate the user name "
+                     "and password (add --check-credentials for that).")
+    return lines
 
 
 def _speaks_of_scripts(ctype: CartType) -> bool:

@@ -8,7 +8,7 @@ from ..hookspecs import hookimpl
 
 # One module per noun; each exports a click command or group named ``command``.
 _NOUNS = ("carts", "params", "plugins_cmd", "run", "orders", "customers", "products", "inventory", "outbox",
-          "quarantine", "runs", "schedule", "serve", "doctor", "sandbox", "demo", "completion")
+          "quarantine", "runs", "schedule", "serve", "users", "doctor", "sandbox", "demo", "completion")
 # Modules adding jobs to `seconnect run`; each exports a list ``commands``.
 _RUN_JOBS = ("run_inventory",)
 

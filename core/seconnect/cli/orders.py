@@ -85,10 +85,10 @@ def set_status(app: App, number, label, cart_name, tracking, carrier, pickup_dat
     with app.store.begin() as conn:
         change = status.set_status(conn, app.plugins, cart_name, number, " ".join(label), packages=packages,
                                    note=note)
-    emit(change.as_dict(), as_json, _status_text)
+    emit(change.as_dict(), as_json, status_text)
 
 
-def _status_text(d: dict) -> str:
+def status_text(d: dict) -> str:
     packages = len(d["packages"])
     head = (f"Order {d['order_number']} ({d['cart']}): {d['previous'] or '-'} → {d['label']}"
             + (f", {packages} package{'' if packages == 1 else 's'}" if packages else "") + ".")

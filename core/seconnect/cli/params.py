@@ -14,15 +14,35 @@ from . import App, cart_option, emit, json_option, pass_app, table
 
 
 def _scope(app: App, conn, cart_name: str | None) -> tuple[int | None, service.Catalogue, str]:
+    return scope(app.plugins, conn, cart_name)
+
+
+def scope(plugins, conn, cart_name: str | None) -> tuple[int | None, service.Catalogue, str]:
     """The cart's id (None: global), the parameters that apply there, and how to name it."""
     if not cart_name:
-        return None, app.plugins.params, "global values"
+        return None, plugins.params, "global values"
     cart = get_cart(conn, cart_name)
-    return cart.id, app.plugins.params_for(cart.type), f"cart {cart.name!r} (type {cart.type})"
+    return cart.id, plugins.params_for(cart.type), f"cart {cart.name!r} (type {cart.type})"
 
 
 def _lookup(app: App, name: str, catalogue: service.Catalogue, subject: str):
     return service.lookup(name, catalogue, everywhere=app.plugins.params, subject=subject)
+
+
+def list_params(plugins, conn, cart_name: str | None) -> list[dict]:
+    """`params list` and the dashboard's parameters page: every parameter that applies there."""
+    cart_id, catalogue, _ = scope(plugins, conn, cart_name)
+    values, sources = service.resolve(conn, cart_id, catalogue)
+    return [{"name": p.name, "value": p.format(values[p.name]), "source": sources[p.name], "scope": p.scope,
+             "type": p.describe_type(), "cart_types": list(p.cart_types), "description": p.description}
+            for p in catalogue.values()]
+
+
+def set_param(plugins, conn, name: str, value: str, cart_name: str | None):
+    """`params set` and the dashboard: set NAME to VALUE globally or for one cart; (param, typed value)."""
+    cart_id, catalogue, subject = scope(plugins, conn, cart_name)
+    service.lookup(name, catalogue, everywhere=plugins.params, subject=subject)
+    return service.set_value(conn, name, value, cart_id, catalogue)
 
 
 @click.group("params")
@@ -41,11 +61,7 @@ def list_(app: App, cart_name, as_json) -> None:
     core's and every installed cart type's, FOR naming the types a parameter applies to.
     """
     with app.store.begin() as conn:
-        cart_id, catalogue, _ = _scope(app, conn, cart_name)
-        values, sources = service.resolve(conn, cart_id, catalogue)
-    data = [{"name": p.name, "value": p.format(values[p.name]), "source": sources[p.name], "scope": p.scope,
-             "type": p.describe_type(), "cart_types": list(p.cart_types), "description": p.description}
-            for p in catalogue.values()]
+        data = list_params(app.plugins, conn, cart_name)
     emit(data, as_json, lambda d: table([[x["name"], x["value"], x["source"], x["scope"],
                                           ", ".join(x["cart_types"]) or "every cart"] for x in d],
                                         ["NAME", "VALUE", "FROM", "SCOPE", "FOR"]))
@@ -76,9 +92,7 @@ def set_(app: App, name, value, cart_name) -> None:
     Booleans take TRUE/FALSE, yes/no, y/n, 1/0 or on/off, in any case.
     """
     with app.store.begin() as conn:
-        cart_id, catalogue, subject = _scope(app, conn, cart_name)
-        _lookup(app, name, catalogue, subject)
-        param, typed = service.set_value(conn, name, value, cart_id, catalogue)
+        param, typed = set_param(app.plugins, conn, name, value, cart_name)
     where = f" for cart {cart_name!r}" if cart_name else (
         " (global default for every cart)" if param.scope == "cart" else "")
     click.echo(f"{param.name} = {param.format(typed)}{where}")

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import click
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, exists, func, or_, select
 
 from ..carts import get_cart
 from ..errors import NotFoundError
@@ -47,16 +47,22 @@ def _codes(conn: Connection, product_ids: Sequence[int]) -> dict[int, list[dict[
     return found
 
 
-def list_products(conn: Connection, *, cart_id: int | None = None, limit: int | None = None) -> Page:
+def list_products(conn: Connection, *, cart_id: int | None = None, limit: int | None = None,
+                  search: str | None = None, offset: int = 0) -> Page:
     """Products by SKU, each parent followed by its sub-SKUs; only those a cart has codes for
-    when ``cart_id`` is given. At most ``limit``; ``.total`` says how many there are."""
+    when ``cart_id`` is given, or whose SKU or name starts with ``search`` (any case). At most
+    ``limit`` after ``offset``; ``.total`` says how many there are."""
     parent = _P.alias("parent")
     query = select(_P.c.id, _P.c.sku, _P.c.name, _P.c.price, _P.c.qoh, _P.c.option_values,
                    parent.c.sku.label("parent_sku")).outerjoin(parent, parent.c.id == _P.c.parent_id).order_by(
         func.coalesce(parent.c.sku, _P.c.sku), _P.c.parent_id.is_not(None), _P.c.sku)
     if cart_id is not None:
         query = query.where(exists().where(_C.c.product_id == _P.c.id, _C.c.cart_id == cart_id))
-    rows = fetch_page(conn, query, limit)
+    if search:
+        text = search.strip().lower()
+        query = query.where(or_(func.lower(_P.c.sku).startswith(text, autoescape=True),
+                                func.lower(_P.c.name).startswith(text, autoescape=True)))
+    rows = fetch_page(conn, query, limit, offset)
     codes = _codes(conn, [r.id for r in rows])
     return Page(({"sku": r.sku, "name": r.name, "price": _amount(r.price), "qoh": r.qoh, "parent": r.parent_sku,
                   "options": r.option_values or {},

@@ -79,7 +79,7 @@ def command(app: App, host, port, tls_cert, tls_key, insecure_bind_reason, lease
         log.warning("serving %s over plain HTTP: %s", host, insecure_bind_reason.strip())
     service = Service(app.store, app.plugins, lease_s=lease or LEASE_S, workers=workers)
     service.acquire()  # before binding: a second SQLite instance says so, not "address in use"
-    config = uvicorn.Config(build_app(service), host=host, port=port, log_config=None, access_log=False,
+    config = uvicorn.Config(build_app(service, https_only=tls_cert is not None), host=host, port=port, log_config=None, access_log=False,
                             ssl_certfile=str(tls_cert) if tls_cert else None,
                             ssl_keyfile=str(tls_key) if tls_key else None, timeout_graceful_shutdown=30)
     server = uvicorn.Server(config)

@@ -31,13 +31,14 @@ from .base import JobRun, RecordCheck, cart_lock
 __all__ = ["list_quarantined", "retry"]
 
 
-def list_quarantined(conn: Connection, *, include_resolved: bool = False, limit: int | None = None) -> Page:
+def list_quarantined(conn: Connection, *, include_resolved: bool = False, limit: int | None = None,
+                     offset: int = 0) -> Page:
     """Quarantined records, oldest first (at most ``limit``; ``.total`` counts all)."""
     q, c = tables.quarantine, tables.carts
     query = select(q, c.c.name.label("cart")).join(c, c.c.id == q.c.cart_id).order_by(q.c.id)
     if not include_resolved:
         query = query.where(q.c.resolved_at.is_(None))
-    rows = fetch_page(conn, query, limit)
+    rows = fetch_page(conn, query, limit, offset)
     return Page(({"id": r.id, "cart": r.cart, "kind": r.kind, "external_id": r.external_id, "reason": r.reason,
                   "attempts": r.attempts, "created_at": r.created_at.isoformat(),
                   "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None,

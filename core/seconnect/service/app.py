@@ -1,8 +1,8 @@
 """The service's HTTP side: ``/healthz``, ``/metrics`` and ``POST /hooks/<cart>`` (Starlette).
 
-:func:`service_routes` gives the routes for any Starlette app (the dashboard's app adds them to
-its own, with its login in front of everything but ``/healthz`` and ``/hooks/``);
-:func:`build_app` is the plain app with only these routes. Store work runs in worker threads,
+:func:`service_routes` gives these routes; :func:`build_app` is what `seconnect serve` runs: the
+dashboard's app (seconnect.web) with these routes added, its login in front of everything but
+``/healthz`` and ``/hooks/`` (``/metrics`` takes an API token). Store work runs in worker threads,
 never on the event loop.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +19,8 @@ from . import webhooks
 from .metrics import CONTENT_TYPE
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from .core import Service
 
 __all__ = ["service_routes", "build_app"]
@@ -63,6 +64,14 @@ def service_routes(service: Service) -> list[Route]:
     ]
 
 
-def build_app(service: Service) -> Starlette:
-    """The service's app on its own (the lead swaps in the dashboard's ``create_app`` at merge)."""
-    return Starlette(routes=service_routes(service), lifespan=service.lifespan)
+def build_app(service: Service, *, https_only: bool = False) -> Starlette:
+    """The whole service app: the dashboard and JSON API, plus health, metrics and webhooks, with
+    the service's scheduler and worker started and stopped by its lifespan."""
+    from ..web import create_app
+    from . import schedules
+
+    def schedule_rows(conn) -> list[dict]:
+        return [s.as_dict() for s in schedules.list_schedules(conn)]
+
+    return create_app(service.store, extra_routes=service_routes(service), lifespan=service.lifespan,
+                      plugins=service.plugins, https_only=https_only, schedules=schedule_rows)

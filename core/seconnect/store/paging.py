@@ -18,13 +18,15 @@ class Page(list):
         self.total = len(self) if total is None else total
 
 
-def fetch_page(conn: Connection, query: Select, limit: int | None) -> Page:
-    """At most ``limit`` rows of ``query`` (every row when None); the total is counted only when
-    the limit cut something off."""
+def fetch_page(conn: Connection, query: Select, limit: int | None, offset: int = 0) -> Page:
+    """At most ``limit`` rows of ``query`` (every row when None) after skipping ``offset`` (the
+    dashboard's pages); the total is counted only when the page does not reach the end."""
+    if offset:
+        query = query.offset(offset)
     if limit is None:
         return Page(conn.execute(query).all())
     rows = conn.execute(query.limit(limit)).all()
     if len(rows) < limit:
-        return Page(rows)
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+        return Page(rows, offset + len(rows))
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).offset(None).subquery())).scalar_one()
     return Page(rows, total)

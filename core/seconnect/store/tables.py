@@ -62,6 +62,8 @@ __all__ = [
     "quarantine",
     "schedules",
     "webhook_events",
+    "users",
+    "api_tokens",
     "ATTRIBUTE_MODES",
     "PUSH_STATES",
     "OUTBOX_STATES",
@@ -78,7 +80,7 @@ VERSION_TABLE = "seconnect_schema_version"
 
 #: The newest migration revision, i.e. the schema these tables describe. Opening a store at this
 #: revision needs no Alembic at all (tests/store checks it equals the migrations' head).
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 metadata = MetaData(
     naming_convention={
@@ -465,6 +467,28 @@ webhook_events = Table(
     Column("received_at", UTCDateTime, nullable=False, default=utcnow),
     UniqueConstraint("cart_id", "dedupe_key"),
     Index(None, "received_at"),
+)
+
+# Dashboard logins and API tokens (seconnect.users, seconnect.web).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", Text, nullable=False, comment="login name as typed"),
+    Column("name_key", Text, nullable=False, unique=True, comment="lower-cased name: unique ignoring case"),
+    Column("password_hash", Text, nullable=False, comment="argon2id hash (argon2-cffi)"),
+    _created_at(),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", Text, nullable=False, unique=True, comment="SHA-256 hex of the token; the token is never kept"),
+    Column("label", Text, nullable=False, server_default="", default=""),
+    _created_at(),
+    Column("last_used_at", UTCDateTime),
 )
 
 _DIGITS = re.compile(r"\d+")

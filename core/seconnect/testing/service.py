@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["free_port", "live"]
+__all__ = ["free_port", "live", "bearer"]
 
 
 def free_port() -> int:
@@ -40,3 +40,16 @@ def live(service: Any, *, start: bool = True) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(60)
+
+
+def bearer(store: Any) -> dict[str, str]:
+    """An ``Authorization`` header that opens ``/api/`` and ``/metrics``: a fresh API token of a
+    user made for the purpose (``seconnect users add`` + ``users token`` in one call)."""
+    import secrets
+
+    from seconnect import users
+
+    name = f"probe-{secrets.token_hex(4)}"
+    with store.begin() as conn:
+        users.add_user(conn, name, secrets.token_urlsafe(16))
+        return {"Authorization": f"Bearer {users.new_token(conn, name, 'tests')}"}
