@@ -28,6 +28,8 @@ ID_MAX = 2**63 - 1
 Json = JSON(none_as_null=True)
 
 
+_KNOWN_AMOUNTS = 50_000  # amount texts remembered per scale (see ScaledDecimal.bind_processor)
+_KNOWN_UNITS: dict[int, dict[str, int]] = {}
 _json_encode = json.JSONEncoder().encode  # what json.dumps does with its default arguments
 
 
@@ -83,17 +85,28 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         # A closure instead of process_bind_param: this runs for every amount of every imported
         # order, and the common case (a Decimal with <= scale places) needs no rounding.
         scale, to_units, unit = self.scale, self._to_units, 10 ** self.scale
+        # Cart amounts arrive as decimal text and repeat (a product's price on every order of
+        # it): each text is converted once per scale and process (bounded: a service runs long).
+        known = _KNOWN_UNITS.setdefault(scale, {})
 
         def process(value: Any) -> int | None:
             if value is None:
                 return None
             if type(value) is int:  # quantities
                 return value * unit
-            if type(value) is str:  # cart amounts arrive as decimal text
+            if type(value) is str:
+                units = known.get(value)
+                if units is not None:
+                    return units
                 try:
-                    value = Decimal(value)
+                    amount = Decimal(value)
                 except InvalidOperation:
                     return to_units(value)  # raises the clear error
+                units = process(amount)
+                if len(known) >= _KNOWN_AMOUNTS:
+                    known.clear()
+                known[value] = units
+                return units
             if type(value) is Decimal and value.is_finite():
                 scaled = value.scaleb(scale)
                 units = int(scaled)
