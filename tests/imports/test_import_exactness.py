@@ -78,6 +78,15 @@ def dump(store, authority: str) -> dict[str, list[dict]]:
     return out
 
 
+def _golden_text(tables_rows: dict[str, list[dict]]) -> str:
+    """JSON with one row per line: small, and a changed row shows as one changed line."""
+    def row(r: dict) -> str:
+        return json.dumps(r, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    return "{\n" + ",\n".join(f'"{name}": [\n' + ",\n".join(row(r) for r in rows) + "\n]"
+                               for name, rows in sorted(tables_rows.items())) + "\n}\n"
+
+
 def scenario(store, plugins, sb: Sandbox) -> None:
     cart = define_cart(store, plugins, sb)
     with store.begin() as conn:
@@ -100,7 +109,7 @@ def test_import_stores_exactly_what_it_did_before(store, plugins, tmp_path, prof
     golden = GOLDEN / f"import_{profile}.json"
     if os.environ.get("SECONNECT_WRITE_GOLDEN"):
         golden.parent.mkdir(exist_ok=True)
-        golden.write_text(json.dumps(got, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        golden.write_text(_golden_text(got))
     expected = json.loads(golden.read_text())
     assert sorted(got) == sorted(expected)
     for name in TABLES:
