@@ -5,7 +5,7 @@ For each profile: generate a 20,000-order cart, then download every downloadable
 pages of 250 with their lines embedded, no quota):
 
 * sequential, first pass ("cold": each order is rendered from SQLite on first request),
-* sequential, second pass ("warm": served from the per-order XML cache),
+* sequential, second pass ("warm": the same pages again, sent from the page cache of rendered replies),
 * 4 concurrent clients splitting the pages between them (warm).
 
 Run: ``.venv/bin/python bench/sandbox_throughput.py [--orders N] [--batch N] [--generate N]``

@@ -46,6 +46,8 @@ VERSION = "1.000"
 BAD_CREDENTIALS = "Invalid username, password, or store code."
 _WHERE = "deleted = 0"
 _STATUS_IDS = {name.lower(): sid for sid, name in STATUS_NAMES.items()}
+#: functions whose replies are whole pages, served from the profile's page cache
+_PAGED = frozenset({"downloadorders", "downloadprods", "downloadqoh", "downloadcustomers"})
 
 
 class RequestError(ValueError):
@@ -127,7 +129,7 @@ class GenericProfile(Profile):
         if not self.auth_ok(request, check_code=True):
             return self._error(root, BAD_CREDENTIALS)
         try:
-            return handler(request)
+            return self.pages.get(request, handler) if function in _PAGED else handler(request)
         except RequestError as exc:
             return self._error(root, str(exc))
 

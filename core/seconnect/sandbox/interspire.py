@@ -95,6 +95,10 @@ _CARD_GATEWAYS = ("Authorize.net", "PayPal Payments Pro (US)", "PayPal Payments 
 _DOWNLOADABLE = f"status_id IN ({','.join(map(str, DOWNLOADABLE_STATUSES))}) AND deleted = 0"
 
 
+#: functions whose replies are whole pages, served from the profile's page cache
+_PAGED = frozenset({"downloadorders", "downloadprods", "downloadqoh", "downloadcustomers"})
+
+
 def _data_doc(root: str, code: int, records: list[bytes]) -> bytes:
     """SimpleXML's asXML(): bare declaration, compact."""
     head = (f'<?xml version="1.0"?>\n<{root}><Response><ResponseCode>{code}</ResponseCode>'
@@ -143,7 +147,7 @@ class InterspireProfile(Profile):
         handler = self._dispatch.get(function)
         if handler is None:
             return self.error(function, TRANSMISSION_ERROR)
-        return handler(request)
+        return self.pages.get(request, handler) if function in _PAGED else handler(request)
 
     def error(self, function: str, message: str) -> Reply:
         root = "SETIError" if self.bugs["error_root"] else _ROOT_OF.get(function, "SETIError")

@@ -1,5 +1,5 @@
-"""What both profiles share: the request/reply shapes, request-field parsing, paging and the
-per-record XML caches.
+"""What both profiles share: the request/reply shapes, request-field parsing, paging, the
+per-record XML caches and the cache of whole download pages.
 
 A profile turns one SETI request (already read off the wire, faults already decided) into one
 :class:`Reply`. It never touches sockets, so faults, latency and logging stay in the server.
@@ -24,6 +24,8 @@ XML = "text/xml; charset=UTF-8"
 _PARTY_FIELDS = ("first", "last", "company", "phone", "email", "street1", "street2", "city", "state", "zip",
                  "country")
 _PHP_INT = re.compile(r"\s*[+-]?\d+")
+#: fields that never choose what a page holds (credentials are checked before the cache)
+_UNKEYED = frozenset({"setiuser", "password", "code", "setifunction"})
 _DATE_FORMATS = ("%d-%b-%Y", "%d/%b/%Y", "%Y-%m-%d", "%m/%d/%Y", "%d-%b-%Y %H:%M:%S", "%d/%b/%Y %H:%M:%S",
                  "%Y-%m-%d %H:%M:%S")
 
@@ -91,8 +93,9 @@ class RecordCache:
     join. Entries are dropped when the record changes (a status update).
     """
 
-    def __init__(self, render: Callable[[dict], bytes]):
+    def __init__(self, render: Callable[[dict], bytes], on_drop: Callable[[], None] = lambda: None):
         self._render = render
+        self._on_drop = on_drop
         self._items: dict[int, bytes] = {}
         self._lock = threading.Lock()
 
@@ -109,6 +112,52 @@ class RecordCache:
     def drop(self, record_id: int) -> None:
         with self._lock:
             self._items.pop(record_id, None)
+        self._on_drop()
+
+
+class PageCache:
+    """Whole download replies (their bytes), rendered once per request fields — page, batch
+    size, filters — and served from memory until the cart changes.
+
+    Without it a page costs the sandbox a query, a join and a reply build, so a benchmark's
+    "floor" measured the sandbox as much as the client. Entries belong to an epoch: the
+    state's version (bumped by any new order, status or stock change) and a local counter
+    (bumped by :meth:`clear`, e.g. when a record's cached XML is dropped). A page rendered
+    while the epoch moved is served but not kept. A restart builds a new profile, so a new
+    cache.
+    """
+
+    def __init__(self, state):
+        self._state = state
+        self._cleared = 0
+        self._epoch: tuple[int, int] = (-1, -1)
+        self._items: dict[tuple, Reply] = {}
+        self._lock = threading.Lock()
+
+    def _current(self) -> tuple[int, int]:
+        return self._state.version, self._cleared
+
+    def get(self, request: SetiRequest, render: Callable[[SetiRequest], Reply]) -> Reply:
+        key = (request.function.strip().lower(),
+               *sorted((k, v) for k, v in request.params.items() if k not in _UNKEYED))
+        with self._lock:
+            epoch = self._current()
+            if epoch != self._epoch:
+                self._items.clear()
+                self._epoch = epoch
+            reply = self._items.get(key)
+        if reply is not None:
+            return reply
+        reply = render(request)
+        with self._lock:
+            if self._current() == epoch == self._epoch and reply.status == 200:
+                self._items[key] = reply
+        return reply
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cleared += 1
+            self._items.clear()
 
 
 class Profile:
@@ -127,8 +176,9 @@ class Profile:
         self.catalog = model.catalog
         self.config = model.config
         self._parties: dict[tuple, str] = {}
-        self.orders_xml = RecordCache(self.render_order)
-        self.customers_xml = RecordCache(self.render_customer)
+        self.pages = PageCache(self.state)
+        self.orders_xml = RecordCache(self.render_order, on_drop=self.pages.clear)
+        self.customers_xml = RecordCache(self.render_customer, on_drop=self.pages.clear)
 
     # what each profile provides ------------------------------------------------------------
 

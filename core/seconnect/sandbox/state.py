@@ -51,6 +51,9 @@ class State:
     def __init__(self, path: Path):
         self.path = path
         self.lock = threading.RLock()
+        #: bumped by every change to what a reply could show (orders, statuses, stock), so
+        #: caches of whole replies know when to start over
+        self.version = 0
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -91,6 +94,7 @@ class State:
                 with self._transaction():
                     self._populate(products, combos, customers, order_chunks, meta)
             finally:
+                self.version += 1
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
 
@@ -114,6 +118,7 @@ class State:
     def append_orders(self, orders: list[dict], sold: list[tuple[str, int, int]] = ()) -> None:
         """New orders, and the stock they take off (``(table, id, quantity)``), together."""
         with self.lock, self._transaction():
+            self.version += 1
             self._insert_orders(orders)
             for table, row_id, qty in sold:
                 self.db.execute(f"UPDATE {_table(table)} SET stock = stock - ? WHERE id = ?", (qty, row_id))
@@ -163,6 +168,7 @@ class State:
         """Set (or, with ``relative``, add to) the stock of the given rows."""
         expr = "stock + ?" if relative else "?"
         with self.lock, self._transaction():
+            self.version += 1
             self.db.executemany(f"UPDATE products SET stock = {expr} WHERE id = ?",
                                 [(value, pid) for pid in product_ids])
             self.db.executemany(f"UPDATE combos SET stock = {expr} WHERE id = ?",
@@ -172,6 +178,7 @@ class State:
         """Several absolute stock changes, all or nothing: ``(table, id, qty)`` with table
         ``"products"`` or ``"combos"``."""
         with self.lock, self._transaction():
+            self.version += 1
             for table, row_id, qty in changes:
                 self.db.execute(f"UPDATE {_table(table)} SET stock = ? WHERE id = ?", (qty, row_id))
 
@@ -220,6 +227,7 @@ class State:
 
     def set_order_status(self, order_id: int, status: str, status_id: int | None) -> bool:
         with self.lock:
+            self.version += 1
             if status_id is None:
                 cur = self.db.execute("UPDATE orders SET status = ? WHERE id = ?", (status, order_id))
             else:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -27,15 +28,24 @@ ID_MAX = 2**63 - 1
 Json = JSON(none_as_null=True)
 
 
+_KNOWN_AMOUNTS = 50_000  # amount texts remembered per scale (see ScaledDecimal.bind_processor)
+_KNOWN_UNITS: dict[int, dict[str, int]] = {}
 _json_encode = json.JSONEncoder().encode  # what json.dumps does with its default arguments
 
 
 def json_text(value: Any) -> str:
-    """The store's JSON serializer: ``json.dumps`` output, with the empty containers most
-    imported rows carry (no options, no extra raw values) answered without encoding."""
+    """The store's JSON serializer: compact UTF-8 JSON from orjson (about 8x faster than the
+    standard encoder; an imported order carries eight or so JSON values), with the empty
+    containers most imported rows carry answered without encoding. What orjson refuses
+    (non-string keys, integers beyond 64 bits) goes through ``json.dumps`` as before; the
+    text differs from ``json.dumps`` only in spacing and escapes, not in the value read back
+    (but for a float NaN, which ``json.dumps`` writes as invalid JSON and orjson as null)."""
     if not value and type(value) in (dict, list):
         return "{}" if type(value) is dict else "[]"
-    return _json_encode(value)
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return _json_encode(value)
 
 
 def utcnow() -> datetime:
@@ -75,17 +85,28 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         # A closure instead of process_bind_param: this runs for every amount of every imported
         # order, and the common case (a Decimal with <= scale places) needs no rounding.
         scale, to_units, unit = self.scale, self._to_units, 10 ** self.scale
+        # Cart amounts arrive as decimal text and repeat (a product's price on every order of
+        # it): each text is converted once per scale and process (bounded: a service runs long).
+        known = _KNOWN_UNITS.setdefault(scale, {})
 
         def process(value: Any) -> int | None:
             if value is None:
                 return None
             if type(value) is int:  # quantities
                 return value * unit
-            if type(value) is str:  # cart amounts arrive as decimal text
+            if type(value) is str:
+                units = known.get(value)
+                if units is not None:
+                    return units
                 try:
-                    value = Decimal(value)
+                    amount = Decimal(value)
                 except InvalidOperation:
                     return to_units(value)  # raises the clear error
+                units = process(amount)
+                if len(known) >= _KNOWN_AMOUNTS:
+                    known.clear()
+                known[value] = units
+                return units
             if type(value) is Decimal and value.is_finite():
                 scaled = value.scaleb(scale)
                 units = int(scaled)
