@@ -146,6 +146,16 @@ class FakeBigCommerce:
             return self._v3_page(self.customers, q)
         if path == "/v3/inventory/locations":
             return self._reply(200, {"data": [{"id": 1, "code": "BC-LOCATION-1", "is_default": True}], "meta": {}})
+        if parts[:3] == ["v3", "inventory", "locations"] and len(parts) == 5 and parts[4] == "items":
+            rows = []
+            for p in self.products:
+                for v in p.get("variants", []):
+                    if p["inventory_tracking"] == "variant" and v["option_values"] or \
+                            p["inventory_tracking"] != "variant" and not v["option_values"]:
+                        level = v["inventory_level"] if p["inventory_tracking"] == "variant" else p["inventory_level"]
+                        rows.append({"identity": {"sku": v["sku"], "variant_id": v["id"], "product_id": p["id"]},
+                                     "total_inventory_onhand": level + 100, "available_to_sell": level + 100})
+            return self._v3_page(rows, q)
         if path == "/v3/inventory/adjustments/absolute":
             return self._adjust(json.loads(request.content))
         return self._reply(404, {"status": 404, "title": f"no route {path}"})
@@ -206,3 +216,19 @@ class FakeBigCommerce:
                         if item.get("variant_id") == v["id"]:
                             v["inventory_level"] = item["quantity"]
         return self._reply(200, {"transaction_id": "t-1"})
+
+
+def product(pid: int, sku: str, *, tracking: str = "product", level: int = 5, variants: list[dict] | None = None,
+            **extra: Any) -> dict:
+    """A v3 product with ``include=variants``: its base variant, plus ``variants`` (with options)."""
+    base = {"id": pid * 100, "product_id": pid, "sku": sku, "option_values": [], "inventory_level": level,
+            "price": None, "weight": None}
+    return {"id": pid, "name": f"Product {pid}", "sku": sku, "type": "physical", "price": 12.5, "cost_price": 4,
+            "weight": 1.25, "inventory_level": level, "inventory_tracking": tracking, "is_visible": True,
+            "base_variant_id": None if variants else base["id"], "variants": variants or [base], **extra}
+
+
+def variant(vid: int, pid: int, sku: str, *values: tuple[str, str], level: int = 3) -> dict:
+    return {"id": vid, "product_id": pid, "sku": sku, "inventory_level": level, "price": 15.0, "weight": None,
+            "option_values": [{"id": n, "option_id": 10 + n, "label": label, "option_display_name": name}
+                              for n, (name, label) in enumerate(values)]}

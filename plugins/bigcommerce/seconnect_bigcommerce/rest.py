@@ -302,10 +302,10 @@ class BigCommerceRest:
         if location:
             for rows in client.v3_pages(f"/v3/inventory/locations/{location}/items", {}):
                 for row in rows:
-                    ident = row.get("identity") or {}
-                    key = ("variant", ident.get("variant_id")) if ident.get("variant_id") else \
-                        ("product", ident.get("product_id"))
-                    at_location[key] = int(row.get("total_inventory_onhand") or 0)
+                    # every item is a variant; a product-tracked product's row is its base variant's
+                    ident, onhand = row.get("identity") or {}, int(row.get("total_inventory_onhand") or 0)
+                    at_location[("variant", ident.get("variant_id"))] = onhand
+                    at_location.setdefault(("product", ident.get("product_id")), onhand)
         for rows in client.v3_pages("/v3/catalog/products", {"include": "variants", "sort": "id"}):
             page: dict[str, tuple[int | None, str, dict]] = {}
             for product in rows:
@@ -320,7 +320,9 @@ class BigCommerceRest:
                     if location and qoh is not None:
                         key = ("variant", ident["variant_id"]) if "variant_id" in ident else ("product", product["id"])
                         qoh = at_location.get(key, 0)
-                    ident["_tracking"] = tracking
+                    # a code whose stock lives at another level (a variant-tracked parent, a variant
+                    # of a product-tracked one) is not tracked itself
+                    ident["_tracking"] = tracking if record.get("qoh") is not None else "none"
                     page[record["code"]] = (qoh, record["web_id"], ident)
             yield page
 

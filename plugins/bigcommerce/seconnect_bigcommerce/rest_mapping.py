@@ -289,7 +289,8 @@ def product_records(product: Mapping[str, Any]) -> tuple[list[dict], list[str]]:
         "price": money(product.get("price")), "cost": money(product.get("cost_price")),
         "description": None, "weight": decimal_text(product.get("weight")),
         "discontinued": not product.get("is_visible", True),
-        "qoh": int(product.get("inventory_level") or 0) if tracking != "none" else None,
+        # tracked per variant: the parent holds no stock of its own (core totals its variants)
+        "qoh": int(product.get("inventory_level") or 0) if tracking == "product" else None,
         "raw": {"inventory_tracking": str(tracking)},
     }
     if options:
