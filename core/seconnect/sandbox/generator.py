@@ -31,7 +31,7 @@ import random
 import unicodedata
 from collections.abc import Iterator, Sequence
 
-# Interspire / BigCommerce order status ids (seti-protocol.md §6.3).
+# Interspire / BigCommerce order status ids (seti-protocol.md §6.3; 12-14 are BigCommerce's later ones).
 STATUS_NAMES = {
     0: "Incomplete",
     1: "Pending",
@@ -45,6 +45,9 @@ STATUS_NAMES = {
     9: "Awaiting Shipment",
     10: "Completed",
     11: "Awaiting Fulfillment",
+    12: "Manual Verification Required",
+    13: "Disputed",
+    14: "Partially Refunded",
 }
 DOWNLOADABLE_STATUSES = (2, 3, 9, 10, 11)
 EXCLUDED_STATUSES = (0, 1, 4, 5, 6, 7, 8)

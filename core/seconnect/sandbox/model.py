@@ -66,12 +66,16 @@ class CartModel:
         self.catalog = Catalog.load(state)
         self._add_lock = threading.Lock()
 
-    def add_orders(self, count: int, tracked: Callable[[int, int | None], bool] | None = None) -> list[int]:
+    def add_orders(self, count: int, tracked: Callable[[int, int | None], bool] | None = None,
+                   rows: Callable[[int, int | None], tuple[str, int] | None] | None = None) -> list[int]:
         """Append ``count`` new downloadable orders after the existing ones (thread-safe), and
         take their lines off the stock the cart tracks, as a shop does when an order is placed
         (the generated history is already reflected in the stock the cart was made with).
         ``tracked(product id, combination id)`` says which rows keep stock (the profile's rule,
-        so that what the cart reports is what it decrements); by default every row does."""
+        so that what the cart reports is what it decrements); by default every row does.
+        ``rows(product id, combination id)`` instead names the stock row a line takes off
+        (``("products", id)``, ``("combos", id)`` or None), for carts that keep a variation's
+        stock on its product."""
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._add_lock:
@@ -85,17 +89,21 @@ class CartModel:
             orders = generator.generate_orders(factory, self.config.seed, count,
                                                first_index=self.state.count_orders(),
                                                first_number=number, after=after, downloadable_only=True)
-            self.state.append_orders(orders, self.sold(orders, tracked or (lambda pid, cid: True)))
+            self.state.append_orders(orders, self.sold(orders, tracked or (lambda pid, cid: True), rows))
         return [o["id"] for o in orders]
 
-    def sold(self, orders: list[dict], tracked: Callable[[int, int | None], bool]) -> list[tuple[str, int, int]]:
+    def sold(self, orders: list[dict], tracked: Callable[[int, int | None], bool],
+             rows: Callable[[int, int | None], tuple[str, int] | None] | None = None) -> list[tuple[str, int, int]]:
         """``(table, id, quantity)`` the orders' lines take off: the variation's stock for a line
-        of one, else the product's, where that row keeps stock."""
+        of one, else the product's, where that row keeps stock (or the row ``rows`` names)."""
         taken: dict[tuple[str, int], int] = {}
         for order in orders:
             for line in order["lines"]:
                 pid, cid = line["product_id"], line["combo_id"] or None
-                if tracked(pid, cid):
-                    key = ("combos", cid) if cid else ("products", pid)
+                if rows is not None:
+                    key = rows(pid, cid)
+                else:
+                    key = (("combos", cid) if cid else ("products", pid)) if tracked(pid, cid) else None
+                if key is not None:
                     taken[key] = taken.get(key, 0) + int(line["qty"])
         return [(table, row_id, qty) for (table, row_id), qty in sorted(taken.items())]

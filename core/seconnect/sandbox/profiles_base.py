@@ -50,6 +50,7 @@ class Reply:
     body: bytes
     content_type: str = TEXT
     status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def text(cls, text: str) -> Reply:
@@ -116,6 +117,7 @@ class Profile:
     name = ""
     path = ""
     query = ""
+    rest = False  # True: requests go to ``handle_rest`` (any path, GET/POST/PUT/DELETE)
     #: name -> description of the profile's behaviour switches (``Sandbox(bugs=...)``, ``--bug``)
     SWITCHES: dict[str, str] = {}
 
@@ -154,6 +156,21 @@ class Profile:
     def tracked(self, pid: int, cid: int | None) -> bool:
         """Whether the script keeps (and reports) stock for this record."""
         return True
+
+    def add_orders(self, count: int) -> list[int]:
+        """New orders (see ``CartModel.add_orders``), their lines taken off the tracked stock."""
+        return self.model.add_orders(count, self.tracked)
+
+    def set_status(self, order_id: int, status_id: int) -> bool:
+        """The merchant changes an order's status in the cart's admin; False: no such order."""
+        from .generator import STATUS_NAMES
+
+        changed = self.state.set_order_status(order_id, STATUS_NAMES[status_id], status_id)
+        self.orders_xml.drop(order_id)
+        return changed
+
+    def close(self) -> None:
+        """Stop whatever the profile runs in the background (nothing, for the SETI scripts)."""
 
     # shared ------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from . import generator
+from . import bigcommerce, generator
 from .certs import server_context
 from .faults import FaultPlan
 from .generic import GenericProfile
@@ -19,7 +19,8 @@ from .profiles_base import Profile
 from .server import Gateway, ServerThread
 from .state import State
 
-PROFILES: dict[str, type[Profile]] = {"interspire": InterspireProfile, "generic": GenericProfile}
+PROFILES: dict[str, type[Profile]] = {"interspire": InterspireProfile, "generic": GenericProfile,
+                                      "bigcommerce": bigcommerce.BigCommerceProfile}
 DB_FILE = "sandbox.db"
 ORDER_CHUNK = 5_000
 
@@ -55,7 +56,9 @@ class Sandbox:
                  customers: int = 30, host: str = "127.0.0.1", port: int = 0, state_dir: str | Path | None = None,
                  latency_ms: float = 0, faults: str | FaultPlan | None = None, bugs: dict[str, bool] | None = None,
                  user: str = "seom.sync", password: str | None = None, store_code: str = "",
-                 log: Callable[[str], None] | None = None, warm: bool = False):
+                 log: Callable[[str], None] | None = None, warm: bool = False, quota: int | None = 150,
+                 window_ms: int = 30_000, embed_lines: int | None = None, inventory_delay_ms: float = 0,
+                 client_secret: str | None = None):
         if profile not in PROFILES:
             raise ValueError(f"unknown sandbox profile {profile!r}: choose {' or '.join(PROFILES)}")
         problem = switch_problem(profile, bugs or {})
@@ -78,6 +81,11 @@ class Sandbox:
         self._latency_ms = latency_ms
         self._faults_arg = faults
         self._warm = warm
+        # bigcommerce only: rate limit, lines embedded per order, inventory write lag, webhook secret
+        self._rest_options = {"quota": quota, "window_ms": window_ms, "embed_lines": embed_lines,
+                              "inventory_delay_ms": inventory_delay_ms, "client_secret": client_secret}
+        if profile == "bigcommerce":
+            bigcommerce.RateLimiter(quota, window_ms)  # checks them now, not at start()
         self._tmp: Path | None = None
         self._state: State | None = None
         self._server: ServerThread | None = None
@@ -129,6 +137,7 @@ class Sandbox:
             self._require_running()
             self._server.stop()
             self._server = None
+            self._profile.close()
             self._state.close()
             self._open_state()
             self._serve()
@@ -140,7 +149,12 @@ class Sandbox:
         config = CartConfig(user=self.user, password=self.password, store_code=self.store_code,
                             shop_url=f"https://{self._authority(self._port)}", seed=self.seed)
         self._model = CartModel(self._state, config)
-        self._profile = PROFILES[self.profile_name](self._model, self._bugs or None)
+        if self.profile_name == "bigcommerce":
+            self._profile = bigcommerce.BigCommerceProfile(self._model, None, ca_file=str(self._ca_file),
+                                                           **self._rest_options)
+            self._gateway.steer = self._steer
+        else:
+            self._profile = PROFILES[self.profile_name](self._model, self._bugs or None)
         self._gateway.profile = self._profile
 
     def _open_state(self) -> None:
@@ -157,6 +171,9 @@ class Sandbox:
     def _generate(self) -> None:
         seed, sizes = self.seed, self.sizes
         products, combos = generator.generate_products(seed, sizes["products"])
+        rest = self.profile_name == "bigcommerce"
+        if rest:
+            bigcommerce.shape_catalog(products)
         customers = generator.generate_customers(seed, sizes["customers"])
         factory = generator.OrderFactory(products, combos, customers) if sizes["orders"] else None
 
@@ -167,6 +184,8 @@ class Sandbox:
                                                  first_index=start, first_number=number, after=after)
                 number = part[-1]["id"] + 1
                 after = generator.dt.datetime.fromisoformat(part[-1]["date"])
+                if rest:
+                    bigcommerce.shape_orders(products, combos, part)
                 yield part
 
         self._state.populate(products, combos, customers, chunks(), seed=seed, generated_orders=sizes["orders"],
@@ -176,6 +195,8 @@ class Sandbox:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._profile is not None:
+            self._profile.close()
         if self._state is not None:
             self._state.close()
             self._state = None
@@ -241,19 +262,90 @@ class Sandbox:
 
     def _add_order_ids(self, n: int) -> list[int]:
         self._require_running()
-        return self._model.add_orders(n, self._profile.tracked)
+        return self._profile.add_orders(n)
 
-    def set_order_status(self, number: str, status: str) -> None:
-        """Change an order's status as the merchant would in the cart's own admin (one of the
-        cart's status names, e.g. ``Completed``; see ``generator.STATUS_NAMES``)."""
+    def set_order_status(self, number: str | int, status: str | int) -> None:
+        """Change an order's status as the merchant would in the cart's own admin: one of the
+        cart's status names, e.g. ``Completed``, or its id (see ``generator.STATUS_NAMES``)."""
         self._require_running()
         ids = {name.casefold(): sid for sid, name in generator.STATUS_NAMES.items()}
-        if status.casefold() not in ids:
+        status_id = status if isinstance(status, int) else ids.get(str(status).casefold())
+        if status_id not in generator.STATUS_NAMES:
             raise ValueError(f"unknown cart status {status!r}; known: {', '.join(generator.STATUS_NAMES.values())}")
-        if not self._state.set_order_status(int(number), generator.STATUS_NAMES[ids[status.casefold()]],
-                                            ids[status.casefold()]):
+        if not self._profile.set_status(int(number), status_id):
             raise ValueError(f"the cart has no order {number}")
-        self._profile.orders_xml.drop(int(number))
+
+    # ---------------------------------------------------------------- bigcommerce profile only
+
+    def _rest(self) -> bigcommerce.BigCommerceProfile:
+        self._require_running()
+        if not isinstance(self._profile, bigcommerce.BigCommerceProfile):
+            raise RuntimeError("only the bigcommerce profile has this")
+        return self._profile
+
+    @property
+    def store_hash(self) -> str:
+        return self._rest().store_hash
+
+    @property
+    def api_base(self) -> str:
+        """What the BigCommerce cart setting ``api_base`` takes: ``127.0.0.1:PORT``."""
+        self._rest()
+        return self._authority(self.port)
+
+    @property
+    def client_secret(self) -> str:
+        """The app's client secret that signs webhooks (Standard Webhooks)."""
+        return self._rest().client_secret
+
+    def archive_order(self, number: str | int) -> None:
+        if not self._rest().archive(int(number)):
+            raise ValueError(f"the cart has no order {number}")
+
+    def refund_order(self, number: str | int) -> None:
+        """Refund every line of the order in full; its status becomes Refunded (4)."""
+        if not self._rest().refund(int(number)):
+            raise ValueError(f"the cart has no order {number}")
+
+    def shipments(self, number: str | int) -> list[dict]:
+        """Shipments created for the order (``POST /v2/orders/{id}/shipments``), as served."""
+        return self._rest().shipments(int(number))
+
+    def rest_requests(self) -> list[tuple[str, str, int]]:
+        """(method, route pattern, HTTP status) per REST request, in order; status 0 = reset."""
+        return self._rest().counters()[0]
+
+    def throttled(self) -> int:
+        """How many requests got a quota 429 (the ``429`` fault, load shedding, is not counted)."""
+        return self._rest().counters()[1]
+
+    def redeliver_last(self) -> bool:
+        """Send the last webhook event again (same ``hash``); False when none was sent yet."""
+        return self._rest().webhooks.redeliver_last()
+
+    def deactivate_hooks(self) -> None:
+        """Switch every webhook off, as BigCommerce does after failed retries."""
+        self._rest().deactivate_hooks()
+
+    def webhook_deliveries(self) -> list[dict]:
+        """Every delivery attempt: ``hook`` id, ``scope``, ``hash``, ``status`` (0: no reply), ``error``."""
+        profile = self._rest()
+        with profile.webhooks._lock:
+            return list(profile.webhooks.deliveries)
+
+    def _steer(self, action: str, query: dict[str, str]) -> dict:
+        """The admin endpoint ``POST /__sandbox/steer/ACTION?order=N[&status=S]``."""
+        order = query["order"]
+        if action == "status":
+            raw = query["status"]
+            self.set_order_status(order, int(raw) if raw.isdigit() else raw)
+        elif action == "archive":
+            self.archive_order(order)
+        elif action == "refund":
+            self.refund_order(order)
+        else:
+            raise ValueError(f"no steering action {action!r}: use status, archive or refund")
+        return {"order": order, "done": action}
 
     def warm(self) -> int:
         """Pre-render every downloadable order and customer, so that a timed run measures the

@@ -43,6 +43,7 @@ class Gateway:
         self.add_orders = add_orders
         self.summary = summary
         self.log = log
+        self.steer: Callable[[str, dict[str, str]], dict] | None = None  # REST profile steering
         self.profile: Profile | None = None
         self.faults: FaultPlan | None = None
         self.latency = 0.0
@@ -93,6 +94,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self._route()
 
+    def do_PUT(self) -> None:  # noqa: N802 - REST profile only
+        self._route()
+
+    def do_DELETE(self) -> None:  # noqa: N802 - REST profile only
+        self._route()
+
     # ---------------------------------------------------------------- plumbing
 
     def _read_body(self) -> bytes | None:
@@ -117,7 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _head(self, status: int, content_type: str, length: int, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
         lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", f"Server: {self.server_version}",
-                 f"Date: {formatdate(usegmt=True)}", f"Content-Type: {content_type}", f"Content-Length: {length}",
+                 f"Date: {formatdate(usegmt=True)}",
+                 *((f"Content-Type: {content_type}", f"Content-Length: {length}") if status != 204 else ()),
                  *(f"{k}: {v}" for k, v in extra)]
         if self.close_connection:
             lines.append("Connection: close")
@@ -157,7 +165,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._admin(url.path, query)
             return
         profile = gateway.profile
-        if profile is None or url.path != profile.path:
+        if profile is not None and profile.rest:
+            self._rest(gateway, profile, url.path, url.query, body)
+            return
+        if profile is None or url.path != profile.path or self.command not in ("GET", "POST"):
             self._send(404, b"Not Found\n")
             return
         params = dict(query)
@@ -201,13 +212,48 @@ class _Handler(BaseHTTPRequestHandler):
             note = f" fault={fault}" if fault else ""
             gateway.log(f"{function or '-'} {status} {1000 * (time.monotonic() - started):.0f} ms{note}")
 
+    def _rest(self, gateway: Gateway, profile: Profile, path: str, query: str, body: bytes) -> None:
+        """Serve one REST call: faults are decided per resource (``@orders``…), the 429 fault
+        being load shedding (no rate-limit headers); the profile counts what it answered."""
+        started = time.monotonic()
+        method = self.command
+        route, resource = profile.route_of(method, path)
+        if gateway.latency:
+            time.sleep(gateway.latency)
+        fault = gateway.faults.decide(resource) if gateway.faults else None
+        if fault in ("500", "503", "429", "reset"):
+            status = 0 if fault == "reset" else int(fault)
+            profile.count(method, route, status)
+            if fault == "reset":
+                self._reset()
+            else:
+                retry = (("Retry-After", "1"),) if fault != "500" else ()
+                self._send(status, f"{status} {HTTPStatus(status).phrase} (sandbox fault)\n".encode(), extra=retry)
+        else:
+            try:
+                reply = profile.handle_rest(method, path, query, self.headers, body, bad_auth=fault == "badauth")
+            except Exception as exc:  # a sandbox bug must show, not look like a network fault
+                traceback.print_exc()
+                reply = Reply(f"sandbox internal error: {exc!r}\n".encode(), status=500)
+            status = reply.status
+            profile.count(method, route, status)
+            if fault == "truncate":
+                self._truncated(reply)
+            elif fault == "slow":
+                self._slow(reply)
+            else:
+                self._send(reply.status, reply.body, reply.content_type, reply.headers)
+        if gateway.log:
+            note = f" fault={fault}" if fault else ""
+            gateway.log(f"{method} {path} {status} {1000 * (time.monotonic() - started):.0f} ms{note}")
+
     def _truncated(self, reply: Reply) -> None:
         self.close_connection = True
-        head = self._head(reply.status, reply.content_type, len(reply.body))
+        head = self._head(reply.status, reply.content_type, len(reply.body), reply.headers)
         self.wfile.write(head + reply.body[: len(reply.body) // 2])
 
     def _slow(self, reply: Reply) -> None:
-        self.wfile.write(self._head(reply.status, reply.content_type, len(reply.body)))
+        self.wfile.write(self._head(reply.status, reply.content_type, len(reply.body), reply.headers))
         body = reply.body
         step = max(1, -(-len(body) // SLOW_PIECES))
         pieces = [body[i:i + step] for i in range(0, len(body), step)]
@@ -237,6 +283,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"orders": [str(n) for n in numbers]})
         elif path == ADMIN_PREFIX + "state/summary":
             self._json(200, gateway.summary())
+        elif path.startswith(ADMIN_PREFIX + "steer/") and gateway.steer is not None:
+            if self.command != "POST":
+                self._json(405, {"error": f"use POST {path}"})
+                return
+            try:
+                self._json(200, gateway.steer(path.removeprefix(ADMIN_PREFIX + "steer/"), query))
+            except (KeyError, ValueError) as exc:
+                self._json(400, {"error": str(exc).strip("'\"")})
         else:
             self._json(404, {"error": f"no admin endpoint {path}"})
 

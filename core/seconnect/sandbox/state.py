@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS status_updates (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, order_number TEXT NOT NULL, status TEXT NOT NULL,
     refnumber TEXT NOT NULL, notes TEXT NOT NULL, tracking TEXT NOT NULL, variant TEXT NOT NULL,
     ok INTEGER NOT NULL);
+-- profile-specific documents by kind (the bigcommerce profile's shipments, hooks, order changes…)
+CREATE TABLE IF NOT EXISTS docs (kind TEXT NOT NULL, id INTEGER NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (kind, id));
 """
 
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
@@ -93,7 +96,7 @@ class State:
 
     def _populate(self, products: list[dict], combos: list[dict], customers: list[dict],
                   order_chunks: Iterable[list[dict]], meta: dict[str, object]) -> None:
-        for table in ("meta", "products", "combos", "customers", "orders", "status_updates"):
+        for table in ("meta", "products", "combos", "customers", "orders", "status_updates", "docs"):
             self.db.execute(f"DELETE FROM {table}")  # leftovers of an interrupted fill
         self.db.executemany(
             "INSERT INTO products (id, code, name, track, stock, doc) VALUES (?, ?, ?, ?, ?, ?)",
@@ -224,10 +227,37 @@ class State:
                                       (status, status_id, order_id))
         return cur.rowcount > 0
 
+    def set_order_deleted(self, order_id: int, deleted: bool) -> bool:
+        with self.lock:
+            cur = self.db.execute("UPDATE orders SET deleted = ? WHERE id = ?", (int(deleted), order_id))
+        return cur.rowcount > 0
+
+    def order_rows(self) -> list[tuple[int, str, int, int, int | None]]:
+        """(id, date, status_id, deleted, customer_id) of every order, ascending, documents unread."""
+        with self.lock:
+            return self.db.execute("SELECT id, date, status_id, deleted, json_extract(doc, '$.customer_id')"
+                                   " FROM orders ORDER BY id").fetchall()
+
     def order_exists(self, order_id: int, where: str = "1") -> bool:
         with self.lock:
             return self.db.execute(f"SELECT 1 FROM orders WHERE id = ? AND {where}", (order_id,)).fetchone() \
                 is not None
+
+    # ---------------------------------------------------------------- profile documents
+
+    def put_docs(self, kind: str, docs: dict[int, dict]) -> None:
+        with self.lock, self._transaction():
+            self.db.executemany("INSERT OR REPLACE INTO docs (kind, id, doc) VALUES (?, ?, ?)",
+                                [(kind, i, _encode(d)) for i, d in docs.items()])
+
+    def docs(self, kind: str) -> dict[int, dict]:
+        with self.lock:
+            rows = self.db.execute("SELECT id, doc FROM docs WHERE kind = ? ORDER BY id", (kind,)).fetchall()
+        return {i: json.loads(d) for i, d in rows}
+
+    def delete_doc(self, kind: str, doc_id: int) -> bool:
+        with self.lock:
+            return self.db.execute("DELETE FROM docs WHERE kind = ? AND id = ?", (kind, doc_id)).rowcount > 0
 
     # ---------------------------------------------------------------- customers
 
