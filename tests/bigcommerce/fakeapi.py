@@ -165,7 +165,8 @@ class FakeBigCommerce:
         return {k: v for k, v in o.items() if not k.startswith("_")}
 
     def _orders(self, q: httpx.QueryParams) -> httpx.Response:
-        rows = list(self.orders.values())
+        archived = q.get("is_deleted", "false") == "true"  # archived orders are listed only when asked
+        rows = [o for o in self.orders.values() if bool(o.get("is_deleted")) == archived]
         if "min_id" in q:
             rows = [o for o in rows if o["id"] >= int(q["min_id"])]
         if "min_date_modified" in q:

@@ -93,9 +93,11 @@ def test_the_list_is_one_request_per_250_orders_and_204_ends_it(rest, cart, fake
         fake.orders[n] = order(n)
     records, checkpoint = _import(rest, cart)
     assert len({r["number"] for r in records}) == 500 == len(records)
-    assert fake.paths().count("/v2/orders") == 3  # 250 + 250 (+ overlap at the cursor) then 204
-    assert fake.requests[0].url.params["sort"] == "date_modified:asc"
-    assert fake.requests[0].url.params["include"] == "consignments.line_items"
+    # archived ones (204), then 250 + 250 (+ the overlap at the cursor) and the short page
+    assert fake.paths().count("/v2/orders") == 4
+    assert fake.requests[0].url.params["is_deleted"] == "true"
+    assert fake.requests[1].url.params["sort"] == "date_modified:asc"
+    assert fake.requests[1].url.params["include"] == "consignments.line_items"
     assert checkpoint == (BASE + timedelta(minutes=500)).isoformat()
 
 
@@ -106,7 +108,7 @@ def test_a_resumed_import_overlaps_and_sees_changed_orders(rest, cart, fake):
     fake.orders[2] = order(2, status="Shipped", status_id=2, modified=BASE + timedelta(hours=2))
     fake.requests.clear()
     records, new_checkpoint = _import(rest, cart, checkpoint)
-    sent = fake.requests[0].url.params["min_date_modified"]
+    sent = fake.requests[1].url.params["min_date_modified"]
     assert sent == (BASE + timedelta(minutes=3) - ORDER_OVERLAP).isoformat()
     assert ("2", "Shipped") in [(r["number"], r["status"]) for r in records]
     assert new_checkpoint == (BASE + timedelta(hours=2)).isoformat()

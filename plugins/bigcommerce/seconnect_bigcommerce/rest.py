@@ -182,15 +182,28 @@ class BigCommerceRest:
 
     def _order_batches(self, cart: CartDefinition, checkpoint: str | None, since: date | None
                        ) -> Iterator[OrderBatch]:
-        """Pages sorted by date_modified; each full page moves the cursor to its newest date, so
-        an order changed meanwhile (it moves past the cursor) is read again, never skipped."""
+        """Archived orders first (BigCommerce lists them only when asked with ``is_deleted=true``;
+        their batches keep the run's starting checkpoint), then the live ones, whose batches move
+        it on to the newest ``date_modified`` read."""
         client = self.client(cart)
-        params: dict[str, Any] = {"include": "consignments.line_items", "consignment_structure": "object",
-                                  "sort": "date_modified:asc", **self._start(checkpoint, since)}
+        start: dict[str, Any] = {"include": "consignments.line_items", "consignment_structure": "object",
+                                 "sort": "date_modified:asc", **self._start(checkpoint, since)}
         if cart.setting("channel_id"):
-            params["channel_id"] = cart.setting("channel_id")
+            start["channel_id"] = cart.setting("channel_id")
+        for records, _newest in self._order_pages(client, {**start, "is_deleted": "true"}):
+            if records:
+                yield OrderBatch(records, checkpoint or "")
+        last = checkpoint if checkpoint and not checkpoint.isdigit() else ""
+        for records, newest in self._order_pages(client, start):
+            last = max(last, newest)
+            if last or records:
+                yield OrderBatch(records, last or checkpoint or "")
+
+    def _order_pages(self, client: RestClient, params: dict[str, Any]) -> Iterator[tuple[list[dict], str]]:
+        """(records, newest date_modified) per page, sorted by date_modified. Each full page moves
+        the cursor to its newest date, so an order changed meanwhile (it moves past the cursor) is
+        read again, never skipped; what was read already in this run is not mapped twice."""
         seen: set[tuple[Any, Any]] = set()
-        last = checkpoint or ""
         page = 1
         while True:
             rows = client.get("/v2/orders", **params, page=page, limit=PAGE_MAX) or []
@@ -198,17 +211,14 @@ class BigCommerceRest:
                 raise CartProtocolError("GET /v2/orders: the answer is not a list of orders")
             fresh = [r for r in rows if (r.get("id"), r.get("date_modified")) not in seen]
             seen.update((r.get("id"), r.get("date_modified")) for r in rows)
-            records = [self._order(client, r) for r in fresh if int(r.get("status_id") or 0) != mapping.INCOMPLETE]
             newest = max((mapping.utc_date(r.get("date_modified")) or "" for r in rows), default="")
-            if newest and newest > (last if not last.isdigit() else ""):
-                last = newest
-            if records or (fresh and last):
-                yield OrderBatch(records, last or (records[-1]["number"] if records else ""))
+            if fresh:
+                yield [self._order(client, r) for r in fresh
+                       if int(r.get("status_id") or 0) != mapping.INCOMPLETE], newest
             if len(rows) < PAGE_MAX:
                 return
-            cursor = params.get("min_date_modified")
-            if newest and newest != cursor:
-                params["min_date_modified"], page = newest, 1
+            if newest and newest != params.get("min_date_modified"):
+                params, page = {**params, "min_date_modified": newest}, 1
             else:  # a full page modified in the same second: page on within it
                 page += 1
 
