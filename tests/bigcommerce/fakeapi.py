@@ -203,11 +203,12 @@ class FakeBigCommerce:
 
     def _adjust(self, body: dict) -> httpx.Response:
         self.stock_writes.append(body)
-        bad = [i for i in body["items"] if any(k in i and (k, i[k]) in self.reject_items
-                                               for k in ("product_id", "variant_id"))]
-        if bad:
-            return self._reply(422, {"status": 422, "title": "Invalid items",
-                                     "errors": {f"items.{n}": "tracked by product" for n, _ in enumerate(bad)}})
+        bad = {n for n, i in enumerate(body["items"]) if any(k in i and (k, i[k]) in self.reject_items
+                                                             for k in ("product_id", "variant_id"))}
+        errors = {f"items.{n}": "tracked by product, please update stock by product id" for n in sorted(bad)}
+        if bad and len(bad) == len(body["items"]):
+            return self._reply(422, {"status": 422, "title": "No item could be adjusted.", "errors": errors})
+        body = {**body, "items": [i for n, i in enumerate(body["items"]) if n not in bad]}
         if self.apply_writes:
             for item in body["items"]:
                 for p in self.products:
@@ -216,6 +217,9 @@ class FakeBigCommerce:
                     for v in p.get("variants", []):
                         if item.get("variant_id") == v["id"]:
                             v["inventory_level"] = item["quantity"]
+        if errors:
+            return self._reply(207, {"transaction_id": "t-1", "status": 207, "title": "Some items were not adjusted.",
+                                     "errors": errors})
         return self._reply(200, {"transaction_id": "t-1"})
 
 

@@ -106,3 +106,12 @@ def test_inventory_get_at_a_location_reads_its_items(rest, fake):
                                                           items=[]) for r in page}
     assert rows == {"PLAIN 1/2": 105, "SHIRT": None, "SHIRT-R-L": 104, "SHIRT-B-L": 106, "UNTRACKED": None}
     assert "/v3/inventory/locations/3/items" in fake.paths()
+
+
+def test_a_partly_refused_batch_reports_the_refused_items_and_applies_the_rest(rest, cart, fake):
+    _catalog(fake)
+    fake.reject_items = {("variant_id", 21)}
+    results = rest.sync_inventory(cart=cart, action=InventoryAction.SEND, items=[("PLAIN 1/2", 9), ("SHIRT-R-L", 7)])
+    assert [(r.code, r.outcome) for r in results] == [("PLAIN 1/2", InventoryOutcome.OK),
+                                                      ("SHIRT-R-L", InventoryOutcome.ERROR)]
+    assert "HTTP 207" in results[1].note and "tracked by product" in results[1].note

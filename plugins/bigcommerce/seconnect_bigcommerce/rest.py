@@ -33,7 +33,7 @@ from seconnect import (
     hookimpl,
 )
 from seconnect import Capability as C
-from seconnect.errors import CartProtocolError, CartRejected, UsageError
+from seconnect.errors import CartProtocolError, UsageError
 from seconnect.http import RetryPolicy
 
 from . import rest_mapping as mapping
@@ -357,14 +357,17 @@ class BigCommerceRest:
             chunk = sendable[start:start + INVENTORY_BATCH]
             body = {"reason": "seconnect inventory send",
                     "items": [{"location_id": int(location), **ident, "quantity": qty} for _c, qty, ident in chunk]}
-            try:
-                client.call("PUT", "/v3/inventory/adjustments/absolute", body=body)
-            except CartRejected as exc:  # a 422 for the batch: the API names the items it refused
-                for code, _qty, _ident in chunk:
-                    results[code] = InventoryResult(code, InventoryOutcome.ERROR, note=exc.message[:300])
-                continue
-            for code, _qty, _ident in chunk:
-                results[code] = InventoryResult(code, InventoryOutcome.UNVERIFIED, note="sent, not yet visible")
+            # 207: some items refused, 422: all of them; errors are keyed "items.<index>"
+            status, answer = client.call("PUT", "/v3/inventory/adjustments/absolute", body=body, ok=(200, 207, 422))
+            errors = (answer or {}).get("errors") if isinstance(answer, dict) else None
+            errors = errors if isinstance(errors, dict) else {}
+            for n, (code, _qty, _ident) in enumerate(chunk):
+                refused = errors.get(f"items.{n}")
+                if refused is not None or status == 422:
+                    reason = refused or (answer or {}).get("title") or "refused"
+                    results[code] = InventoryResult(code, InventoryOutcome.ERROR, note=f"HTTP {status}: {reason}"[:300])
+                else:
+                    results[code] = InventoryResult(code, InventoryOutcome.UNVERIFIED, note="sent, not yet visible")
         self._verify(cart, results, dict((c, q) for c, q, _i in sendable))
         return [results[code] for code, _qty in items]
 
