@@ -30,8 +30,9 @@ PAGE_MAX = 250  # the largest `limit` v2 and v3 lists take (above it: 413)
 WAIT_HEADERS = {"x-rate-limit-time-reset-ms": 0.001, "x-retry-after": 1.0, "retry-after": 1.0}
 
 # Which scope each API area needs (named in the 403 hint).
-SCOPES = {"orders": "store_v2_orders", "catalog": "store_v2_products", "customers": "store_v2_customers_read_only",
-          "inventory": "store_inventory", "store": "store_v2_information_read_only", "hooks": "(the app's webhook access)"}
+SCOPES = {"orders": "store_v2_orders", "catalog": "store_v2_products_read_only",
+          "customers": "store_v2_customers_read_only",
+          "inventory": "store_inventory", "store": "store_v2_information_read_only", "hooks": "store_v2_orders_read_only"}
 
 
 def check_api_base(value: str) -> str:
