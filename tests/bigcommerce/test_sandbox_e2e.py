@@ -110,3 +110,17 @@ def test_status_update_with_tracking_reaches_the_sandbox_once(store, plugins, db
     (shipment,) = bc.shipments(number)
     assert shipment["tracking_number"] == "1Z999"
     assert next(o for o in bc.orders() if o["number"] == number)["status_id"] == 2
+
+
+def test_a_small_quota_is_paced_not_throttled(store, db_url, tmp_path):
+    """Every reply's (lowercase) rate-limit headers are read: the import waits for the window's
+    reset instead of running into 429s."""
+    with Sandbox("bigcommerce", state_dir=tmp_path / "q", orders=40, products=4, customers=2,
+                 quota=6, window_ms=400) as sb:
+        cli = Cli(db_url)
+        _add(cli, sb)
+        cli.ok("run", "import-orders", "--cart", "Shop")
+        assert len(sb.rest_requests()) > 6  # several windows' worth
+        assert sb.throttled() == 0
+        assert len(_orders(store)) == len([o for o in sb.orders() if o["status_id"] != 0])
+    CartHTTP.close_shared()
