@@ -132,3 +132,10 @@ def test_newest_order_skips_incomplete_checkouts(rest, cart, fake):
                                              (None, None), ("-3.10", "-3.10")])
 def test_money(value, expected):
     assert mapping.money(value) == expected
+
+
+@pytest.mark.parametrize("method, kind", [("Credit Card", "CreditCard"), ("PayPal Checkout", "PayPal"),
+                                          ("Stripe Checkout", "CreditCard"), ("Cash on Delivery", "COD"),
+                                          ("Check", "Check"), ("Manual", "Generic1"), ("Barcode pay", "Generic1")])
+def test_payment_kind(method, kind):
+    assert mapping.payment_kind(method) == kind

@@ -233,7 +233,7 @@ class BigCommerceRest:
         if not addresses and int(order.get("shipping_address_count") or 0) > 0:
             addresses = [a for rows in client.v2_pages(f"/v2/orders/{number}/shipping_addresses", {}) for a in rows]
         coupons: list[dict] = []
-        if mapping._positive(order.get("coupon_discount")) > 0:
+        if mapping.positive(order.get("coupon_discount")) > 0:
             coupons = mapping.coupon_records(
                 c for rows in client.v2_pages(f"/v2/orders/{number}/coupons", {}) for c in rows)
         return mapping.order_record(order, lines, addresses, coupons)

@@ -15,13 +15,14 @@ written down in docs/bigcommerce.md ("What is mapped where"); the short form:
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = ["ARCHIVED", "INCOMPLETE", "money", "utc_date", "order_record", "embedded_lines",
-           "embedded_addresses", "coupon_records", "product_records", "customer_record", "payment_kind"]
+           "embedded_addresses", "coupon_records", "positive", "product_records", "customer_record", "payment_kind"]
 
 ARCHIVED = "Archived"
 INCOMPLETE = 0  # status_id of an abandoned checkout: not an order
@@ -43,7 +44,8 @@ def money(value: Any) -> str | None:
     return f"{amount:f}"
 
 
-def _positive(value: Any) -> Decimal:
+def positive(value: Any) -> Decimal:
+    """An amount as a non-negative Decimal (0 for none)."""
     try:
         return abs(Decimal(str(value or "0")))
     except InvalidOperation:
@@ -143,16 +145,18 @@ def embedded_addresses(order: Mapping[str, Any]) -> list[dict]:
 
 
 def quantity_of(lines: Iterable[Mapping[str, Any]]) -> int:
-    return sum(int(_positive(line.get("quantity"))) for line in lines)
+    return sum(int(positive(line.get("quantity"))) for line in lines)
+
+
+_PAYMENT_KINDS = ((r"paypal", "PayPal"), (r"cash on delivery|cod", "COD"), (r"purchase order", "PurchaseOrder"),
+                  (r"check|cheque", "Check"), (r"gift", "GiftCard"), (r"store credit", "StoreCredit"),
+                  (r"card|credit|stripe|braintree|square|authorize\.net", "CreditCard"))
 
 
 def payment_kind(method: str) -> str:
-    text = (method or "").lower()
-    for marker, kind in (("paypal", "PayPal"), ("cash on delivery", "COD"), ("cod", "COD"),
-                         ("purchase order", "PurchaseOrder"), ("check", "Check"), ("cheque", "Check"),
-                         ("gift", "GiftCard"), ("store credit", "StoreCredit"), ("card", "CreditCard"),
-                         ("credit", "CreditCard")):
-        if marker in text:
+    """The schema's payment kind for BigCommerce's ``payment_method`` text (whole words)."""
+    for pattern, kind in _PAYMENT_KINDS:
+        if re.search(rf"\b(?:{pattern})\b", method or "", re.IGNORECASE):
             return kind
     return "Generic1"
 
@@ -171,7 +175,7 @@ def _line(n: int, line: Mapping[str, Any]) -> dict[str, Any]:
         "unit_price": money(line.get("price_ex_tax", line.get("base_price"))),
         "total": money(line.get("total_ex_tax", line.get("base_total"))),
         "weight": decimal_text(line.get("weight")), "prod_type": _text(line.get("type")),
-        "taxable": None if line.get("total_tax") in (None, "") else _positive(line.get("total_tax")) > 0,
+        "taxable": None if line.get("total_tax") in (None, "") else positive(line.get("total_tax")) > 0,
         "line_id": _text(line.get("id")),
         "dimensions": {"length": decimal_text(line.get("depth")), "width": decimal_text(line.get("width")),
                        "height": decimal_text(line.get("height"))},
@@ -200,15 +204,15 @@ def order_record(order: Mapping[str, Any], lines: list[dict], addresses: list[di
         for key in _ADDRESS_RAW:
             if address.get(key) not in (None, ""):
                 raw[f"shipping_address[{n}]/{key}"] = str(address[key])
-    shipping_cost = sum((_positive(a.get("cost_ex_tax")) for a in addresses), Decimal(0)) if addresses \
-        else _positive(order.get("shipping_cost_ex_tax"))
+    shipping_cost = sum((positive(a.get("cost_ex_tax")) for a in addresses), Decimal(0)) if addresses \
+        else positive(order.get("shipping_cost_ex_tax"))
     methods = [str(a["shipping_method"]) for a in addresses if a.get("shipping_method")]
     discounts = []
-    if _positive(order.get("discount_amount")) > 0:
-        discounts.append({"amount": money(_positive(order["discount_amount"])), "description": "Discount"})
+    if positive(order.get("discount_amount")) > 0:
+        discounts.append({"amount": money(positive(order["discount_amount"])), "description": "Discount"})
     surcharges = [{"total": money(order.get(f"{kind}_cost_ex_tax")), "description": label}
                   for kind, label in (("handling", "Handling"), ("wrapping", "Gift wrapping"))
-                  if _positive(order.get(f"{kind}_cost_ex_tax")) > 0]
+                  if positive(order.get(f"{kind}_cost_ex_tax")) > 0]
     totals = {
         "product_total": money(order.get("subtotal_ex_tax")), "subtotal": money(order.get("subtotal_ex_tax")),
         "grand_total": money(order.get("total_inc_tax")), "tax": money(order.get("total_tax")),
@@ -216,8 +220,8 @@ def order_record(order: Mapping[str, Any], lines: list[dict], addresses: list[di
         "discounts": discounts, "surcharges": surcharges,
     }
     payments = []
-    credit, gift = _positive(order.get("store_credit_amount")), _positive(order.get("gift_certificate_amount"))
-    paid = _positive(order.get("total_inc_tax")) - credit - gift
+    credit, gift = positive(order.get("store_credit_amount")), positive(order.get("gift_certificate_amount"))
+    paid = positive(order.get("total_inc_tax")) - credit - gift
     if order.get("payment_method") or paid > 0:
         method = str(order.get("payment_method") or "")
         payments.append({"kind": payment_kind(method), "issuer": method or None, "amount": money(paid),
@@ -253,7 +257,7 @@ def order_record(order: Mapping[str, Any], lines: list[dict], addresses: list[di
 
 
 def coupon_records(rows: Iterable[Mapping[str, Any]]) -> list[dict]:
-    return [{"name": _text(c.get("code")), "total": money(_positive(c.get("discount", c.get("amount")))),
+    return [{"name": _text(c.get("code")), "total": money(positive(c.get("discount", c.get("amount")))),
              "apply": _text(c.get("type"))} for c in rows]
 
 
