@@ -123,3 +123,16 @@ def test_status_label_without_an_id_is_refused_not_sent(served):
     assert not answer.accepted and "BigCommerceStatusMap" in answer.notes
     assert served.orders[1]["status_id"] == 11
 
+
+
+def test_several_packages_share_the_items_and_each_is_a_shipment(served):
+    from .conftest import bc_cart
+    served.orders[1] = order(1, lines=[line(11, 1, "A", qty=2), line(12, 1, "B")])
+    packages = (Package("1Z1", "UPS"), Package("1Z2", "UPS"))
+    answer = rest.plugin.update_order_status(cart=bc_cart(), update=StatusUpdate("1", "Shipped", packages=packages))
+    assert answer.accepted
+    assert [(s["tracking_number"], s["items"]) for s in served.shipments[1]] == [
+        ("1Z1", [{"order_product_id": 11, "quantity": 1}]),
+        ("1Z2", [{"order_product_id": 11, "quantity": 1}, {"order_product_id": 12, "quantity": 1}])]
+    rest.plugin.update_order_status(cart=bc_cart(), update=StatusUpdate("1", "Shipped", packages=packages))
+    assert len(served.shipments[1]) == 2  # sent again: nothing created twice

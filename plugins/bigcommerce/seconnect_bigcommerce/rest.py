@@ -412,31 +412,35 @@ class BigCommerceRest:
 
     def _ship(self, client: RestClient, update: StatusUpdate) -> list[str]:
         """One shipment per tracking number not already at the order (a retry after an unknown
-        outcome finds it there and does not create it twice), for the lines' unshipped quantity."""
+        outcome finds it there and does not create it twice), in the order given. The unshipped
+        items of the first address that has any are shared out in line order, so that every
+        package gets some (BigCommerce wants items in each shipment) and together they ship all."""
         number = update.order_number
         existing = {str(s.get("tracking_number") or "") for rows in
                     client.v2_pages(f"/v2/orders/{number}/shipments", {}) for s in rows}
-        notes = []
-        for package in update.packages:
-            if package.tracking_number in existing:
-                notes.append(f"shipment {package.tracking_number} already there")
-                continue
-            lines = [line for rows in client.v2_pages(f"/v2/orders/{number}/products", {}) for line in rows]
-            remaining = [(line, int(line.get("quantity") or 0) - int(line.get("quantity_shipped") or 0))
-                         for line in lines]
-            remaining = [(line, qty) for line, qty in remaining if qty > 0]
-            if not remaining:
+        todo = [p for p in update.packages if p.tracking_number not in existing]
+        notes = [f"shipment {p.tracking_number} already there" for p in update.packages if p not in todo]
+        if not todo:
+            return notes
+        lines = [line for rows in client.v2_pages(f"/v2/orders/{number}/products", {}) for line in rows]
+        units = [line for line in lines
+                 for _ in range(int(line.get("quantity") or 0) - int(line.get("quantity_shipped") or 0))]
+        address_id = units[0].get("order_address_id") if units else None
+        units = [line for line in units if line.get("order_address_id") == address_id]
+        for n, package in enumerate(todo):
+            share = units[n * len(units) // len(todo):(n + 1) * len(units) // len(todo)]
+            if not share:
                 notes.append(f"no unshipped items left for {package.tracking_number}")
                 continue
-            address_id = remaining[0][0].get("order_address_id")
+            items: dict[Any, int] = {}
+            for line in share:
+                items[line["id"]] = items.get(line["id"], 0) + 1
             body = {"order_address_id": address_id, "tracking_number": package.tracking_number,
-                    "shipping_provider": "", "tracking_carrier": package.carrier.lower() or "",
-                    "items": [{"order_product_id": line["id"], "quantity": qty} for line, qty in remaining
-                              if line.get("order_address_id") == address_id]}
+                    "shipping_provider": "", "tracking_carrier": package.carrier.lower(),
+                    "items": [{"order_product_id": line_id, "quantity": qty} for line_id, qty in items.items()]}
             if package.method:
                 body["shipping_method"] = package.method
             client.call("POST", f"/v2/orders/{number}/shipments", body=body, idempotent=False)
-            existing.add(package.tracking_number)
             notes.append(f"shipment {package.tracking_number}")
         return notes
 
