@@ -18,6 +18,7 @@ def _catalog(fake):
             variant(21, 2, "SHIRT-R-L", ("Colour", "Red"), ("Size", "L"), level=4),
             variant(22, 2, "SHIRT-B-L", ("Colour", "Blue"), ("Size", "L"), level=6)]),
         product(3, "", tracking="none"),
+        product(5, "", tracking="variant", variants=[variant(51, 5, "NOSKU-PARENT-OAK", ("Wood", "Oak"))]),
         product(4, "UNTRACKED", tracking="none"),
     ]
 
@@ -29,7 +30,9 @@ def test_products_with_variants_become_parent_and_variation_records(rest, cart, 
     records = [r for page in pages for r in page]
     assert all(explain("product", r) == [] for r in records)
     by_code = {r["code"]: r for r in records}
-    assert set(by_code) == {"PLAIN 1/2", "SHIRT", "SHIRT-R-L", "SHIRT-B-L", "UNTRACKED"}
+    assert set(by_code) == {"PLAIN 1/2", "SHIRT", "SHIRT-R-L", "SHIRT-B-L", "UNTRACKED", "NOSKU-PARENT-OAK"}
+    assert by_code["NOSKU-PARENT-OAK"]["variation"]["parent_web_id"] == "5"
+    assert by_code["NOSKU-PARENT-OAK"]["variation"]["parent_name"] == "Product 5"
     assert by_code["PLAIN 1/2"]["qoh"] == 5 and by_code["PLAIN 1/2"]["price"] == "12.50"
     assert by_code["UNTRACKED"]["qoh"] is None
     shirt = by_code["SHIRT"]
@@ -38,7 +41,7 @@ def test_products_with_variants_become_parent_and_variation_records(rest, cart, 
     red = by_code["SHIRT-R-L"]
     assert red["variation"]["parent_code"] == "SHIRT" and red["variation"]["values"] == ["Red", "L"]
     assert red["qoh"] == 4 and red["web_id"] == "2-21"
-    assert "has no SKU: skipped" in caplog.text
+    assert "product 3 ('Product 3') has no SKU: the product itself is skipped" in caplog.text
     assert fake.requests[0].url.params["include"] == "variants"
 
 
@@ -65,7 +68,8 @@ def test_inventory_get_reads_each_code_at_its_tracking_level(rest, cart, fake):
     _catalog(fake)
     rows = {r.code: r.qoh for page in rest.sync_inventory(cart=cart, action=InventoryAction.GET, items=[])
             for r in page}
-    assert rows == {"PLAIN 1/2": 5, "SHIRT": None, "SHIRT-R-L": 4, "SHIRT-B-L": 6, "UNTRACKED": None}
+    assert rows == {"PLAIN 1/2": 5, "SHIRT": None, "SHIRT-R-L": 4, "SHIRT-B-L": 6, "UNTRACKED": None,
+                    "NOSKU-PARENT-OAK": 3}
 
 
 def test_inventory_send_uses_the_identity_rule_and_verifies(rest, cart, fake):
@@ -104,7 +108,8 @@ def test_inventory_get_at_a_location_reads_its_items(rest, fake):
     _catalog(fake)
     rows = {r.code: r.qoh for page in rest.sync_inventory(cart=bc_cart(location_id=3), action=InventoryAction.GET,
                                                           items=[]) for r in page}
-    assert rows == {"PLAIN 1/2": 105, "SHIRT": None, "SHIRT-R-L": 104, "SHIRT-B-L": 106, "UNTRACKED": None}
+    assert rows == {"PLAIN 1/2": 105, "SHIRT": None, "SHIRT-R-L": 104, "SHIRT-B-L": 106, "UNTRACKED": None,
+                    "NOSKU-PARENT-OAK": 103}
     assert "/v3/inventory/locations/3/items" in fake.paths()
 
 

@@ -278,16 +278,17 @@ def _option_lists(variants: list[Mapping[str, Any]]) -> list[dict]:
 
 def product_records(product: Mapping[str, Any]) -> tuple[list[dict], list[str]]:
     """The product's records (the product, then one per non-base variant) and warnings for what
-    was skipped. A product without SKU is skipped (nothing to key stock on); so is a variant."""
+    was skipped. A record without SKU is skipped (nothing to key stock on); a product without SKU
+    whose variants have SKUs gives only their records (core makes the parent from them)."""
     warnings: list[str] = []
     sku = str(product.get("sku") or "").strip()
     variants = [v for v in product.get("variants") or () if isinstance(v, Mapping)]
     options = [v for v in variants if v.get("option_values")]
     tracking = product.get("inventory_tracking") or "none"
     if not sku:
-        warnings.append(f"product {product.get('id')} ({product.get('name')!r}) has no SKU: skipped "
-                        "(give it a SKU at BigCommerce to import it)")
-        return [], warnings
+        named = "its variants are imported, " if any(str(v.get("sku") or "").strip() for v in options) else ""
+        warnings.append(f"product {product.get('id')} ({product.get('name')!r}) has no SKU: {named}the product "
+                        "itself is skipped (give it a SKU at BigCommerce to import it)")
     base = {
         "code": sku, "web_id": str(product["id"]), "name": _text(product.get("name")),
         "price": money(product.get("price")), "cost": money(product.get("cost_price")),
@@ -299,11 +300,11 @@ def product_records(product: Mapping[str, Any]) -> tuple[list[dict], list[str]]:
     }
     if options:
         base["option_lists"] = _option_lists(options)
-    records = [base]
+    records = [base] if sku else []
     for variant in options:
         vsku = str(variant.get("sku") or "").strip()
         if not vsku:
-            warnings.append(f"variant {variant.get('id')} of product {sku!r} has no SKU: skipped")
+            warnings.append(f"variant {variant.get('id')} of product {product.get('id')} has no SKU: skipped")
             continue
         records.append({
             "code": vsku, "web_id": f"{product['id']}-{variant['id']}",
@@ -313,7 +314,7 @@ def product_records(product: Mapping[str, Any]) -> tuple[list[dict], list[str]]:
                                    else product.get("weight")),
             "qoh": int(variant.get("inventory_level") or 0) if tracking == "variant" else None,
             "raw": {"inventory_tracking": str(tracking), "variant_id": str(variant["id"])},
-            "variation": {"parent_code": sku, "parent_web_id": str(product["id"]),
+            "variation": {"parent_code": sku or None, "parent_web_id": str(product["id"]),
                           "parent_name": _text(product.get("name")), "combination_id": str(variant["id"]),
                           "values": [str(v.get("label")) for v in variant["option_values"]],
                           "code_is_shared": False},
