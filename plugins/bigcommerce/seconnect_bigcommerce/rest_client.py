@@ -146,7 +146,7 @@ class RestClient:
         reply = self.http.request(method, path, what=what, params=params, json=body,
                                   ok=ok + (400, 401, 403, 404, 409, 413, 422), idempotent=idempotent, retry=retry)
         if reply.status == 401:
-            raise CartAuthError(f"{what}: BigCommerce refused the access token (HTTP 401)",
+            raise CartAuthError(f"{what}: BigCommerce rejected the access token (HTTP 401)",
                                 hint="Check the store hash and enter the API account's access token again with "
                                      f"`seconnect carts edit {shlex.quote(self.cart.name)} --secret`.")
         if reply.status == 403:
