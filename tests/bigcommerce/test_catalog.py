@@ -79,6 +79,8 @@ def test_inventory_send_uses_the_identity_rule_and_verifies(rest, cart, fake):
     assert [(r.code, r.outcome, r.qoh) for r in results] == [
         ("PLAIN 1/2", InventoryOutcome.OK, 9), ("SHIRT-R-L", InventoryOutcome.OK, 7),
         ("NOPE", InventoryOutcome.NOT_FOUND, None), ("UNTRACKED", InventoryOutcome.NOT_TRACKED, None)]
+    read_back = [r.url.params["id:in"] for r in fake.requests if "id:in" in r.url.params]
+    assert read_back == ["1,2"]  # only the products sent, verified at the first read
     (write,) = fake.stock_writes
     assert write["items"] == [{"location_id": 1, "product_id": 1, "quantity": 9},
                               {"location_id": 1, "variant_id": 21, "quantity": 7}]

@@ -92,6 +92,7 @@ PARAMS: tuple[Param, ...] = (
 # its page may carry a slightly older date_modified. Re-read orders are matched and updated.
 ORDER_OVERLAP = timedelta(minutes=5)
 INVENTORY_BATCH = 2000  # items per adjustment request (the API's maximum)
+ID_CHUNK = 50  # product ids per `id:in` read-back request (keeps the query string short)
 VERIFY_TRIES, VERIFY_DELAY = 3, 1.0  # reading back asynchronous stock writes
 
 
@@ -303,9 +304,11 @@ class BigCommerceRest:
         for records in self._catalog_stock(cart):
             yield [InventoryRow(code=code, qoh=qoh, web_id=web_id) for code, (qoh, web_id, _ident) in records.items()]
 
-    def _catalog_stock(self, cart: CartDefinition) -> Iterator[dict[str, tuple[int | None, str, dict]]]:
+    def _catalog_stock(self, cart: CartDefinition, product_ids: Sequence[int] | None = None
+                       ) -> Iterator[dict[str, tuple[int | None, str, dict]]]:
         """Pages of code → (qoh, web_id, identity for adjustments), from the catalog (default
-        location) or, with a location_id, from that location's inventory items."""
+        location) or, with a location_id, from that location's inventory items; every product,
+        or only ``product_ids`` (read-back after a send)."""
         client = self.client(cart)
         location = cart.setting("location_id")
         at_location: dict[tuple[str, Any], int] = {}
@@ -316,7 +319,11 @@ class BigCommerceRest:
                     ident, onhand = row.get("identity") or {}, int(row.get("total_inventory_onhand") or 0)
                     at_location[("variant", ident.get("variant_id"))] = onhand
                     at_location.setdefault(("product", ident.get("product_id")), onhand)
-        for rows in client.v3_pages("/v3/catalog/products", {"include": "variants", "sort": "id"}):
+        queries = [{}] if product_ids is None else [
+            {"id:in": ",".join(map(str, product_ids[n:n + ID_CHUNK]))} for n in range(0, len(product_ids), ID_CHUNK)]
+        pages = (rows for query in queries
+                 for rows in client.v3_pages("/v3/catalog/products", {"include": "variants", "sort": "id", **query}))
+        for rows in pages:
             page: dict[str, tuple[int | None, str, dict]] = {}
             for product in rows:
                 for record in mapping.product_records(product)[0]:
@@ -333,6 +340,7 @@ class BigCommerceRest:
                     # a code whose stock lives at another level (a variant-tracked parent, a variant
                     # of a product-tracked one) is not tracked itself
                     ident["_tracking"] = tracking if record.get("qoh") is not None else "none"
+                    ident["_product"] = int(product["id"])
                     page[record["code"]] = (qoh, record["web_id"], ident)
             yield page
 
@@ -368,18 +376,20 @@ class BigCommerceRest:
                     results[code] = InventoryResult(code, InventoryOutcome.ERROR, note=f"HTTP {status}: {reason}"[:300])
                 else:
                     results[code] = InventoryResult(code, InventoryOutcome.UNVERIFIED, note="sent, not yet visible")
-        self._verify(cart, results, dict((c, q) for c, q, _i in sendable))
+        self._verify(cart, results, {c: q for c, q, _i in sendable}, {c: known[c][2]["_product"] for c, _q, _i in sendable})
         return [results[code] for code, _qty in items]
 
-    def _verify(self, cart: CartDefinition, results: dict[str, InventoryResult], wanted: dict[str, int]) -> None:
-        """Writes are asynchronous: read back a few times; what never shows stays unverified."""
+    def _verify(self, cart: CartDefinition, results: dict[str, InventoryResult], wanted: dict[str, int],
+                products: dict[str, int]) -> None:
+        """Writes are asynchronous: read the sent products back a few times; what never shows
+        stays unverified (core checks it again later)."""
         pending = {c for c, r in results.items() if r.outcome is InventoryOutcome.UNVERIFIED}
         for attempt in range(VERIFY_TRIES):
             if not pending:
                 return
             if attempt:
                 self.sleep(VERIFY_DELAY)
-            for page in self._catalog_stock(cart):
+            for page in self._catalog_stock(cart, sorted({products[c] for c in pending})):
                 for code in pending & page.keys():
                     if page[code][0] == wanted[code]:
                         results[code] = InventoryResult(code, InventoryOutcome.OK, wanted[code])
