@@ -92,6 +92,8 @@ def test_inventory_send_batches_by_2000_and_reports_unseen_writes_as_unverified(
     results = rest.sync_inventory(cart=cart, action=InventoryAction.SEND,
                                   items=[(f"P{n}", 1) for n in range(1, 2502)])
     assert [len(w["items"]) for w in fake.stock_writes] == [2000, 501]
+    rest.sync_inventory(cart=cart, action=InventoryAction.SEND, items=[("P1", 2)])
+    assert fake.paths().count("/v3/inventory/locations") == 1  # the default location, asked once
     assert {r.outcome for r in results} == {InventoryOutcome.UNVERIFIED}
     assert results[0].note == "sent, not yet visible"
     assert slept  # it waited between read-backs

@@ -121,6 +121,7 @@ class BigCommerceRest:
     def __init__(self, *, transport: httpx.BaseTransport | None = None, retry: RetryPolicy | None = None,
                  pacer: RatePacer | None = None, sleep: Callable[[float], None] = time.sleep):
         self.transport, self.retry, self.pacer, self.sleep = transport, retry, pacer, sleep
+        self._locations: dict[str, int] = {}
 
     def client(self, cart: CartDefinition, retry: RetryPolicy | None = None) -> RestClient:
         return RestClient(cart, transport=self.transport, retry=retry or self.retry, pacer=self.pacer)
@@ -396,9 +397,13 @@ class BigCommerceRest:
             pending = {c for c in pending if results[c].outcome is InventoryOutcome.UNVERIFIED}
 
     def _default_location(self, client: RestClient) -> int:
-        answer = client.get("/v3/inventory/locations", is_default="true") or {}
-        rows = answer.get("data") or []
-        return int(rows[0]["id"]) if rows else 1
+        """The store's default location, asked once per store and process (it never changes)."""
+        key = str(client.http.base_url)
+        if key not in self._locations:
+            answer = client.get("/v3/inventory/locations", is_default="true") or {}
+            rows = [r for r in answer.get("data") or () if r.get("is_default", True)]
+            self._locations[key] = int(rows[0]["id"]) if rows else 1
+        return self._locations[key]
 
     # -- status ---------------------------------------------------------------------------------
     @hookimpl
