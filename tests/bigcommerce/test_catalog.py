@@ -124,3 +124,14 @@ def test_a_partly_refused_batch_reports_the_refused_items_and_applies_the_rest(r
     assert [(r.code, r.outcome) for r in results] == [("PLAIN 1/2", InventoryOutcome.OK),
                                                       ("SHIRT-R-L", InventoryOutcome.ERROR)]
     assert "HTTP 207" in results[1].note and "tracked by product" in results[1].note
+
+
+def test_sends_in_a_row_resolve_codes_from_one_catalog_read(rest, cart, fake):
+    _catalog(fake)
+    for qty in (1, 2, 3):
+        rest.sync_inventory(cart=cart, action=InventoryAction.SEND, items=[("PLAIN 1/2", qty)])
+    full_reads = [r for r in fake.requests if r.url.path.endswith("/catalog/products") and "id:in" not in r.url.params]
+    assert len(full_reads) == 1
+    fake.products.append(product(9, "NEW-ONE"))  # a code the kept catalog lacks: read again
+    (result,) = rest.sync_inventory(cart=cart, action=InventoryAction.SEND, items=[("NEW-ONE", 4)])
+    assert result.outcome is InventoryOutcome.OK

@@ -49,6 +49,8 @@ def served(fake: FakeBigCommerce, monkeypatch: pytest.MonkeyPatch, slept: list[f
     monkeypatch.setattr(rest.plugin, "retry", RetryPolicy.no_wait())
     monkeypatch.setattr(rest.plugin, "pacer", RatePacer(sleep=slept.append))
     monkeypatch.setattr(rest.plugin, "sleep", slept.append)
+    monkeypatch.setattr(rest.plugin, "_codes", {})  # what it keeps per store is this fake's alone
+    monkeypatch.setattr(rest.plugin, "_locations", {})
     return fake
 
 

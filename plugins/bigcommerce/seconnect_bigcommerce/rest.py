@@ -92,6 +92,7 @@ PARAMS: tuple[Param, ...] = (
 # its page may carry a slightly older date_modified. Re-read orders are matched and updated.
 ORDER_OVERLAP = timedelta(minutes=5)
 INVENTORY_BATCH = 2000  # items per adjustment request (the API's maximum)
+CODES_TTL = 300.0  # seconds a catalog read resolves codes for further sends
 ID_CHUNK = 50  # product ids per `id:in` read-back request (keeps the query string short)
 VERIFY_TRIES, VERIFY_DELAY = 3, 1.0  # reading back asynchronous stock writes
 
@@ -122,6 +123,7 @@ class BigCommerceRest:
                  pacer: RatePacer | None = None, sleep: Callable[[float], None] = time.sleep):
         self.transport, self.retry, self.pacer, self.sleep = transport, retry, pacer, sleep
         self._locations: dict[str, int] = {}
+        self._codes: dict[str, tuple[float, dict[str, tuple[int | None, str, dict]]]] = {}
 
     def client(self, cart: CartDefinition, retry: RetryPolicy | None = None) -> RestClient:
         return RestClient(cart, transport=self.transport, retry=retry or self.retry, pacer=self.pacer)
@@ -345,11 +347,22 @@ class BigCommerceRest:
                     page[record["code"]] = (qoh, record["web_id"], ident)
             yield page
 
+    def _identities(self, cart: CartDefinition, client: RestClient, codes: Iterable[str]
+                    ) -> dict[str, tuple[int | None, str, dict]]:
+        """Code → its catalog entry. The catalog is read whole, so it is kept for CODES_TTL seconds:
+        real-time sends in a row do not each read it again; a code it lacks reads it afresh."""
+        key = str(client.http.base_url)
+        read_at, known = self._codes.get(key, (0.0, {}))
+        if time.monotonic() - read_at > CODES_TTL or not set(codes) <= known.keys():
+            known = {}
+            for page in self._catalog_stock(cart):
+                known.update(page)
+            self._codes[key] = (time.monotonic(), known)
+        return known
+
     def _send(self, cart: CartDefinition, items: Sequence[tuple[str, int]]) -> list[InventoryResult]:
         client = self.client(cart)
-        known: dict[str, tuple[int | None, str, dict]] = {}
-        for page in self._catalog_stock(cart):
-            known.update(page)
+        known = self._identities(cart, client, (code for code, _qty in items))
         location = cart.setting("location_id") or self._default_location(client)
         results: dict[str, InventoryResult] = {}
         sendable: list[tuple[str, int, dict]] = []
@@ -373,6 +386,7 @@ class BigCommerceRest:
             for n, (code, _qty, _ident) in enumerate(chunk):
                 refused = errors.get(f"items.{n}")
                 if refused is not None or status == 422:
+                    self._codes.pop(str(client.http.base_url), None)  # e.g. a tracking mode changed: read again
                     reason = refused or (answer or {}).get("title") or "refused"
                     results[code] = InventoryResult(code, InventoryOutcome.ERROR, note=f"HTTP {status}: {reason}"[:300])
                 else:
