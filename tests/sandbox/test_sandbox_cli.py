@@ -86,3 +86,27 @@ def test_serves_until_ctrl_c(tmp_path):
     assert "Sandbox stopped." in out
     assert "Traceback" not in err
     assert (tmp_path / "cart" / "sandbox.db").exists()
+
+
+def test_bigcommerce_profile_serves_the_rest_api(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, "--orders", "5", "--profile", "bigcommerce", "--quota", "7",
+         "--state", str(tmp_path / "store")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        banner = _read_until(proc, "Press Ctrl-C")
+        api_base = re.search(r"API base:\s+(\S+)", banner).group(1)
+        store_hash = re.search(r"Store hash:\s+(\S+)", banner).group(1)
+        token = re.search(r"Access token:\s+(\S+)", banner).group(1)
+        ca_file = re.search(r"CA cert:\s+(\S+)", banner).group(1)
+        assert re.search(r"Client secret:\s+\S+", banner)
+        assert f"--type BigCommerce --set store_hash={store_hash} --set api_base={api_base}" in banner
+        reply = httpx.get(f"https://{api_base}/stores/{store_hash}/v2/orders/count",
+                          headers={"X-Auth-Token": token}, verify=ssl.create_default_context(cafile=ca_file))
+        assert reply.status_code == 200 and reply.headers["x-rate-limit-requests-quota"] == "7"
+        assert f"GET /stores/{store_hash}/v2/orders/count 200" in proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Sandbox stopped." in out and "Traceback" not in err

@@ -33,8 +33,9 @@ def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
 
 
 @click.command("sandbox")
-@click.option("--profile", type=click.Choice(["interspire", "generic"]), default="interspire", show_default=True,
-              help="Which cart to play: BigCommerce's module (bugs included) or a spec-style script.")
+@click.option("--profile", type=click.Choice(["interspire", "generic", "bigcommerce"]), default="interspire",
+              show_default=True, help="Which cart to play: BigCommerce's SETI module (bugs included), a spec-style "
+                                      "SETI script, or BigCommerce's REST API.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
 @click.option("--seed", type=int, default=1, show_default=True,
@@ -56,11 +57,15 @@ def _parse_bugs(values: tuple[str, ...], profile: str) -> dict[str, bool]:
               help="Keep the store's data (and its CA) in DIR across runs; default: a temporary directory.")
 @click.option("--password", metavar="TEXT",
               help="The cart password to accept; default: generated once per --state and kept there.")
+@click.option("--quota", type=click.IntRange(min=0), default=150, show_default=True,
+              help="bigcommerce: API requests per window (0: no limit), as BigCommerce Standard.")
+@click.option("--window-ms", type=click.IntRange(min=1), default=30_000, show_default=True,
+              help="bigcommerce: length of the rate-limit window.")
 @click.option("--quiet", is_flag=True, help="Do not print a line per request.")
 def command(profile: str, host: str, port: int, seed: int, orders: int, products: int, customers: int,
             latency_ms: float, faults: str | None, bug_items: tuple[str, ...], state_dir: Path | None,
-            password: str | None, quiet: bool) -> None:
-    """Serve a simulated web store speaking SETI over HTTPS until Ctrl-C."""
+            password: str | None, quota: int, window_ms: int, quiet: bool) -> None:
+    """Serve a simulated web store (SETI, or BigCommerce's REST API) over HTTPS until Ctrl-C."""
     from ..sandbox import FaultPlan, Sandbox
 
     bugs = _parse_bugs(bug_items, profile)
@@ -76,7 +81,7 @@ def command(profile: str, host: str, port: int, seed: int, orders: int, products
     log = None if quiet else (lambda line: click.echo(f"  {line}"))
     cart = Sandbox(profile, seed=seed, orders=orders, products=products, customers=customers, host=host,
                    port=port, state_dir=state_dir, latency_ms=latency_ms, faults=faults or None, bugs=bugs,
-                   password=password, log=log)
+                   password=password, log=log, quota=quota or None, window_ms=window_ms)
     try:
         cart.start()
     except OSError as exc:
@@ -101,6 +106,9 @@ def command(profile: str, host: str, port: int, seed: int, orders: int, products
 def _announce(cart, state_dir: Path | None) -> None:
     summary = cart.summary()
     kept = f"kept in {state_dir}" + (" (reused)" if cart.reused else "") if state_dir else "temporary"
+    if cart.profile_name == "bigcommerce":
+        _announce_rest(cart, summary, kept)
+        return
     cart_type = "Interspire" if cart.profile_name == "interspire" else "Generic"
     store_code = f" --store-code {cart.store_code}" if cart.store_code else ""
     echo = click.echo
@@ -120,4 +128,21 @@ def _announce(cart, state_dir: Path | None) -> None:
          f"--script-url {shlex.quote(cart.script_url)}{store_code} --ca-bundle {shlex.quote(str(cart.ca_file))}")
     echo(f"More orders: POST https://{cart.script_url.split('/')[0]}/__sandbox/orders?count=N "
          "with header X-Sandbox-Token: <password>")
+    echo("Press Ctrl-C to stop.")
+
+
+def _announce_rest(cart, summary: dict, kept: str) -> None:
+    echo = click.echo
+    echo(f"Sandbox store 'bigcommerce' (REST API) on https://{cart.api_base}/stores/{cart.store_hash} "
+         f"({summary['orders']} orders, {summary['products']} products, {summary['customers']} customers; "
+         f"seed {cart.seed}; state {kept})")
+    echo(f"  API base:      {cart.api_base}")
+    echo(f"  Store hash:    {cart.store_hash}")
+    echo(f"  Access token:  {cart.password}   (the X-Auth-Token header)")
+    echo(f"  Client secret: {cart.client_secret}   (signs webhooks)")
+    echo(f"  CA cert:       {cart.ca_file}")
+    echo("Add it as a cart (type the access token above when asked):")
+    echo(f"  seconnect carts add sandbox --type BigCommerce --set store_hash={cart.store_hash} "
+         f"--set api_base={cart.api_base} --ca-bundle {shlex.quote(str(cart.ca_file))}")
+    echo(f"More orders: POST https://{cart.api_base}/__sandbox/orders?count=N with header X-Sandbox-Token: <token>")
     echo("Press Ctrl-C to stop.")

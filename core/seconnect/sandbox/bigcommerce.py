@@ -51,6 +51,7 @@ COUNTRIES = {"US": "United States", "CA": "Canada", "DE": "Germany", "JP": "Japa
 _PAYMENT_METHOD = {"gateway_card": "Credit Card", "manual_card": "Manual", "cod": "Cash on Delivery",
                    "paypal": "PayPal"}
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
+EMBEDS = ("none", "list", "object")  # an order's JSON without consignments, with them as a list, as an object
 
 
 class ApiError(Exception):
@@ -310,8 +311,6 @@ class BigCommerceProfile(Profile):
                  client_secret: str | None = None, ca_file: str | None = None):
         if bugs:
             raise ValueError("the bigcommerce profile has no bug switches")
-        if embed_lines is not None and embed_lines < 0:
-            raise ValueError("embed_lines must be 0 or more (None embeds every line)")
         super().__init__(model)
         state = self.state
         self.store_hash = state.get_meta("store_hash") or hashlib.sha256(f"store:{self.config.seed}".encode()) \
@@ -325,8 +324,6 @@ class BigCommerceProfile(Profile):
         self.inventory_delay = inventory_delay_ms / 1000
         self.webhooks = Webhooks(state, self.store_hash, self.client_id, self.client_secret, ca_file)
         self._lock = threading.RLock()
-        self._log: list[tuple[str, str, int]] = []
-        self._throttled = 0
         self._timers: set[threading.Timer] = set()
         self._cache: dict[tuple[int, str], bytes] = {}
         self._overlay = state.docs("order")  # per order: modified time, refund, set by steering
@@ -337,11 +334,13 @@ class BigCommerceProfile(Profile):
         for oid, date, status_id, deleted, customer_id in state.order_rows():
             self._index(oid, date, status_id, deleted, customer_id)
         self._variants: dict[int, tuple[int, int | None]] = {}  # variant id -> (product id, combo id)
+        self._variants_of: dict[int, list[int]] = {}
         self._by_sku: dict[str, int] = {}
         for pid in sorted(self.catalog.products):
             for cid in [c["id"] for c in self.catalog.combos_of.get(pid, [])] or [None]:
                 vid = cid if cid else BASE_VARIANT_OFFSET + pid
                 self._variants[vid] = (pid, cid)
+                self._variants_of.setdefault(pid, []).append(vid)
                 sku = self.variant_sku(pid, cid)
                 if sku:
                     self._by_sku.setdefault(sku, vid)
@@ -405,8 +404,8 @@ class BigCommerceProfile(Profile):
             over = self._overlay.setdefault(oid, {})
             over.update(changes, modified=now)
             self._rows[oid][1] = now
-            for key in [k for k in self._cache if k[0] == oid]:
-                del self._cache[key]
+            for embed in EMBEDS:
+                self._cache.pop((oid, embed), None)
         self.state.put_docs("order", {oid: over})
 
     def _order_row(self, oid: int) -> list:
@@ -437,9 +436,9 @@ class BigCommerceProfile(Profile):
         row = self._rows.get(order_id)
         if row is None:
             return False
-        previous = row[2]
+        with self._lock:
+            previous, row[2] = row[2], status_id
         self.state.set_order_status(order_id, STATUS_NAMES[status_id], status_id)
-        row[2] = status_id
         self._touch(order_id)
         self.webhooks.fire("store/order/updated", {"type": "order", "id": order_id})
         if previous != status_id:
@@ -453,7 +452,8 @@ class BigCommerceProfile(Profile):
         if row is None:
             return False
         self.state.set_order_deleted(order_id, True)
-        row[3] = True
+        with self._lock:
+            row[3] = True
         self._touch(order_id)
         self.webhooks.fire("store/order/archived", {"type": "order", "id": order_id})
         return True
@@ -470,14 +470,6 @@ class BigCommerceProfile(Profile):
 
     def shipments(self, order_id: int) -> list[dict]:
         return [s for s in self._shipments.values() if s["order_id"] == order_id]
-
-    def counters(self) -> tuple[list[tuple[str, str, int]], int]:
-        with self._lock:
-            return list(self._log), self._throttled
-
-    def count(self, method: str, route: str, status: int) -> None:
-        with self._lock:
-            self._log.append((method, route, status))
 
     def warm(self) -> int:
         ids = [oid for oid, row in self._rows.items() if not row[3]]
@@ -514,8 +506,6 @@ class BigCommerceProfile(Profile):
                                        if token else "The X-Auth-Token header is missing."), limits)
         allowed, limits = self.limiter.take()
         if not allowed:
-            with self._lock:
-                self._throttled += 1
             return _error(v3, ApiError(429, "Too many requests: the store's API quota is used up; wait "
                                             "x-rate-limit-time-reset-ms."), limits)
         rest = self._rest_path(path)
@@ -785,7 +775,7 @@ class BigCommerceProfile(Profile):
             "store_default_to_transactional_exchange_rate": "1.0000000000",
             "customer_message": doc["message"], "staff_notes": doc["staff_notes"],
             "order_is_digital": all(x["type"] == "digital" for x in lines), "is_deleted": deleted,
-            "is_email_opt_in": False, "shipping_address_count": len(self._addresses(doc, [])),
+            "is_email_opt_in": False, "shipping_address_count": len(doc["shipping_addresses"]) or 1,
             "ip_address": doc["ip"] if ":" not in doc["ip"] else "", "ip_address_v6": doc["ip"] if ":" in doc["ip"] else "",
             "geoip_country": COUNTRIES.get(doc["billing"]["country"], ""),
             "geoip_country_iso2": doc["billing"]["country"],
@@ -853,10 +843,12 @@ class BigCommerceProfile(Profile):
             product, combo = self.catalog.products[pid], self.catalog.combos.get(cid) if cid else None
             lid, qty, unit = oid * 100 + line["line_id"], line["qty"], line["price"]
             refunded = refund["lines"].get(str(line["line_id"]), 0)
+            # a chosen value's ``value`` is its option value id, as BigCommerce sends it; a typed one's the text
             options = [{"id": lid * 10 + k, "option_id": k + 1, "order_product_id": lid, "product_option_id": k + 1,
-                        "display_name": name, "display_value": label, "value": label, "type": "Multiple choice",
-                        "name": name, "display_style": "Dropdown"}
-                       for k, (name, label) in enumerate(zip(combo["options"], combo["labels"], strict=True))] \
+                        "display_name": name, "display_value": label, "value": str(value_id),
+                        "type": "Multiple choice", "name": name, "display_style": "Dropdown"}
+                       for k, (name, label, value_id) in enumerate(zip(combo["options"], combo["labels"],
+                                                                       combo["values"], strict=True))] \
                 if combo else []
             options += [{"id": lid * 10 + 5 + k, "option_id": 100 + k, "order_product_id": lid,
                          "product_option_id": 100 + k, "display_name": name, "display_value": text, "value": text,
@@ -911,8 +903,7 @@ class BigCommerceProfile(Profile):
     def _product(self, pid: int, stock, include: set[str]) -> dict:
         p = self.catalog.products[pid]
         mode = self.tracking(pid)
-        vids = [vid for vid, (owner, _) in self._variants.items() if owner == pid]
-        variants = [self._variant(vid, stock) for vid in vids]
+        variants = [self._variant(vid, stock) for vid in self._variants_of[pid]]
         level = stock[0][pid] if mode == "product" else sum(v["inventory_level"] for v in variants)
         created = _stored_ts(generator.CUSTOMER_EPOCH.isoformat(" ")) + pid * 3600
         out = {"id": pid, "name": p["name"], "type": p["kind"], "sku": p["code"], "description": p["description"],
@@ -1007,7 +998,7 @@ class BigCommerceProfile(Profile):
     def inventory_items(self, params, body) -> Reply:
         """One row per stock-keeping record: a product-tracked product (named by its base
         variant, null for one with variations) or a variant of a variant-tracked product."""
-        stock = self._stock()
+        stock, locations = self._stock(), self._locations()
         rows: list[dict] = []
         wanted = {lid for lid in _int_list(params.get("location_id:in"))} or {DEFAULT_LOCATION, SECOND_LOCATION}
         for pid in sorted(self.catalog.products):
@@ -1027,7 +1018,7 @@ class BigCommerceProfile(Profile):
                                             "total_inventory_onhand": levels[lid], "location_enabled": True,
                                             "settings": {"safety_stock": 0, "is_in_stock": levels[lid] > 0,
                                                          "warning_level": 0, "bin_picking_number": ""}}
-                                           for loc in self._locations() if (lid := loc["id"]) in wanted]})
+                                           for loc in locations if (lid := loc["id"]) in wanted]})
         for key, field in (("sku:in", "sku"), ("variant_id:in", "variant_id"), ("product_id:in", "product_id")):
             if key in params:
                 values = set(params[key].split(",")) if field == "sku" else set(_int_list(params[key]))
@@ -1142,13 +1133,15 @@ class BigCommerceProfile(Profile):
             if location == DEFAULT_LOCATION:
                 self._fire_row(row, "absolute" if not relative else "relative", qty)
 
-    def _fire_row(self, row: tuple[str, int], method: str, value: int) -> None:
+    def _fire_row(self, row: tuple[str, int], method: str, value: int, by_order: bool = False) -> None:
+        """``store/product|sku/inventory[/order]/updated`` for a changed stock row (A8)."""
+        cause = "/order" if by_order else ""
         if row[0] == "products":
-            self.webhooks.fire("store/product/inventory/updated", {
+            self.webhooks.fire(f"store/product/inventory{cause}/updated", {
                 "type": "product", "id": row[1], "inventory": {"product_id": row[1], "method": method, "value": value}})
         else:
             pid = self.catalog.combos[row[1]]["product_id"]
-            self.webhooks.fire("store/sku/inventory/updated", {
+            self.webhooks.fire(f"store/sku/inventory{cause}/updated", {
                 "type": "sku", "id": row[1],
                 "inventory": {"product_id": pid, "method": method, "value": value, "variant_id": row[1]}})
 
@@ -1159,7 +1152,7 @@ class BigCommerceProfile(Profile):
         for line in lines:
             row = self.stock_row(line["product_id"], line["combo_id"] or None)
             if row:
-                self._fire_row(row, "relative", self._level(row, DEFAULT_LOCATION, stock))
+                self._fire_row(row, "relative", self._level(row, DEFAULT_LOCATION, stock), by_order=True)
 
     def absolute(self, params, body) -> Reply:
         return self._adjust(body, relative=False)
@@ -1197,7 +1190,7 @@ class BigCommerceProfile(Profile):
         return self._v3_list(items, params)
 
     def create_hook(self, params, body) -> Reply:
-        fields = self._hook_fields(_body(body, dict, v3=True), None)
+        fields = self._hook_fields(_body(body, dict), None)
         now = int(time.time())
         hook = {"id": max(self.webhooks.hooks, default=0) + 1, "client_id": self.client_id,
                 "store_hash": self.store_hash, **fields, "created_at": now, "updated_at": now}
@@ -1215,7 +1208,7 @@ class BigCommerceProfile(Profile):
 
     def update_hook(self, params, body, hook_id) -> Reply:
         hook = self._hook(hook_id)
-        hook = {**hook, **self._hook_fields(_body(body, dict, v3=True), hook), "updated_at": int(time.time())}
+        hook = {**hook, **self._hook_fields(_body(body, dict), hook), "updated_at": int(time.time())}
         self.webhooks.save(hook)
         return _json({"data": hook, "meta": {}})
 
@@ -1324,7 +1317,7 @@ def _customer_address(c: dict) -> dict:
             "address_type": "residential", "form_fields": []}
 
 
-def _body(body: bytes, kind: type, v3: bool = False) -> dict:
+def _body(body: bytes, kind: type) -> dict:
     try:
         value = json.loads(body or b"null")
     except ValueError:

@@ -29,7 +29,8 @@ cannot know whether its write landed.
 Terms are tried in the order written; the first that fires decides the request. Rates draw
 from ``random.Random(seed)``, so a given sequence of requests meets the same faults every
 run. Examples: ``500:0.2``, ``503*2``, ``reset:0.1@downloadorders``, ``truncate*1,slow*1``,
-``badauth``. Faults apply to SETI calls only, never to ``/__sandbox/`` admin calls.
+``badauth``. Faults apply to SETI calls (and the bigcommerce profile's REST calls, where
+``@FUNCTION`` is the resource and ``429`` is load shedding), never to ``/__sandbox/`` admin calls.
 """
 
 from __future__ import annotations

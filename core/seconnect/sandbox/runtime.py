@@ -84,8 +84,10 @@ class Sandbox:
         # bigcommerce only: rate limit, lines embedded per order, inventory write lag, webhook secret
         self._rest_options = {"quota": quota, "window_ms": window_ms, "embed_lines": embed_lines,
                               "inventory_delay_ms": inventory_delay_ms, "client_secret": client_secret}
-        if profile == "bigcommerce":
-            bigcommerce.RateLimiter(quota, window_ms)  # checks them now, not at start()
+        if profile == "bigcommerce":  # check now, not at start()
+            bigcommerce.RateLimiter(quota, window_ms)
+            if embed_lines is not None and embed_lines < 0 or inventory_delay_ms < 0:
+                raise ValueError("embed_lines (None: every line) and inventory_delay_ms must be 0 or more")
         self._tmp: Path | None = None
         self._state: State | None = None
         self._server: ServerThread | None = None
@@ -313,11 +315,13 @@ class Sandbox:
 
     def rest_requests(self) -> list[tuple[str, str, int]]:
         """(method, route pattern, HTTP status) per REST request, in order; status 0 = reset."""
-        return self._rest().counters()[0]
+        self._rest()
+        return self._gateway.rest_requests()
 
     def throttled(self) -> int:
         """How many requests got a quota 429 (the ``429`` fault, load shedding, is not counted)."""
-        return self._rest().counters()[1]
+        self._rest()
+        return self._gateway.throttled
 
     def redeliver_last(self) -> bool:
         """Send the last webhook event again (same ``hash``); False when none was sent yet."""
@@ -443,7 +447,8 @@ class Sandbox:
         return {"profile": self.profile_name, "seed": self.seed, "orders": counts["orders"],
                 "downloadable_orders": self._state.count_orders(self._profile.downloadable_where()),
                 "products": counts["products"], "variations": counts["combos"], "customers": counts["customers"],
-                "status_updates": counts["status_updates"], "requests": len(self.requests())}
+                "status_updates": counts["status_updates"],
+                "requests": len(self.requests()) + len(self._gateway.rest_requests())}
 
     def __repr__(self) -> str:
         where = self.script_url if self._server else "stopped"

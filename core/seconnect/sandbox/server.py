@@ -48,11 +48,22 @@ class Gateway:
         self.faults: FaultPlan | None = None
         self.latency = 0.0
         self._requests: list[tuple[str, int]] = []
+        self._rest: list[tuple[str, str, int]] = []
+        self.throttled = 0  # REST replies that were the quota's 429 (not the load-shedding fault)
         self._lock = threading.Lock()
 
     def record(self, function: str, status: int) -> None:
         with self._lock:
             self._requests.append((function, status))
+
+    def record_rest(self, method: str, route: str, status: int, *, throttled: bool = False) -> None:
+        with self._lock:
+            self._rest.append((method, route, status))
+            self.throttled += throttled
+
+    def rest_requests(self) -> list[tuple[str, str, int]]:
+        with self._lock:
+            return list(self._rest)
 
     def requests(self) -> list[tuple[str, int]]:
         with self._lock:
@@ -223,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
         fault = gateway.faults.decide(resource) if gateway.faults else None
         if fault in ("500", "503", "429", "reset"):
             status = 0 if fault == "reset" else int(fault)
-            profile.count(method, route, status)
+            gateway.record_rest(method, route, status)
             if fault == "reset":
                 self._reset()
             else:
@@ -236,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
                 traceback.print_exc()
                 reply = Reply(f"sandbox internal error: {exc!r}\n".encode(), status=500)
             status = reply.status
-            profile.count(method, route, status)
+            gateway.record_rest(method, route, status, throttled=status == 429)
             if fault == "truncate":
                 self._truncated(reply)
             elif fault == "slow":

@@ -207,10 +207,10 @@ class State:
 
     def iter_orders(self) -> Iterator[dict]:
         with self.lock:
-            rows = self.db.execute("SELECT status_id, status, doc FROM orders ORDER BY id").fetchall()
-        for status_id, status, doc in rows:
+            rows = self.db.execute("SELECT status_id, status, deleted, doc FROM orders ORDER BY id").fetchall()
+        for status_id, status, deleted, doc in rows:
             record = json.loads(doc)
-            record["status_id"], record["status"] = status_id, status
+            record["status_id"], record["status"], record["deleted"] = status_id, status, deleted
             yield record
 
     def last_order(self) -> tuple[int, str] | None:
