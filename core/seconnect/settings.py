@@ -103,8 +103,12 @@ def check(ctype: CartType, given: Mapping[str, Any], *, kept_secrets: Iterable[s
                     problems.append(f"  {_label(ctype, name)}: missing; {_how_to_give(name, secret)}")
                 continue
             where = err.absolute_path[0] if err.absolute_path else None
-            shown = ("(the value is secret)" if props.get(where, {}).get("writeOnly")
+            prop = props.get(where, {})
+            shown = ("(the value is secret)" if prop.get("writeOnly")
                      else err.message)  # jsonschema's message quotes the value
+            if err.validator == "pattern" and prop.get("description") and not prop.get("writeOnly"):
+                # a regular expression means little to a merchant: say what the field takes
+                shown = f"{err.instance!r} is not valid here; it takes {prop['description']}"
             problems.append(f"  {_label(ctype, where) if where is not None else '(settings)'}: {shown}")
     if problems:
         raise UsageError(f"the settings do not suit cart type {ctype.id}; nothing was saved:\n"

@@ -98,7 +98,8 @@ def test_password_never_shown_and_only_ciphertext_stored(seconnect, db_url):
 
 def test_carts_types_lists_both_matrices(seconnect):
     data = {t["id"]: t for t in json.loads(seconnect("carts", "types", "--json").output)}
-    assert set(data) == {"Interspire", "Generic"}
+    assert set(data) == {"Interspire", "Generic", "BigCommerce"}
+    assert data["BigCommerce"]["capabilities"]["status-updates"] == "supported"
     assert data["Interspire"]["capabilities"]["status-updates"] == "unsupported"
     assert data["Interspire"]["aliases"] == []  # "bigcommerce" is left for the REST API type
     assert data["Generic"]["aliases"] == ["seti", "custom"]

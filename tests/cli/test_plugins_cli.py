@@ -69,7 +69,7 @@ def test_uninstall_names_builtin_and_unknown_plugins_instead_of_doing_nothing():
     unknown = run("plugins", "uninstall", "no-such-cart", "--yes")
     assert unknown.returncode == 2
     assert "no installed plugin or plugin distribution is called 'no-such-cart'" in unknown.stderr
-    assert "bigcommerce (seconnect), generic (seconnect)" in unknown.stderr
+    assert "bigcommerce (seconnect), bigcommerce-rest (seconnect), generic (seconnect)" in unknown.stderr
 
 
 def test_a_plugin_is_found_by_its_name_or_its_distribution_name(tmp_path, monkeypatch):

@@ -48,9 +48,9 @@ def _cli(plugins, *args, input=None):
 
 def test_hook_seconnect_cart_params(example_plugins):
     plugins = example_plugins
-    # the SETI parameters belong to the SETI types, and to no other
-    assert {n: p.cart_types for n, p in plugins.params.items() if p.cart_types} == dict.fromkeys(
-        SETI_PARAMS, ("Generic", "Interspire"))
+    # the SETI parameters belong to the SETI types, and to no other; the REST type has its own
+    assert {n: p.cart_types for n, p in plugins.params.items() if p.cart_types} == {
+        **dict.fromkeys(SETI_PARAMS, ("Generic", "Interspire")), "BigCommerceStatusMap": ("BigCommerce",)}
     for seti_type in ("Generic", "interspire"):
         assert set(SETI_PARAMS) <= set(plugins.params_for(seti_type))
     offered = plugins.params_for("ExampleCart")

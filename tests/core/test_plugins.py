@@ -28,10 +28,9 @@ def write_dist(root, name: str, module_source: str, entry_name: str | None = Non
 def test_hook_seconnect_cart_types_builtins_registered_through_entry_points():
     plugins = load_plugins()
     types = {r.cart_type.id: r.plugin for r in plugins.cart_types()}
-    assert types == {"Generic": "generic", "Interspire": "bigcommerce"}
+    assert types == {"Generic": "generic", "Interspire": "bigcommerce", "BigCommerce": "bigcommerce-rest"}
     assert plugins.resolve_type("seti").id == "Generic"
-    with pytest.raises(UsageError):  # the id BigCommerce is the REST API type's, not an alias
-        plugins.resolve_type("bigcommerce")
+    assert plugins.resolve_type("bigcommerce").id == "BigCommerce"  # the REST API type, not an alias
     assert plugins.resolve_type(" INTERSPIRE ").id == "Interspire"
     assert plugins.broken == []
 
@@ -166,7 +165,7 @@ def test_disable_env_blocks_named_plugins(tmp_path, monkeypatch):
     monkeypatch.setenv("SECONNECT_DISABLE_PLUGINS", "exploding_cart, generic")
     plugins = load_plugins()
     assert plugins.broken == []
-    assert [r.cart_type.id for r in plugins.cart_types()] == ["Interspire"]
+    assert [r.cart_type.id for r in plugins.cart_types()] == ["BigCommerce", "Interspire"]
     assert plugins.disabled == ["exploding_cart", "generic"]
 
 

@@ -1,0 +1,477 @@
+"""BigCommerce over its REST API (cart type ``BigCommerce``): orders v2, catalog/inventory/customers v3.
+
+Settings: ``store_hash``, ``access_token`` (the secret), ``api_base`` (host[:port], default
+BigCommerce's API host: the sandbox is just another ``api_base``), optional ``channel_id``,
+``location_id`` and ``client_secret`` (webhook verification). The order checkpoint is the
+newest ``date_modified`` imported (ISO 8601 UTC); see docs/bigcommerce.md for every decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from seconnect import (
+    Capabilities,
+    CartDefinition,
+    CartType,
+    InventoryAction,
+    InventoryLevel,
+    InventoryOutcome,
+    InventoryResult,
+    InventoryRow,
+    OrderBatch,
+    Param,
+    ScriptVersion,
+    StatusResult,
+    StatusUpdate,
+    hookimpl,
+)
+from seconnect import Capability as C
+from seconnect.errors import CartProtocolError, UsageError
+from seconnect.http import RetryPolicy
+
+from . import rest_mapping as mapping
+from .rest_client import API_HOST, PAGE_MAX, RatePacer, RestClient
+
+__all__ = ["CART_TYPE", "PARAMS", "BigCommerceRest", "plugin", "status_map", "ORDER_OVERLAP"]
+
+log = logging.getLogger("seconnect.bigcommerce")
+
+CART_TYPE = CartType(
+    id="BigCommerce",
+    label="BigCommerce (REST API)",
+    config_schema={
+        "type": "object",
+        "properties": {
+            "store_hash": {"type": "string", "minLength": 1, "pattern": r"^[A-Za-z0-9_-]+$", "title": "Store hash",
+                           "description": "the store's permanent id, from the API path /stores/{store_hash}/"},
+            "access_token": {"type": "string", "minLength": 1, "writeOnly": True, "title": "Access token",
+                             "description": "the store-level API account's access token (X-Auth-Token)"},
+            "api_base": {"type": "string", "default": API_HOST, "title": "API host",
+                         "pattern": r"^[A-Za-z0-9.\[\]-]+(:[0-9]{1,5})?$",
+                         "description": f"host[:port] without https:// or a path (default {API_HOST})"},
+            "channel_id": {"type": "integer", "minimum": 1, "title": "Channel id",
+                           "description": "import only this channel's orders (default: every channel)"},
+            "location_id": {"type": "integer", "minimum": 1, "title": "Inventory location id",
+                            "description": "the location stock is read from and sent to (default: the "
+                                           "store's default location)"},
+            "client_secret": {"type": "string", "writeOnly": True, "title": "Client secret",
+                              "description": "the API account's client secret, for webhook signatures"},
+        },
+        "required": ["store_hash", "access_token"],
+    },
+    capabilities=Capabilities.declare(
+        supported=list(C),
+        realtime_levels=[InventoryLevel.PRODUCT, InventoryLevel.SUB_SKU],
+    ),
+    notes={
+        C.CUSTOM_ORDER_FIELDS.value: "The checkout's form fields (billing address form_fields) arrive as custom "
+                                     "order fields.",
+    },
+    order_number_pattern=r"[0-9]+",
+    order_number_example="218",
+)
+
+#: SEOM labels → BigCommerce status ids, unless the cart's BigCommerceStatusMap says otherwise.
+DEFAULT_STATUS_MAP = "Order Received=11;Payment Received=11;Shipped=2;Cancelled=5"
+
+PARAMS: tuple[Param, ...] = (
+    Param("BigCommerceStatusMap", "text", DEFAULT_STATUS_MAP, "cart",
+          "Order status labels and the BigCommerce status id each is sent as, 'Label=id' separated by ';' "
+          "(ids: 1 Pending, 2 Shipped, 3 Partially Shipped, 5 Cancelled, 9 Awaiting Shipment, 10 Completed, "
+          "11 Awaiting Fulfillment)."),
+)
+
+# Re-read orders modified this long before the checkpoint: an order saved while the last run read
+# its page may carry a slightly older date_modified. Re-read orders are matched and updated.
+ORDER_OVERLAP = timedelta(minutes=5)
+INVENTORY_BATCH = 2000  # items per adjustment request (the API's maximum)
+CODES_TTL = 300.0  # seconds a catalog read resolves codes for further sends
+ID_CHUNK = 50  # product ids per `id:in` read-back request (keeps the query string short)
+VERIFY_TRIES, VERIFY_DELAY = 3, 1.0  # reading back asynchronous stock writes
+
+
+def status_map(cart: CartDefinition) -> dict[str, int]:
+    """The cart's label → status id map (labels compared case-insensitively)."""
+    text = str(cart.param("BigCommerceStatusMap", DEFAULT_STATUS_MAP) or DEFAULT_STATUS_MAP)
+    result: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        label, eq, number = part.rpartition("=")
+        if not eq or not label.strip() or not number.strip().isdigit():
+            raise UsageError(f"BigCommerceStatusMap: {part!r} is not 'Label=id'.",
+                             hint=f"e.g. `seconnect params set BigCommerceStatusMap '{DEFAULT_STATUS_MAP}' "
+                                  f"--cart {cart.name}`.")
+        result[label.strip().casefold()] = int(number)
+    return result
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+class BigCommerceRest:
+    """The hook implementations of cart type ``BigCommerce``. ``transport``, ``retry``, ``pacer``
+    and ``sleep`` are for tests (MockTransport, no real waiting)."""
+
+    def __init__(self, *, transport: httpx.BaseTransport | None = None, retry: RetryPolicy | None = None,
+                 pacer: RatePacer | None = None, sleep: Callable[[float], None] = time.sleep):
+        self.transport, self.retry, self.pacer, self.sleep = transport, retry, pacer, sleep
+        self._locations: dict[str, int] = {}
+        self._codes: dict[str, tuple[float, dict[str, tuple[int | None, str, dict]]]] = {}
+
+    def client(self, cart: CartDefinition, retry: RetryPolicy | None = None) -> RestClient:
+        return RestClient(cart, transport=self.transport, retry=retry or self.retry, pacer=self.pacer)
+
+    @staticmethod
+    def _mine(cart: CartDefinition) -> bool:
+        return cart.type == CART_TYPE.id
+
+    # -- declaration ----------------------------------------------------------------------------
+    @hookimpl
+    def seconnect_cart_types(self) -> list[CartType]:
+        return [CART_TYPE]
+
+    @hookimpl
+    def seconnect_cart_params(self) -> dict[str, Iterable[Param]]:
+        return {CART_TYPE.id: PARAMS}
+
+    # -- test -----------------------------------------------------------------------------------
+    @hookimpl
+    def test_script(self, cart: CartDefinition, check_credentials: bool) -> str | None:
+        if not self._mine(cart):
+            return None
+        # A person is waiting: report the first failure instead of retrying. /v2/store needs the
+        # token, so the credentials are always checked.
+        client = self.client(cart, retry=RetryPolicy.never())
+        store = client.get("/v2/store") or {}
+        if not isinstance(store, Mapping):
+            raise CartProtocolError("GET /v2/store: the answer is not a store object")
+        pacer = client.pacer
+        limit = (f"rate limit {pacer.quota} requests per {pacer.window_ms / 1000:g} s"
+                 if pacer.quota and pacer.window_ms else "no rate limit announced")
+        return ScriptVersion(f"BigCommerce REST API, store {store.get('name') or '?'!s} "
+                             f"({store.get('plan_name') or 'plan unknown'}), {limit}")
+
+    # -- orders ---------------------------------------------------------------------------------
+    @hookimpl
+    def import_orders(self, cart: CartDefinition, checkpoint: str | None, batch_size: int, since: date | None
+                      ) -> Iterable[OrderBatch] | None:
+        if not self._mine(cart):
+            return None
+        return self._order_batches(cart, checkpoint, since)
+
+    def _start(self, checkpoint: str | None, since: date | None) -> dict[str, Any]:
+        """The list filter a run starts from: the checkpoint date minus the overlap; an order
+        number (``--start-after``) gives the orders after it; nothing: every order."""
+        if checkpoint and checkpoint.isdigit():
+            return {"min_id": int(checkpoint) + 1}
+        if checkpoint:
+            try:
+                when = datetime.fromisoformat(checkpoint)
+            except ValueError:
+                raise UsageError(f"the order checkpoint {checkpoint!r} is neither a date nor an order number.",
+                                 hint="Start again after a known order with `seconnect run import-orders "
+                                      "--start-after NUMBER`.") from None
+            return {"min_date_modified": _iso(when - ORDER_OVERLAP)}
+        if since is not None:
+            return {"min_date_modified": _iso(datetime(since.year, since.month, since.day, tzinfo=UTC)
+                                              - ORDER_OVERLAP)}
+        return {}
+
+    def _order_batches(self, cart: CartDefinition, checkpoint: str | None, since: date | None
+                       ) -> Iterator[OrderBatch]:
+        """Archived orders first (BigCommerce lists them only when asked with ``is_deleted=true``;
+        their batches keep the run's starting checkpoint), then the live ones, whose batches move
+        it on to the newest ``date_modified`` read."""
+        client = self.client(cart)
+        start: dict[str, Any] = {"include": "consignments.line_items", "consignment_structure": "object",
+                                 "sort": "date_modified:asc", **self._start(checkpoint, since)}
+        if cart.setting("channel_id"):
+            start["channel_id"] = cart.setting("channel_id")
+        for records, _newest in self._order_pages(client, {**start, "is_deleted": "true"}):
+            if records:
+                yield OrderBatch(records, checkpoint or "")
+        last = checkpoint if checkpoint and not checkpoint.isdigit() else ""
+        for records, newest in self._order_pages(client, start):
+            last = max(last, newest)
+            if last or records:
+                yield OrderBatch(records, last or checkpoint or "")
+
+    def _order_pages(self, client: RestClient, params: dict[str, Any]) -> Iterator[tuple[list[dict], str]]:
+        """(records, newest date_modified) per page, sorted by date_modified. Each full page moves
+        the cursor to its newest date, so an order changed meanwhile (it moves past the cursor) is
+        read again, never skipped; what was read already in this run is not mapped twice."""
+        seen: set[tuple[Any, Any]] = set()
+        page = 1
+        while True:
+            rows = client.get("/v2/orders", **params, page=page, limit=PAGE_MAX) or []
+            if not isinstance(rows, list):
+                raise CartProtocolError("GET /v2/orders: the answer is not a list of orders")
+            fresh = [r for r in rows if (r.get("id"), r.get("date_modified")) not in seen]
+            seen.update((r.get("id"), r.get("date_modified")) for r in rows)
+            newest = max((mapping.utc_date(r.get("date_modified")) or "" for r in rows), default="")
+            if fresh:
+                yield [self._order(client, r) for r in fresh
+                       if int(r.get("status_id") or 0) != mapping.INCOMPLETE], newest
+            if len(rows) < PAGE_MAX:
+                return
+            if newest and newest != params.get("min_date_modified"):
+                params, page = {**params, "min_date_modified": newest}, 1
+            else:  # a full page modified in the same second: page on within it
+                page += 1
+
+    def _order(self, client: RestClient, order: dict) -> dict:
+        number = order["id"]
+        lines = mapping.embedded_lines(order)
+        expected = int(order.get("items_total") or 0)
+        if not order.get("consignments") or mapping.quantity_of(lines) < expected:
+            # fewer lines embedded than the order has: its lines in full, page by page
+            lines = [line for rows in client.v2_pages(f"/v2/orders/{number}/products", {}) for line in rows]
+        addresses = mapping.embedded_addresses(order)
+        if not addresses and int(order.get("shipping_address_count") or 0) > 0:
+            addresses = [a for rows in client.v2_pages(f"/v2/orders/{number}/shipping_addresses", {}) for a in rows]
+        coupons: list[dict] = []
+        if mapping.positive(order.get("coupon_discount")) > 0:
+            coupons = mapping.coupon_records(
+                c for rows in client.v2_pages(f"/v2/orders/{number}/coupons", {}) for c in rows)
+        return mapping.order_record(order, lines, addresses, coupons)
+
+    @hookimpl
+    def newest_order(self, cart: CartDefinition) -> str | None:
+        if not self._mine(cart):
+            return None
+        client = self.client(cart)
+        params: dict[str, Any] = {"sort": "id:desc"}
+        if cart.setting("channel_id"):
+            params["channel_id"] = cart.setting("channel_id")
+        for rows in client.v2_pages("/v2/orders", params, limit=50):
+            for row in rows:
+                if int(row.get("status_id") or 0) != mapping.INCOMPLETE:
+                    return str(row["id"])
+        return ""
+
+    # -- products and customers -----------------------------------------------------------------
+    @hookimpl
+    def import_products(self, cart: CartDefinition, batch_size: int) -> Iterable[list[dict]] | None:
+        if not self._mine(cart):
+            return None
+        return self._product_pages(cart)
+
+    def _product_pages(self, cart: CartDefinition) -> Iterator[list[dict]]:
+        client = self.client(cart)
+        for rows in client.v3_pages("/v3/catalog/products", {"include": "variants", "sort": "id"}):
+            records: list[dict] = []
+            for product in rows:
+                found, warnings = mapping.product_records(product)
+                for warning in warnings:
+                    log.warning("%s: %s", cart.name, warning)
+                records += found
+            yield records
+
+    @hookimpl
+    def import_customers(self, cart: CartDefinition, batch_size: int) -> Iterable[list[dict]] | None:
+        if not self._mine(cart):
+            return None
+        client = self.client(cart)
+        return ([mapping.customer_record(c) for c in rows]
+                for rows in client.v3_pages("/v3/customers", {"include": "addresses,formfields"}))
+
+    # -- inventory ------------------------------------------------------------------------------
+    @hookimpl
+    def inventory_levels(self, cart: CartDefinition, codes: Sequence[tuple[str, str | None]]
+                         ) -> list[InventoryLevel] | None:
+        if not self._mine(cart):
+            return None
+        # web ids of variants are "<product id>-<variant id>" (rest_mapping.product_records)
+        return [InventoryLevel.SUB_SKU if web_id and "-" in web_id else InventoryLevel.PRODUCT
+                for _code, web_id in codes]
+
+    @hookimpl
+    def sync_inventory(self, cart: CartDefinition, action: InventoryAction, items: Sequence[tuple[str, int]]):
+        if not self._mine(cart):
+            return None
+        action = InventoryAction(action)
+        if action is InventoryAction.GET:
+            return self._stock_pages(cart)
+        if action is InventoryAction.SEND:
+            return self._send(cart, items)
+        return None  # adjust: never asked, inventory-send is supported (real-time sends absolutes)
+
+    def _stock_pages(self, cart: CartDefinition) -> Iterator[list[InventoryRow]]:
+        for records in self._catalog_stock(cart):
+            yield [InventoryRow(code=code, qoh=qoh, web_id=web_id) for code, (qoh, web_id, _ident) in records.items()]
+
+    def _catalog_stock(self, cart: CartDefinition, product_ids: Sequence[int] | None = None
+                       ) -> Iterator[dict[str, tuple[int | None, str, dict]]]:
+        """Pages of code → (qoh, web_id, identity for adjustments), from the catalog (default
+        location) or, with a location_id, from that location's inventory items; every product,
+        or only ``product_ids`` (read-back after a send)."""
+        client = self.client(cart)
+        location = cart.setting("location_id")
+        at_location: dict[tuple[str, Any], int] = {}
+        if location:
+            for rows in client.v3_pages(f"/v3/inventory/locations/{location}/items", {}):
+                for row in rows:
+                    # every item is a variant; a product-tracked product's row is its base variant's
+                    ident, onhand = row.get("identity") or {}, int(row.get("total_inventory_onhand") or 0)
+                    at_location[("variant", ident.get("variant_id"))] = onhand
+                    at_location.setdefault(("product", ident.get("product_id")), onhand)
+        queries = [{}] if product_ids is None else [
+            {"id:in": ",".join(map(str, product_ids[n:n + ID_CHUNK]))} for n in range(0, len(product_ids), ID_CHUNK)]
+        pages = (rows for query in queries
+                 for rows in client.v3_pages("/v3/catalog/products", {"include": "variants", "sort": "id", **query}))
+        for rows in pages:
+            page: dict[str, tuple[int | None, str, dict]] = {}
+            for product in rows:
+                for record in mapping.product_records(product)[0]:
+                    tracking = record["raw"]["inventory_tracking"]
+                    variant_id = record["raw"].get("variant_id")
+                    if tracking == "variant" and variant_id:
+                        ident: dict[str, Any] = {"variant_id": int(variant_id)}
+                    else:
+                        ident = {"product_id": int(product["id"])}
+                    qoh = record.get("qoh")
+                    if location and qoh is not None:
+                        key = ("variant", ident["variant_id"]) if "variant_id" in ident else ("product", product["id"])
+                        qoh = at_location.get(key, 0)
+                    # a code whose stock lives at another level (a variant-tracked parent, a variant
+                    # of a product-tracked one) is not tracked itself
+                    ident["_tracking"] = tracking if record.get("qoh") is not None else "none"
+                    ident["_product"] = int(product["id"])
+                    page[record["code"]] = (qoh, record["web_id"], ident)
+            yield page
+
+    def _identities(self, cart: CartDefinition, client: RestClient, codes: Iterable[str]
+                    ) -> dict[str, tuple[int | None, str, dict]]:
+        """Code → its catalog entry. The catalog is read whole, so it is kept for CODES_TTL seconds:
+        real-time sends in a row do not each read it again; a code it lacks reads it afresh."""
+        key = str(client.http.base_url)
+        read_at, known = self._codes.get(key, (0.0, {}))
+        if time.monotonic() - read_at > CODES_TTL or not set(codes) <= known.keys():
+            known = {}
+            for page in self._catalog_stock(cart):
+                known.update(page)
+            self._codes[key] = (time.monotonic(), known)
+        return known
+
+    def _send(self, cart: CartDefinition, items: Sequence[tuple[str, int]]) -> list[InventoryResult]:
+        client = self.client(cart)
+        known = self._identities(cart, client, (code for code, _qty in items))
+        location = cart.setting("location_id") or self._default_location(client)
+        results: dict[str, InventoryResult] = {}
+        sendable: list[tuple[str, int, dict]] = []
+        for code, qty in items:
+            entry = known.get(code)
+            if entry is None:
+                results[code] = InventoryResult(code, InventoryOutcome.NOT_FOUND, note="no such SKU in the catalog")
+            elif entry[2]["_tracking"] == "none":
+                results[code] = InventoryResult(code, InventoryOutcome.NOT_TRACKED,
+                                                note="BigCommerce does not track this product's stock")
+            else:
+                sendable.append((code, qty, {k: v for k, v in entry[2].items() if not k.startswith("_")}))
+        for start in range(0, len(sendable), INVENTORY_BATCH):
+            chunk = sendable[start:start + INVENTORY_BATCH]
+            body = {"reason": "seconnect inventory send",
+                    "items": [{"location_id": int(location), **ident, "quantity": qty} for _c, qty, ident in chunk]}
+            # 207: some items refused, 422: all of them; errors are keyed "items.<index>"
+            status, answer = client.call("PUT", "/v3/inventory/adjustments/absolute", body=body, ok=(200, 207, 422))
+            errors = (answer or {}).get("errors") if isinstance(answer, dict) else None
+            errors = errors if isinstance(errors, dict) else {}
+            for n, (code, _qty, _ident) in enumerate(chunk):
+                refused = errors.get(f"items.{n}")
+                if refused is not None or status == 422:
+                    self._codes.pop(str(client.http.base_url), None)  # e.g. a tracking mode changed: read again
+                    reason = refused or (answer or {}).get("title") or "refused"
+                    results[code] = InventoryResult(code, InventoryOutcome.ERROR, note=f"HTTP {status}: {reason}"[:300])
+                else:
+                    results[code] = InventoryResult(code, InventoryOutcome.UNVERIFIED, note="sent, not yet visible")
+        self._verify(cart, results, {c: q for c, q, _i in sendable}, {c: known[c][2]["_product"] for c, _q, _i in sendable})
+        return [results[code] for code, _qty in items]
+
+    def _verify(self, cart: CartDefinition, results: dict[str, InventoryResult], wanted: dict[str, int],
+                products: dict[str, int]) -> None:
+        """Writes are asynchronous: read the sent products back a few times; what never shows
+        stays unverified (core checks it again later)."""
+        pending = {c for c, r in results.items() if r.outcome is InventoryOutcome.UNVERIFIED}
+        for attempt in range(VERIFY_TRIES):
+            if not pending:
+                return
+            if attempt:
+                self.sleep(VERIFY_DELAY)
+            for page in self._catalog_stock(cart, sorted({products[c] for c in pending})):
+                for code in pending & page.keys():
+                    if page[code][0] == wanted[code]:
+                        results[code] = InventoryResult(code, InventoryOutcome.OK, wanted[code])
+            pending = {c for c in pending if results[c].outcome is InventoryOutcome.UNVERIFIED}
+
+    def _default_location(self, client: RestClient) -> int:
+        """The store's default location, asked once per store and process (it never changes)."""
+        key = str(client.http.base_url)
+        if key not in self._locations:
+            answer = client.get("/v3/inventory/locations", is_default="true") or {}
+            rows = [r for r in answer.get("data") or () if r.get("is_default", True)]
+            self._locations[key] = int(rows[0]["id"]) if rows else 1
+        return self._locations[key]
+
+    # -- status ---------------------------------------------------------------------------------
+    @hookimpl
+    def update_order_status(self, cart: CartDefinition, update: StatusUpdate) -> StatusResult | None:
+        if not self._mine(cart):
+            return None
+        status_id = status_map(cart).get(update.status.casefold())
+        if status_id is None:
+            return StatusResult(False, f"no BigCommerce status id for label {update.status!r}: add "
+                                       f"'{update.status}=ID' to parameter BigCommerceStatusMap")
+        if not update.order_number.isdigit():
+            return StatusResult(False, f"{update.order_number!r} is not a BigCommerce order number")
+        client = self.client(cart)
+        path = f"/v2/orders/{update.order_number}"
+        notes = []
+        if update.packages:
+            notes += self._ship(client, update)
+        client.call("PUT", path, body={"status_id": status_id})  # the same PUT twice is harmless
+        notes.append(f"status id {status_id}")
+        return StatusResult(True, "; ".join(notes))
+
+    def _ship(self, client: RestClient, update: StatusUpdate) -> list[str]:
+        """One shipment per tracking number not already at the order (a retry after an unknown
+        outcome finds it there and does not create it twice), in the order given. The unshipped
+        items of the first address that has any are shared out in line order, so that every
+        package gets some (BigCommerce wants items in each shipment) and together they ship all."""
+        number = update.order_number
+        existing = {str(s.get("tracking_number") or "") for rows in
+                    client.v2_pages(f"/v2/orders/{number}/shipments", {}) for s in rows}
+        todo = [p for p in update.packages if p.tracking_number not in existing]
+        notes = [f"shipment {p.tracking_number} already there" for p in update.packages if p not in todo]
+        if not todo:
+            return notes
+        lines = [line for rows in client.v2_pages(f"/v2/orders/{number}/products", {}) for line in rows]
+        units = [line for line in lines
+                 for _ in range(int(line.get("quantity") or 0) - int(line.get("quantity_shipped") or 0))]
+        address_id = units[0].get("order_address_id") if units else None
+        units = [line for line in units if line.get("order_address_id") == address_id]
+        for n, package in enumerate(todo):
+            share = units[n * len(units) // len(todo):(n + 1) * len(units) // len(todo)]
+            if not share:
+                notes.append(f"no unshipped items left for {package.tracking_number}")
+                continue
+            items: dict[Any, int] = {}
+            for line in share:
+                items[line["id"]] = items.get(line["id"], 0) + 1
+            body = {"order_address_id": address_id, "tracking_number": package.tracking_number,
+                    "shipping_provider": "", "tracking_carrier": package.carrier.lower(),
+                    "items": [{"order_product_id": line_id, "quantity": qty} for line_id, qty in items.items()]}
+            if package.method:
+                body["shipping_method"] = package.method
+            client.call("POST", f"/v2/orders/{number}/shipments", body=body, idempotent=False)
+            notes.append(f"shipment {package.tracking_number}")
+        return notes
+
+
+plugin = BigCommerceRest()
