@@ -29,13 +29,18 @@ class ScriptVersion(str):
     """What ``test_script`` may return instead of a plain ``str``: the version, plus ``warnings``
     where the script's replies do not look like the declared cart type (e.g. a generic script
     behind a cart defined as Interspire). The plugin decides what "looks like" means; core only
-    prints the warnings. It is a ``str``, so code that expects the version keeps working."""
+    prints the warnings. ``credentials_checked`` says the test proved the credentials even when
+    not asked to (a REST API answers nothing without them). It is a ``str``, so code that expects
+    the version keeps working."""
 
     warnings: tuple[str, ...]
+    credentials_checked: bool
 
-    def __new__(cls, version: str, warnings: Iterable[str] = ()) -> ScriptVersion:
+    def __new__(cls, version: str, warnings: Iterable[str] = (), *, credentials_checked: bool = False
+                ) -> ScriptVersion:
         obj = super().__new__(cls, version)
         obj.warnings = tuple(warnings)
+        obj.credentials_checked = credentials_checked
         return obj
 
 

@@ -81,6 +81,8 @@ def test_import_and_a_changed_order_resent_updates_the_stored_one(store, served,
     assert _add(cli).exit_code == 0
     result = cli("carts", "test", "Shop")
     assert result.exit_code == 0 and "Ann's <Shop> & Co" in result.output, result.output
+    # the token was checked by the call itself: no advice to add --check-credentials
+    assert "The credentials were accepted." in result.output and "--check-credentials" not in result.output
     result = cli("run", "import-orders", "--cart", "Shop")
     assert result.exit_code == 0, result.output
     assert cli.json("orders", "list", "--cart", "Shop")

@@ -428,6 +428,7 @@ def test_connection(plugins, cart, check_credentials: bool = False) -> list[str]
     scripted = _speaks_of_scripts(plugins.resolve_type(cart.type))
     lines = [f"Test passed: {'Script version' if scripted else 'Version'}: {version}"]
     lines += [f"Warning: {warning}" for warning in getattr(version, "warnings", ())]
+    check_credentials = check_credentials or getattr(version, "credentials_checked", False)
     if not scripted:
         lines.append("The credentials were accepted." if check_credentials else
                      "This test checks that the cart can be reached; add --check-credentials to check the "

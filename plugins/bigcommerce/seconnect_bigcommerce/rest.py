@@ -156,7 +156,7 @@ class BigCommerceRest:
         limit = (f"rate limit {pacer.quota} requests per {pacer.window_ms / 1000:g} s"
                  if pacer.quota and pacer.window_ms else "no rate limit announced")
         return ScriptVersion(f"BigCommerce REST API, store {store.get('name') or '?'!s} "
-                             f"({store.get('plan_name') or 'plan unknown'}), {limit}")
+                             f"({store.get('plan_name') or 'plan unknown'}), {limit}", credentials_checked=True)
 
     # -- orders ---------------------------------------------------------------------------------
     @hookimpl
