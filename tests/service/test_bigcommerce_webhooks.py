@@ -12,14 +12,12 @@ import time
 
 import httpx
 import pytest
-import trustme
 from ops.helpers import cli
 from sqlalchemy import func, select
 
 from seconnect.http import CartHTTP
 from seconnect.sandbox import Sandbox
 from seconnect.sandbox.bigcommerce import sign
-from seconnect.sandbox.certs import CA_FILE, CA_KEY_FILE
 from seconnect.store import open_store, tables
 
 from .helpers import Served
@@ -34,16 +32,6 @@ def bc(tmp_path):
     with Sandbox("bigcommerce", state_dir=tmp_path / "bc", orders=4, products=6, customers=3, quota=None) as sb:
         yield sb
     CartHTTP.close_shared()
-
-
-def _service_cert(sb: Sandbox, tmp_path) -> tuple[str, str]:
-    """A certificate for the service issued by the sandbox's CA: the sandbox delivers over verified HTTPS."""
-    state = tmp_path / "bc"
-    ca = trustme.CA.from_pem((state / CA_FILE).read_bytes(), (state / CA_KEY_FILE).read_bytes())
-    cert = ca.issue_cert("127.0.0.1")
-    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
-    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
-    return str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
 
 
 def _ok(db_url: str, *args: str, input: str | None = None) -> str:
@@ -115,7 +103,7 @@ def test_orders_arrive_by_webhook_duplicates_and_forgeries_change_nothing(sqlite
     _ok(sqlite_url, "run", "import-orders", "--cart", "Shop")  # the schedule's first run
     _ok(sqlite_url, "schedule", "add", "--cart", "Shop", "--job", "import-orders", "--every", "1h")
     store = open_store(sqlite_url)
-    cert, key = _service_cert(bc, tmp_path)
+    cert, key = bc.service_cert(tmp_path)  # the sandbox delivers over verified HTTPS
     served = Served(sqlite_url, "--tls-cert", cert, "--tls-key", key,
                     verify=ssl.create_default_context(cafile=bc.ca_file))
     try:
