@@ -3,8 +3,8 @@
 :func:`diagnose` returns :class:`Check` rows: the store (URL with the password masked, schema
 revision), the key file (path, mode), plugins (and any that failed to load), each active cart
 (Script URL reachable and credentials accepted, through the plugin's ``test_script`` hook with
-``check_credentials``), the outbox (depth, parked rows, work nobody delivers), the quarantine, and
-each active cart's last run per job. A failing check never stops the others.
+``check_credentials``), the outbox (depth, parked rows, work nobody delivers), the quarantine, the
+schedules (due long ago: no `seconnect serve` runs them), and each active cart's last run per job. A failing check never stops the others.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .store import Store, tables, utcnow
 
 __all__ = ["Check", "diagnose", "STALE_PENDING"]
 
-#: Outbox work due longer ago than this means no `run realtime` worker is delivering it.
+#: Outbox work (or a schedule) due longer ago than this means no worker (no `seconnect serve`) runs it.
 STALE_PENDING = timedelta(minutes=15)
 
 
@@ -68,6 +68,7 @@ def diagnose(open_store: Any, plugins: Plugins) -> Iterator[Check]:
         yield _cart(store, plugins, row.name)
     yield from _outbox(store)
     yield from _quarantine(store)
+    yield _schedules(store)
     runs.reap_quietly(store)
     for row in active:
         yield _last_runs(store, row.name, row.id)
@@ -161,6 +162,28 @@ def _quarantine(store: Store) -> Iterator[Check]:
                     "See why with `seconnect quarantine list`; once the cause is fixed, `seconnect quarantine retry --all`.")
     else:
         yield Check("quarantine", "ok", "nothing parked")
+
+
+def _schedules(store: Store) -> Check:
+    """Schedules of active carts that should have run long ago say no `seconnect serve` is running
+    (it runs a missed one as soon as it starts, so a late schedule is never just slow)."""
+    sc, c = tables.schedules, tables.carts
+    live = sc.c.paused.is_(False) & c.c.active.is_(True)
+    with store.begin() as conn:
+        total, paused = conn.execute(select(func.count(), func.count().filter(sc.c.paused.is_(True)))
+                                     .select_from(sc)).one()
+        due = conn.execute(select(func.min(func.coalesce(sc.c.wanted_at, sc.c.next_due)))
+                           .select_from(sc.join(c, c.c.id == sc.c.cart_id)).where(live)).scalar()
+    if not total:
+        return Check("schedules", "info", "none: jobs run only when started (by hand or from cron)",
+                     "Let `seconnect serve` run them: `seconnect schedule add --cart NAME --job import-orders "
+                     "--every 5m` (docs/service.md).")
+    counted = f"{total} schedules ({paused} paused)"
+    if due is not None and utcnow() - due > STALE_PENDING:
+        return Check("schedules", "problem", f"{counted}: due since {due:%Y-%m-%d %H:%M} UTC and not run, so no "
+                     "`seconnect serve` is running", "Start the service: `seconnect serve` (docs/service.md says how "
+                     "under systemd or in a container); it runs each missed schedule once, at once.")
+    return Check("schedules", "ok", counted + (f"; next due {due:%Y-%m-%d %H:%M} UTC" if due else ""))
 
 
 def _last_runs(store: Store, name: str, cart_id: int) -> Check:

@@ -12,12 +12,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, or_, select
+from sqlalchemy import Connection, Row, Select, func, or_, select
 
 from .carts import get_cart
 from .errors import NotFoundError
 from .store import tables
-from .store.paging import Page, fetch_page
+from .store.paging import Page
 from .subskus import chunked
 
 __all__ = ["find_order", "list_orders", "order_record", "order_details", "totals_note"]
@@ -103,11 +103,11 @@ def list_orders(conn: Connection, cart_name: str | None = None, limit: int | Non
     only those dated ``since`` or later (before ``until``), with the status ``status`` (any case),
     the order number ``number``, or a customer whose name starts with or whose email is ``customer``."""
     o, c, ol = tables.orders, tables.carts, tables.order_lines
-    query = (select(o.c.id, o.c.number, o.c.ordered_at, o.c.status, o.c.grand_total, o.c.customer_id,
+    query = (select(o.c.id, o.c.cart_id, o.c.number, o.c.ordered_at, o.c.status, o.c.grand_total, o.c.customer_id,
                     o.c.customer_match, o.c.billing, c.c.name.label("cart"))
-             .join(c, c.c.id == o.c.cart_id).order_by(c.c.name_key, o.c.number_sort, o.c.number))
-    if cart_name:
-        query = query.where(c.c.id == get_cart(conn, cart_name).id)
+             .join(c, c.c.id == o.c.cart_id))
+    cart_ids = ([get_cart(conn, cart_name).id] if cart_name
+                else conn.execute(select(c.c.id).order_by(c.c.name_key)).scalars().all())
     if since is not None:
         query = query.where(o.c.ordered_at >= since)
     if until is not None:
@@ -122,7 +122,7 @@ def list_orders(conn: Connection, cart_name: str | None = None, limit: int | Non
                                              func.lower(cu.c.first_name).startswith(text, autoescape=True),
                                              func.lower(cu.c.company).startswith(text, autoescape=True)))
         query = query.where(o.c.customer_id.in_(matching))
-    rows = fetch_page(conn, query, limit, offset)
+    rows = _cart_by_cart(conn, query, cart_ids, limit, offset)
     # Lines are counted for the orders shown only: counting every order's lines costs a scan of them all.
     counts: dict[int, int] = {}
     for chunk in chunked([r.id for r in rows]):
@@ -133,6 +133,27 @@ def list_orders(conn: Connection, cart_name: str | None = None, limit: int | Non
         "status": r.status, "customer": (r.billing or {}).get("full_name"), "customer_id": r.customer_id,
         "customer_match": r.customer_match, "lines": counts.get(r.id, 0), "grand_total": _money(r.grand_total),
     } for r in rows), rows.total)
+
+
+def _cart_by_cart(conn: Connection, query: Select, cart_ids: list[int], limit: int | None, offset: int) -> Page:
+    """The page of ``query``'s orders, carts in the order given and each cart's by number: one
+    query per cart on the (cart_id, number_sort, number) index, since ordering by cart name across the
+    join made the database sort every order for every page (100k orders: 60-250 ms a page)."""
+    o = tables.orders
+    sub = query.subquery()
+    counts = dict(conn.execute(select(sub.c.cart_id, func.count()).group_by(sub.c.cart_id)).all())
+    rows: list[Row] = []
+    skip = offset
+    for cart_id in cart_ids:
+        if limit is not None and len(rows) >= limit:
+            break
+        if skip >= counts.get(cart_id, 0):
+            skip -= counts.get(cart_id, 0)
+            continue
+        part = query.where(o.c.cart_id == cart_id).order_by(o.c.number_sort, o.c.number).offset(skip or None)
+        rows += conn.execute(part if limit is None else part.limit(limit - len(rows))).all()
+        skip = 0
+    return Page(rows, sum(counts.get(i, 0) for i in cart_ids))
 
 
 def order_record(conn: Connection, order: Row) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
 
@@ -83,3 +84,24 @@ def test_register_list_and_remove_hooks_at_the_sandbox(tmp_path):
         with pytest.raises(UsageError):
             webhooks.register_hooks(cart, "http://127.0.0.1:9/hooks")
     CartHTTP.close_shared()
+
+
+@pytest.mark.parametrize("scope, outcome, job", [("store/order/created", "run", "import-orders"),
+                                                 ("store/sku/inventory/updated", "run", "inventory-get"),
+                                                 ("store/customer/created", "ignore", None)])
+def test_the_webhook_received_hook_names_the_job(scope, outcome, job):
+    from seconnect_bigcommerce.rest import plugin
+
+    body = BODY.replace(b"store/order/created", scope.encode())
+    cart = CartDefinition("Shop", "BigCommerce", settings={"store_hash": "abc"},
+                          secrets={"access_token": Secret("t"), "client_secret": Secret(SECRET)}, id=1)
+    headers = {k.lower(): v for k, v in _signed(body, stamp=int(time.time())).items()}
+    action = plugin.webhook_received(cart=cart, headers=headers, body=body)
+    assert (action.outcome, action.job) == (outcome, job)
+    if outcome == "run":
+        assert action.dedupe_key == "dd70c0"
+    assert plugin.webhook_received(cart=cart, headers=headers, body=body + b" ").outcome == "reject"
+    unset = CartDefinition("Shop", "BigCommerce", settings={"store_hash": "abc"},
+                           secrets={"access_token": Secret("t")}, id=1)
+    assert plugin.webhook_received(cart=unset, headers=headers, body=body).outcome == "reject"
+    assert plugin.webhook_received(cart=CartDefinition("S", "Generic", id=2), headers=headers, body=body) is None

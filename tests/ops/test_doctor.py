@@ -104,3 +104,26 @@ def test_the_store_password_is_masked(db_url):
     url = make_url(db_url).set(password="Very-Secret-42")
     result = cli(url.render_as_string(hide_password=False), "doctor")
     assert "Very-Secret-42" not in result.output and "***" in result.stdout
+
+
+def test_schedules_nobody_runs_say_no_serve_is_running(store, plugins, gen, db_url):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from seconnect.store import tables, utcnow
+
+    add_cart(store, plugins, gen)
+    _, data = cli_json(db_url, "doctor")
+    assert _checks(data)["schedules"]["status"] == "info" and "schedule add" in _checks(data)["schedules"]["fix"]
+    assert cli(db_url, "schedule", "add", "--cart", "Shop", "--job", "import-orders", "--every", "5m").exit_code == 0
+    _, data = cli_json(db_url, "doctor")
+    assert _checks(data)["schedules"]["status"] == "ok" and "1 schedules (0 paused)" in _checks(data)["schedules"]["detail"]
+    with store.begin() as conn:  # the service has been down for an hour
+        conn.execute(update(tables.schedules).values(next_due=utcnow() - timedelta(hours=1)))
+    result, data = cli_json(db_url, "doctor")
+    check = _checks(data)["schedules"]
+    assert result.exit_code == 7 and check["status"] == "problem"
+    assert "no `seconnect serve` is running" in check["detail"] and "`seconnect serve`" in check["fix"]
+    assert cli(db_url, "schedule", "pause", "1").exit_code == 0  # paused schedules are not late
+    assert _checks(cli_json(db_url, "doctor")[1])["schedules"]["status"] == "ok"

@@ -53,3 +53,37 @@ def test_products_are_searched_by_sku_or_name(client, served):
     assert [p["sku"] for p in client.get("/api/products?search=lamp").json()["rows"]] == ["LAMP-0", "LAMP-1", "LAMP-2"]
     assert [p["sku"] for p in client.get("/api/products?search=blue").json()["rows"]] == ["MUG_1"]
     assert [p["sku"] for p in client.get("/api/products?search=MUG_").json()["rows"]] == ["MUG_1"]  # _ is no wildcard
+
+
+def test_the_orders_listing_never_sorts_every_order_and_pages_across_carts(web_store):
+    """Ordering by cart name across the join made SQLite sort all orders for each page (slow with
+    100k): each statement of a listing must walk an index, and pages still run cart by cart."""
+    from sqlalchemy import event
+
+    from seconnect import orders
+
+    _orders(web_store, 60)  # cart "Big"
+    with web_store.begin() as conn:
+        early = conn.execute(sa.insert(tables.carts).values(
+            name="Aardvark", name_key="aardvark", type="Generic", settings={}, secrets={}, active=True,
+            created_at=utcnow(), updated_at=utcnow())).inserted_primary_key[0]
+        conn.execute(sa.insert(tables.orders), [{"cart_id": early, "number": str(n), "number_sort": n,
+                                                 "imported_at": utcnow()} for n in range(30)])
+    statements: list[tuple[str, tuple]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(web_store.engine, "before_cursor_execute", seen)
+    try:
+        with web_store.begin() as conn:
+            page = orders.list_orders(conn, limit=50, offset=20)
+    finally:
+        event.remove(web_store.engine, "before_cursor_execute", seen)
+    assert page.total == 90
+    assert [(r["cart"], r["number"]) for r in page] == (
+        [("Aardvark", str(n)) for n in range(20, 30)] + [("Big", str(1000 + i)) for i in range(40)])
+    with web_store.begin() as conn:
+        plans = [" ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all())
+                 for sql, params in statements if sql.lstrip().upper().startswith("SELECT")]
+    assert plans and not [p for p in plans if "TEMP B-TREE FOR ORDER BY" in p], plans

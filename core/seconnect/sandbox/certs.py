@@ -56,3 +56,13 @@ def server_context(state_dir: Path, host: str) -> tuple[ssl.SSLContext, Path]:
             ca.issue_cert(*names).configure_cert(context)
             _contexts[key] = context
     return context, state_dir / CA_FILE
+
+
+def loopback_cert_files(state_dir: Path, out_dir: Path) -> tuple[str, str]:
+    """A certificate and key for 127.0.0.1 issued by the sandbox's CA, written to ``out_dir``: a
+    service using them is trusted by the sandbox's webhook deliveries (which verify TLS)."""
+    cert = _ca_for(state_dir).issue_cert(*LOOPBACK_NAMES)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cert.cert_chain_pems[0].write_to_path(str(out_dir / "service-cert.pem"))
+    cert.private_key_pem.write_to_path(str(out_dir / "service-key.pem"))
+    return str(out_dir / "service-cert.pem"), str(out_dir / "service-key.pem")

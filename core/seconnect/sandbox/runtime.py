@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from . import bigcommerce, generator
-from .certs import server_context
+from .certs import loopback_cert_files, server_context
 from .faults import FaultPlan
 from .generic import GenericProfile
 from .interspire import InterspireProfile
@@ -241,6 +241,12 @@ class Sandbox:
     def ca_file(self) -> str:
         self._require_running()
         return str(self._ca_file)
+
+    def service_cert(self, out_dir: str | Path) -> tuple[str, str]:
+        """(certificate file, key file) for a service on 127.0.0.1 that this sandbox's webhook
+        deliveries trust (issued by its CA; ``seconnect serve --tls-cert/--tls-key``)."""
+        self._require_running()
+        return loopback_cert_files(self.state_dir, Path(out_dir))
 
     @property
     def state_dir(self) -> Path:

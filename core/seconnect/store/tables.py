@@ -80,7 +80,7 @@ VERSION_TABLE = "seconnect_schema_version"
 
 #: The newest migration revision, i.e. the schema these tables describe. Opening a store at this
 #: revision needs no Alembic at all (tests/store checks it equals the migrations' head).
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 metadata = MetaData(
     naming_convention={
@@ -251,7 +251,7 @@ orders = Table(
     Column("imported_at", UTCDateTime, nullable=False, default=utcnow),
     _updated_at(),
     UniqueConstraint("cart_id", "number"),
-    Index(None, "cart_id", "number_sort"),
+    Index(None, "cart_id", "number_sort", "number"),  # the orders listing: one cart by number
     Index(None, "ordered_at"),
 )
 

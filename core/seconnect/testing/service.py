@@ -19,16 +19,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def live(service: Any, *, start: bool = True) -> Iterator[str]:
+def live(service: Any, *, start: bool = True, tls: tuple[str, str] | None = None) -> Iterator[str]:
     """The service's app on a real loopback port in this process (uvicorn in a thread); its URL.
-    With ``start=False`` the app runs without its lifespan: the scheduler and worker never start."""
+    With ``start=False`` the app runs without its lifespan: the scheduler and worker never start.
+    ``tls`` = (certificate file, key file) serves HTTPS, as carts' webhooks need."""
     import uvicorn
 
     from seconnect.service import build_app
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_config=None,
-                                           lifespan="on" if start else "off"))
+                                           lifespan="on" if start else "off",
+                                           ssl_certfile=tls and tls[0], ssl_keyfile=tls and tls[1]))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -36,7 +38,7 @@ def live(service: Any, *, start: bool = True) -> Iterator[str]:
         assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(60)

@@ -9,6 +9,7 @@ newest ``date_modified`` imported (ISO 8601 UTC); see docs/bigcommerce.md for ev
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -30,13 +31,15 @@ from seconnect import (
     ScriptVersion,
     StatusResult,
     StatusUpdate,
+    WebhookAction,
     hookimpl,
 )
 from seconnect import Capability as C
-from seconnect.errors import CartProtocolError, UsageError
+from seconnect.errors import CartProtocolError, CartRejected, UsageError
 from seconnect.http import RetryPolicy
 
 from . import rest_mapping as mapping
+from . import webhooks
 from .rest_client import API_HOST, PAGE_MAX, RatePacer, RestClient
 
 __all__ = ["CART_TYPE", "PARAMS", "BigCommerceRest", "plugin", "status_map", "ORDER_OVERLAP"]
@@ -472,6 +475,44 @@ class BigCommerceRest:
             client.call("POST", f"/v2/orders/{number}/shipments", body=body, idempotent=False)
             notes.append(f"shipment {package.tracking_number}")
         return notes
+
+    # -- webhooks (`seconnect serve`) -------------------------------------------------------------
+    @hookimpl
+    def webhook_received(self, cart: CartDefinition, headers: Mapping[str, str], body: bytes
+                         ) -> WebhookAction | None:
+        if not self._mine(cart):
+            return None
+        if "client_secret" not in cart.secrets:
+            return WebhookAction.reject(f"cart {cart.name!r} has no client_secret to verify deliveries with")
+        try:
+            payload = webhooks.verify_delivery(headers, body, cart.secret("client_secret").reveal())
+        except CartRejected as exc:
+            return WebhookAction.reject(exc.message)
+        scope = str(payload.get("scope") or "")
+        job = webhooks.job_for(scope)
+        if job is None:
+            return WebhookAction.ignore(f"seconnect does not act on {scope or 'events without a scope'}")
+        return WebhookAction.run(job, dedupe_key=webhooks.dedupe_key(payload) or None)
+
+    @hookimpl
+    def register_webhooks(self, cart: CartDefinition, url: str, remove: bool) -> list[str] | None:
+        if not self._mine(cart):
+            return None
+        client = self.client(cart)
+        if remove:
+            return [f"removed {webhooks.remove_hooks(cart, url, client)} webhook(s) delivering to {url}"]
+        if "client_secret" not in cart.secrets:  # every delivery would be rejected: refuse up front
+            raise UsageError(f"cart {cart.name!r} has no client_secret: its webhooks could not be verified, "
+                             "so the service would reject every delivery; nothing was registered.",
+                             hint=f"Enter the API account's client secret with `seconnect carts edit "
+                                  f"{shlex.quote(cart.name)} --secret` (it asks for the access token, then the "
+                                  "client secret), then run this command again.")
+        off = [h for h in webhooks.list_hooks(cart, client) if h.get("destination") == url and not h.get("is_active")]
+        lines = [f"hook {h.get('id')} ({h.get('scope')}) had been deactivated by BigCommerce (its deliveries kept "
+                 f"failing): switched back on; make sure {url} is reachable over HTTPS from the internet"
+                 for h in off]
+        hooks = webhooks.register_hooks(cart, url, client=client)
+        return lines + [f"registered {h.get('scope')} -> {h.get('destination')} (hook {h.get('id')})" for h in hooks]
 
 
 plugin = BigCommerceRest()

@@ -1,7 +1,7 @@
 """BigCommerce webhooks for the REST cart type: register, list and remove ``/v3/hooks``, verify a
 delivery, and say which job an event should start.
 
-Plain functions for now; the service (issue 16) wires them to its webhook endpoint. A delivery is
+The cart type's ``webhook_received`` and ``register_webhooks`` hooks (rest.py) call them. A delivery is
 verified the Standard Webhooks way: ``webhook-signature`` holds ``v1,<base64 HMAC-SHA256>`` values
 of ``{webhook-id}.{webhook-timestamp}.{raw body}`` keyed with the cart's ``client_secret`` bytes,
 and the timestamp must be within 5 minutes. The payload only names what changed, so an event
