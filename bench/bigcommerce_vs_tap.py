@@ -29,11 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,12 +114,39 @@ def run_tap(sb: Sandbox, python: Path, work: Path) -> tuple[int, int, dict[int, 
     return len(per_order), sum(per_order.values()), per_order
 
 
+def seconnect_store(sb: Sandbox, work: Path) -> dict[str, str]:
+    """A fresh SQLite store under ``work`` with a ``BigCommerce`` cart ``Bench`` on ``sb``, added
+    the way a merchant does it; returns the environment that points the CLI at it."""
+    env = {**os.environ, "SECONNECT_DB": f"sqlite:///{work / 'store.db'}",
+           "SECONNECT_KEY_FILE": str(work / "key")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a normal install has its bytecode cache
+    cli(env, "carts", "add", "Bench", "--type", "BigCommerce", "--set", f"store_hash={sb.store_hash}",
+        "--set", f"api_base={sb.api_base}", "--ca-bundle", sb.ca_file, "--secret-stdin", stdin=sb.password + "\n")
+    return env
+
+
+def cli(env: dict[str, str], *args: str, stdin: str = "") -> str:
+    """``seconnect ARGS`` in a subprocess; its stdout (a failure ends the bench with its stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "seconnect", *args], env=env, input=stdin, text=True,
+                          capture_output=True)
+    if proc.returncode:
+        raise SystemExit(f"seconnect {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc.stdout
+
+
+def stored_lines(work: Path) -> dict[int, int]:
+    """Lines per order number, read back from the store seconnect filled."""
+    with closing(sqlite3.connect(work / "store.db")) as db:
+        rows = db.execute("SELECT o.number, count(l.id) FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id "
+                          "GROUP BY o.id").fetchall()
+    return {int(number): lines for number, lines in rows}
+
+
 def run_seconnect(sb: Sandbox, work: Path) -> tuple[int, int, dict[int, int]]:
-    """The seconnect half: import every order from ``sb`` with ``seconnect run import-orders``
-    against a ``BigCommerce`` cart (store_hash ``sb.store_hash``, access_token ``sb.password``,
-    api_base ``sb.api_base``, ``--ca-bundle sb.ca_file``) on a store under ``work``, then read
-    back (orders, lines, lines per order id). Filled in with the BigCommerce cart type."""
-    raise NotImplementedError("the BigCommerce cart type is not in this branch yet")
+    """Add the cart, ``seconnect run import-orders``, read back (orders, lines, lines per order id)."""
+    cli(seconnect_store(sb, work), "run", "import-orders", "--cart", "Bench")
+    per_order = stored_lines(work)
+    return len(per_order), sum(per_order.values()), per_order
 
 
 def measure(tool: str, fn: Callable[[Sandbox, Path], tuple[int, int, dict[int, int]]],
