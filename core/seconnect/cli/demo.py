@@ -255,12 +255,9 @@ def _status(store, plugins: Plugins, sb, cart, own_store: bool) -> None:
 
     _step("order status update")
     o = tables.orders
-    with store.begin() as conn:  # an order not Shipped yet, so that there is something to send
+    with store.begin() as conn:  # an order not Shipped yet where there is one: a change to send
         number = conn.execute(select(o.c.number).where(o.c.cart_id == cart.id, o.c.status != "Shipped")
-                              .order_by(o.c.number_sort)).scalars().first()
-        if number is None:
-            _say("Every imported order is Shipped already: no status to send.")
-            return
+                              .order_by(o.c.number_sort)).scalars().first() or sb.downloadable_order_numbers()[0]
         if own_store:  # a store-wide setting: left as the merchant set it in a store given with --db
             params.set_value(conn, "UseStatusUpdates", "TRUE", None)
         change = set_status(conn, plugins, cart.name, number, "Shipped",
