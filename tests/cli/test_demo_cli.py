@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -65,3 +68,19 @@ def test_demo_with_db_and_yes_leaves_its_carts_inactive_under_the_real_key(real_
     shown = json.loads(seconnect("carts", "show", "Demo SETI shop", "--json").output)
     assert shown["settings"]["password"] == "********"
     assert PASSWORD not in result.output
+
+
+def test_demo_runs_a_bigcommerce_rest_cart(tmp_path: Path):
+    result = _run("demo", "--profile", "bigcommerce", "--orders", "5", "--keep", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "Cart 'Demo BigCommerce REST': type BigCommerce" in result.output
+    assert "Test passed: Version: BigCommerce REST API, store " in result.output
+    imported = int(re.search(r"== import-orders\n(\d+) orders \(\1 new", result.output).group(1))
+    assert "The store took 5 new orders" in result.output
+    # status and both tracking numbers reached the REST store: the status and two shipments
+    assert re.search(r"the cart received: status Shipped, shipment 1Z999AA10123456784, "
+                     r"shipment 1Z999AA10123456785\n", result.output)
+    with closing(sqlite3.connect(tmp_path / "demo.db")) as db:
+        (stored,) = db.execute("SELECT count(*) FROM orders JOIN carts ON carts.id = orders.cart_id "
+                               "WHERE carts.type = 'BigCommerce'").fetchone()
+    assert imported > 0 and stored == imported + 5

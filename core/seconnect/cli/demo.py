@@ -1,8 +1,9 @@
 """`seconnect demo` — everything end to end against the built-in sandbox carts.
 
-Starts a sandbox web store of each profile in-process (real HTTPS on 127.0.0.1 with its own CA),
-defines a cart for each, runs Test Script URL and every job, adds orders at the store and imports
-again to show the incremental import. Nothing leaves this machine.
+Starts a sandbox web store of each profile in-process (real HTTPS on 127.0.0.1 with its own CA):
+two SETI carts and a BigCommerce REST API store; defines a cart for each, runs its connection
+test and every job, adds orders at the store and imports again to show the incremental import.
+Nothing leaves this machine.
 
 The demo works on its own temporary store file and key, whatever ``SECONNECT_DB`` and
 ``SECONNECT_KEY_FILE`` say: a merchant who set them for real work must not find demo carts (with
@@ -32,7 +33,15 @@ from ..store.database import ENV_DB, masked_url
 _PROFILES = {
     "interspire": ("Demo BigCommerce", "Interspire", "options"),
     "generic": ("Demo SETI shop", "Generic", "sub-skus"),
+    "bigcommerce": ("Demo BigCommerce REST", "BigCommerce", "sub-skus"),
 }
+
+
+def _connection(sb) -> tuple[dict, dict]:
+    """The cart's (settings, secrets) for a sandbox of either protocol."""
+    if sb.profile_name == "bigcommerce":
+        return {"store_hash": sb.store_hash, "api_base": sb.api_base}, {"access_token": sb.password}
+    return {"user": sb.user, "script_url": sb.script_url}, {"password": sb.password}
 
 
 def _say(text: str) -> None:
@@ -44,8 +53,9 @@ def _step(title: str) -> None:
 
 
 @click.command("demo")
-@click.option("--profile", type=click.Choice(["interspire", "generic", "both"]), default="both", show_default=True,
-              help="Which sandbox cart(s) to run against.")
+@click.option("--profile", type=click.Choice([*_PROFILES, "all"]), default="all", show_default=True,
+              help="Which sandbox cart(s) to run against: the SETI ones (interspire, generic), the "
+                   "BigCommerce REST API store (bigcommerce), or all three.")
 @click.option("--orders", default=200, show_default=True, help="Orders in each sandbox store.")
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the store file and key in this folder.")
 @click.option("--yes", is_flag=True, help="With --db: write into that store without asking.")
@@ -74,7 +84,7 @@ def command(ctx: click.Context, profile: str, orders: int, keep: str | None, yes
         if os.environ.get(ENV_DB, "").strip():
             _say(f"{ENV_DB} is set; the demo leaves that store alone and uses its own (give --db to choose one).")
         db_url = f"sqlite:///{folder / 'demo.db'}"
-    profiles = ["interspire", "generic"] if profile == "both" else [profile]
+    profiles = list(_PROFILES) if profile == "all" else [profile]
     with _key_file(folder / "secret.key" if folder else None):
         store = open_store(db_url)
         _say(f"Store file: {store.url}")
@@ -131,13 +141,14 @@ def _run_profile(store, plugins: Plugins, sb, profile: str, *, own_store: bool) 
 
     cart_name, cart_type, attributes = _PROFILES[profile]
     _step(f"Sandbox {profile}: {sb.url}")
+    settings, secrets = _connection(sb)
     with store.begin() as conn:
         if not any(r.name == cart_name for r in carts.list_carts(conn)):
             carts.add_cart(conn, plugins, name=cart_name, cart_type=cart_type, ca_bundle=sb.ca_file,
-                           settings={"user": sb.user, "script_url": sb.script_url}, secrets={"password": sb.password})
-        else:
-            carts.edit_cart(conn, plugins, cart_name, settings={"script_url": sb.script_url},
-                            secrets={"password": sb.password}, ca_bundle=sb.ca_file)
+                           settings=settings, secrets=secrets)
+        else:  # a new sandbox: a new port (and store hash)
+            carts.edit_cart(conn, plugins, cart_name, settings={k: v for k, v in settings.items() if k != "user"},
+                            secrets=secrets, ca_bundle=sb.ca_file)
         cart = carts.get_cart(conn, cart_name)
     try:
         _jobs(store, plugins, sb, cart, attributes, own_store)
@@ -153,9 +164,10 @@ def _jobs(store, plugins: Plugins, sb, cart, attributes: str, own_store: bool) -
     from ..jobs.import_products import import_products
     from .run import _describe_orders
 
-    _say(f"Cart {cart.name!r}: type {cart.type}, Script URL {cart.script_url}")
+    where = f"API base {cart.setting('api_base')}" if sb.profile_name == "bigcommerce" else f"Script URL {cart.script_url}"
+    _say(f"Cart {cart.name!r}: type {cart.type}, {where}")
     version = plugins.call("test_script", cart, None, check_credentials=True)
-    _say(f"Test passed: Script version: {version}")
+    _say(f"Test passed: Version: {version}")
 
     try:
         _step("import-products")
@@ -239,10 +251,13 @@ def _status(store, plugins: Plugins, sb, cart, own_store: bool) -> None:
     from .. import params
     from ..operations import Package
     from ..status import set_status
+    from ..store import tables
 
     _step("order status update")
-    number = sb.downloadable_order_numbers()[0]
-    with store.begin() as conn:
+    o = tables.orders
+    with store.begin() as conn:  # an order not Shipped yet where there is one: a change to send
+        number = conn.execute(select(o.c.number).where(o.c.cart_id == cart.id, o.c.status != "Shipped")
+                              .order_by(o.c.number_sort)).scalars().first() or sb.downloadable_order_numbers()[0]
         if own_store:  # a store-wide setting: left as the merchant set it in a store given with --db
             params.set_value(conn, "UseStatusUpdates", "TRUE", None)
         change = set_status(conn, plugins, cart.name, number, "Shipped",
@@ -251,6 +266,10 @@ def _status(store, plugins: Plugins, sb, cart, own_store: bool) -> None:
         _say(f"Order {number} is Shipped in the store file; nothing is sent: {change.reason}")
         return
     _deliver(store, plugins, cart)
-    received = [u for u in sb.status_updates() if str(u["order"]) == number]
+    if sb.profile_name == "bigcommerce":
+        [order] = [o for o in sb.orders() if o["number"] == number]
+        received = [f"status {order['status']}"] + [f"shipment {s['tracking_number']}" for s in sb.shipments(number)]
+    else:
+        received = [u["status"] for u in sb.status_updates() if str(u["order"]) == number]
     _say(f"Order {number} → Shipped with 2 tracking numbers; the cart received: "
-         + (", ".join(u["status"] for u in received) or "nothing yet"))
+         + (", ".join(received) or "nothing yet"))

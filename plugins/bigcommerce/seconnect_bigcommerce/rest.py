@@ -9,7 +9,9 @@ newest ``date_modified`` imported (ISO 8601 UTC); see docs/bigcommerce.md for ev
 from __future__ import annotations
 
 import logging
+import queue
 import shlex
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -167,7 +169,7 @@ class BigCommerceRest:
                       ) -> Iterable[OrderBatch] | None:
         if not self._mine(cart):
             return None
-        return self._order_batches(cart, checkpoint, since)
+        return read_ahead(self._order_batches(cart, checkpoint, since))
 
     def _start(self, checkpoint: str | None, since: date | None) -> dict[str, Any]:
         """The list filter a run starts from: the checkpoint date minus the overlap; an order
@@ -513,6 +515,47 @@ class BigCommerceRest:
                  for h in off]
         hooks = webhooks.register_hooks(cart, url, client=client)
         return lines + [f"registered {h.get('scope')} -> {h.get('destination')} (hook {h.get('id')})" for h in hooks]
+
+
+
+_END = object()
+
+
+def read_ahead(batches: Iterator[OrderBatch], depth: int = 2) -> Iterator[OrderBatch]:
+    """``batches`` produced by a thread up to ``depth`` ahead of the job: the next pages are
+    fetched (the store's replies awaited) while the job stores this one. Errors surface where
+    they happened in the sequence; closing this generator stops the thread after its request."""
+    handoff: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the job, which raises it
+            put(exc)
+        finally:
+            batches.close()
+
+    threading.Thread(target=produce, name="bigcommerce-orders", daemon=True).start()
+    try:
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 plugin = BigCommerceRest()
