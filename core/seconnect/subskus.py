@@ -264,7 +264,10 @@ class SkuTranslator:
 
     In options mode a line that lands on a sub-SKU is moved to its parent (the options stay on
     the line). Each call runs a handful of IN-list queries however many lines it gets, and
-    everything looked up is cached for the translator's life (one transaction).
+    everything looked up is cached for the translator's life: one transaction, or a whole
+    order import run (:meth:`on` moves it to the next batch's transaction). The cache holds
+    products, cart codes and names, none of which importing orders changes (sales change
+    quantities only); a mapping another job adds while a run goes on is seen by the next run.
     """
 
     def __init__(self, conn: Connection, cart: CartDefinition, *, mode: str | None = None):
@@ -278,6 +281,11 @@ class SkuTranslator:
         self._children: dict[int, list[_Product]] = {}
         self._by_name: dict[str, list[_Product]] = {}
         self._done: dict[tuple, Translation] = {}
+
+    def on(self, conn: Connection) -> SkuTranslator:
+        """Look up through ``conn`` from now on, keeping what is cached (the next batch of a run)."""
+        self.conn = conn
+        return self
 
     def translate(self, lines: Sequence[Mapping[str, Any]]) -> list[Translation]:
         keys = [_line_key(line) for line in lines]
