@@ -30,7 +30,7 @@ from ..capabilities import Capability
 from ..cartdef import CartDefinition
 from ..errors import UsageError
 from ..inventory import close_history, record_sales, start_history
-from ..matching import CustomerMatcher, facts_from_order
+from ..matching import CustomerMatcher
 from ..orders import totals_note
 from ..plugins import Plugins
 from ..status import merge_reported
@@ -170,8 +170,7 @@ def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefi
     # Link customers; an order seen before keeps its customer (re-matching a guest with no
     # usable contact data would otherwise create a new customer on every re-send).
     fresh = [i for i, r in enumerate(good) if r["number"] not in existing]
-    results = CustomerMatcher(conn, cart, source="order import").match_many(
-        [facts_from_order(good[i]) for i in fresh])
+    results = CustomerMatcher(conn, cart, source="order import").match_orders([good[i] for i in fresh])
     for i, result in zip(fresh, results, strict=True):
         rows[i]["customer_id"] = result.customer_id
         rows[i]["customer_match"] = result.rule
