@@ -237,6 +237,9 @@ class _Product(NamedTuple):
 
 _P = tables.products
 _C = tables.product_cart_codes
+# Translations kept per translator: a run's lines with free-text options are each different,
+# and a long run must not grow without bound (what they point at stays cached).
+_TRANSLATIONS_KEPT = 50_000
 _COLUMNS = (_P.c.id, _P.c.sku, _P.c.name, _P.c.parent_id, _P.c.option_values)
 
 
@@ -288,6 +291,8 @@ class SkuTranslator:
         return self
 
     def translate(self, lines: Sequence[Mapping[str, Any]]) -> list[Translation]:
+        if len(self._done) > _TRANSLATIONS_KEPT:
+            self._done.clear()
         keys = [_line_key(line) for line in lines]
         todo = {key: line for key, line in zip(keys, lines, strict=True) if key not in self._done}
         if todo:
