@@ -489,10 +489,36 @@ class CustomerMatcher:
         """One result per record, in order; creates, links and fills as it goes."""
         if not facts:
             return []
-        if self.conn.dialect.name == "postgresql":
-            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MATCH_LOCK})
+        self._lock()
         batch = _Batch(self, list(facts))
         return batch.run()
+
+    def match_orders(self, orders: Sequence[Mapping[str, Any]]) -> list[MatchResult]:
+        """``match_many`` of :func:`facts_from_order` for each order, the same results; but an
+        order whose web id is linked to a customer of this cart already is decided by that link
+        alone (rule 1), so its contact data is never read: most orders of a store's regulars."""
+        if self.fill_blanks:  # filling needs every record's data
+            return self.match_many([facts_from_order(o) for o in orders])
+        if not orders:
+            return []
+        self._lock()  # before reading links: none can change until the batch commits
+        web_ids = [_clean((o.get("other") or {}).get("web_customer_id"), "web_id") for o in orders]
+        linked = self._linked({w for w in web_ids if w})
+        return self.match_many([CustomerFacts(web_id=w) if w in linked else facts_from_order(o)
+                                for o, w in zip(orders, web_ids, strict=True)])
+
+    def _lock(self) -> None:
+        if self.conn.dialect.name == "postgresql":  # held until the transaction ends; re-entrant
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MATCH_LOCK})
+
+    def _linked(self, web_ids: set[str]) -> set[str]:
+        """Those of ``web_ids`` already linked to a customer of this cart."""
+        links = tables.customer_web_ids
+        found: set[str] = set()
+        for chunk in _chunks(web_ids):
+            found.update(self.conn.execute(select(links.c.web_id).where(
+                links.c.cart_id == self.cart.id, links.c.web_id.in_(chunk))).scalars())
+        return found
 
 
 class _Batch:

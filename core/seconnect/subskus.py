@@ -237,6 +237,9 @@ class _Product(NamedTuple):
 
 _P = tables.products
 _C = tables.product_cart_codes
+# Translations kept per translator: a run's lines with free-text options are each different,
+# and a long run must not grow without bound (what they point at stays cached).
+_TRANSLATIONS_KEPT = 50_000
 _COLUMNS = (_P.c.id, _P.c.sku, _P.c.name, _P.c.parent_id, _P.c.option_values)
 
 
@@ -264,7 +267,10 @@ class SkuTranslator:
 
     In options mode a line that lands on a sub-SKU is moved to its parent (the options stay on
     the line). Each call runs a handful of IN-list queries however many lines it gets, and
-    everything looked up is cached for the translator's life (one transaction).
+    everything looked up is cached for the translator's life: one transaction, or a whole
+    order import run (:meth:`on` moves it to the next batch's transaction). The cache holds
+    products, cart codes and names, none of which importing orders changes (sales change
+    quantities only); a mapping another job adds while a run goes on is seen by the next run.
     """
 
     def __init__(self, conn: Connection, cart: CartDefinition, *, mode: str | None = None):
@@ -279,7 +285,14 @@ class SkuTranslator:
         self._by_name: dict[str, list[_Product]] = {}
         self._done: dict[tuple, Translation] = {}
 
+    def on(self, conn: Connection) -> SkuTranslator:
+        """Look up through ``conn`` from now on, keeping what is cached (the next batch of a run)."""
+        self.conn = conn
+        return self
+
     def translate(self, lines: Sequence[Mapping[str, Any]]) -> list[Translation]:
+        if len(self._done) > _TRANSLATIONS_KEPT:
+            self._done.clear()
         keys = [_line_key(line) for line in lines]
         todo = {key: line for key, line in zip(keys, lines, strict=True) if key not in self._done}
         if todo:

@@ -374,3 +374,37 @@ def test_concurrent_batches_do_not_create_the_same_customer_twice(store, cart, m
     worker.join(timeout=30)
     assert [(r.customer_id, r.rule) for r in second] == [(first.customer_id, "Email")]
     assert _count(store) == 1
+
+
+class _Watched(dict):
+    """An order part that records which of its fields were read."""
+
+    read: set[str] = set()
+
+    def get(self, key, default=None):
+        _Watched.read.add(key)
+        return super().get(key, default)
+
+
+def test_match_orders_decides_linked_orders_by_the_link_without_reading_them(store, cart):
+    billing = {"first_name": "Marisol", "last_name": "Venter", "email": "marisol@example.net",
+               "street1": "18 Quay Lane", "postal_code": "04999"}
+    with store.begin() as conn:
+        [first] = CustomerMatcher(conn, cart, source="order import").match_orders(
+            [{"billing": billing, "other": {"web_customer_id": "508"}}])
+    assert first.rule == CREATED
+    _Watched.read = set()
+    orders = [{"billing": _Watched(billing, email="other@example.net"), "other": {"web_customer_id": " 508 "}},
+              {"billing": _Watched(billing), "other": {"web_customer_id": "0"}}]
+    with store.begin() as conn:
+        linked, by_email = CustomerMatcher(conn, cart, source="order import").match_orders(orders)
+    # the same results as matching every order's facts: the link decides, then the e-mail rule
+    assert (linked.customer_id, linked.rule) == (first.customer_id, WEB_ID_LINK)
+    assert (by_email.customer_id, by_email.rule) == (first.customer_id, "Email")
+    assert _count(store) == 1
+    # only the unlinked order's contact data was read
+    orders[1]["billing"] = dict(billing)
+    _Watched.read = set()
+    with store.begin() as conn:
+        CustomerMatcher(conn, cart, source="order import").match_orders(orders[:1])
+    assert _Watched.read == set()

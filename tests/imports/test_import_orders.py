@@ -336,3 +336,37 @@ def test_new_orders_take_their_quantities_off_local_stock(store, plugins, tmp_pa
         assert import_orders(store, plugins, cart)["updated"] > 0
         with store.begin() as conn:
             assert dict(conn.execute(sa.select(tables.products.c.id, tables.products.c.qoh)).all()) == qoh
+
+
+def test_sku_lookups_are_cached_for_the_whole_run(store, plugins, tmp_path):
+    """Batches after the first reuse the run's product look-ups: a SKU already translated is
+    not read again (and the lines still map exactly as a fresh translator maps them)."""
+    from seconnect.jobs.import_products import import_products
+    from seconnect.subskus import SkuTranslator
+
+    with Sandbox("generic", orders=60, products=4, customers=10, seed=5, state_dir=tmp_path / "c") as sb:
+        cart = define_cart(store, plugins, sb)
+        import_products(store, plugins, cart, attributes="sub-skus")
+        with store.begin() as conn:
+            set_value(conn, "DownloadBatchSize", "10", cart.id)
+            cart = get_cart(conn, "Shop")
+        product_reads = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().upper().startswith("SELECT") and "FROM products" in statement:
+                product_reads.append(statement)
+
+        sa.event.listen(store.engine, "before_cursor_execute", count)
+        try:
+            summary = import_orders(store, plugins, cart)
+        finally:
+            sa.event.remove(store.engine, "before_cursor_execute", count)
+        assert summary["new"] >= 50 and summary["unmapped_lines"] < summary["new"]
+        # 4 products, ~6 batches: without the run's cache every batch reads codes and SKUs again
+        assert 0 < len(product_reads) < 2 * 6, len(product_reads)
+        with store.begin() as conn:
+            lines = conn.execute(sa.select(tables.order_lines.c.sku, tables.order_lines.c.name,
+                                           tables.order_lines.c.options, tables.order_lines.c.product_id,
+                                           tables.order_lines.c.local_sku)).all()
+            fresh = SkuTranslator(conn, cart).translate([r._asdict() for r in lines])
+        assert [(t.product_id, t.local_sku) for t in fresh] == [(r.product_id, r.local_sku) for r in lines]

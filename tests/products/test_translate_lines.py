@@ -125,3 +125,25 @@ def test_a_batch_costs_a_few_queries_and_repeats_cost_none(store, plugins, make_
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", seen)
     assert len(lines) > 100 and asked <= 8 and len(statements) == asked
+
+
+def test_a_long_runs_translations_are_bounded_and_stay_right(store, plugins, make_cart, gen, monkeypatch):
+    """A translator kept for a whole run forgets old translations past a bound (free-text
+    options make every line different) and translates them again, the same."""
+    from seconnect import subskus
+
+    monkeypatch.setattr(subskus, "_TRANSLATIONS_KEPT", 3)
+    cart = make_cart(gen)
+    import_products(store, plugins, cart, attributes="options")
+    with store.connect() as conn:
+        translator = subskus.SkuTranslator(conn, cart)
+        lines = [{"sku": "DCK-101-WAL", "name": "Deck Lantern", "options": [{"name": "Engraving", "value": f"No {n}"}]}
+                 for n in range(10)]
+        first = translator.translate(lines[:5])
+        assert len(translator._done) == 5
+        later = translator.translate(lines[5:])  # past the bound: the first five are forgotten
+        assert len(translator._done) == 5
+        again = translator.translate(lines[:5])
+        assert again == first
+    again += later
+    assert {(t.local_sku, t.how) for t in again} == {("DCK-101", "cart-code")}

@@ -30,7 +30,7 @@ from ..capabilities import Capability
 from ..cartdef import CartDefinition
 from ..errors import UsageError
 from ..inventory import close_history, record_sales, start_history
-from ..matching import CustomerMatcher, facts_from_order
+from ..matching import CustomerMatcher
 from ..orders import totals_note
 from ..plugins import Plugins
 from ..status import merge_reported
@@ -93,6 +93,9 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
             stored = get_checkpoint(conn, cart, JOB)
             checkpoint = start_after if start_after is not None else stored
             since = _date_of(conn, cart, checkpoint)
+            # one translator for the run: its cache of products and codes spares each batch
+            # re-reading the same SKUs (importing orders never changes a mapping)
+            translator = SkuTranslator(conn, cart)
         if stored is None:  # the cart's first import: its orders so far are history for stock
             start_history(store, plugins, cart)
         summary["checkpoint"] = checkpoint
@@ -102,7 +105,7 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
             for batch in batches:
                 with store.begin() as conn:
                     _store_batch(conn, run, plugins, cart, batch.records, check, custom_fields_supported,
-                                 summary, matched)
+                                 summary, matched, translator.on(conn))
                     set_checkpoint(conn, cart, JOB, batch.checkpoint)
                 # Only what is committed: an interrupted run reports what it really saved.
                 summary["checkpoint"] = batch.checkpoint
@@ -134,7 +137,7 @@ def _date_of(conn: Connection, cart: CartDefinition, number: str | None) -> date
 
 def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefinition, records: Sequence[Any],
                  check: RecordCheck, custom_fields_supported: bool, summary: dict[str, Any],
-                 matched: Counter[str]) -> None:
+                 matched: Counter[str], translator: SkuTranslator | None = None) -> None:
     summary["received"] += len(records)
     rows: list[dict[str, Any]] = []
     good: list[dict] = []
@@ -167,8 +170,7 @@ def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefi
     # Link customers; an order seen before keeps its customer (re-matching a guest with no
     # usable contact data would otherwise create a new customer on every re-send).
     fresh = [i for i, r in enumerate(good) if r["number"] not in existing]
-    results = CustomerMatcher(conn, cart, source="order import").match_many(
-        [facts_from_order(good[i]) for i in fresh])
+    results = CustomerMatcher(conn, cart, source="order import").match_orders([good[i] for i in fresh])
     for i, result in zip(fresh, results, strict=True):
         rows[i]["customer_id"] = result.customer_id
         rows[i]["customer_match"] = result.rule
@@ -199,22 +201,23 @@ def _store_batch(conn: Connection, run: JobRun, plugins: Plugins, cart: CartDefi
         for child in (tables.order_lines, tables.order_payments, tables.order_adjustments,
                       tables.order_custom_fields):
             conn.execute(delete(child).where(child.c.order_id.in_(stale)))
-    sold = _insert_children(conn, cart, good, ids, custom_fields_supported, summary)
+    sold = _insert_children(conn, good, ids, custom_fields_supported, summary,
+                            translator or SkuTranslator(conn, cart))
     # Only orders new to the store file can take stock off: a re-sent order was counted already
     # (and record_sales leaves out sales the stock figure already holds).
     new_numbers = {good[i]["number"] for i in fresh}
     record_sales(conn, plugins, cart, [line for line in sold if line["order_number"] in new_numbers])
 
 
-def _insert_children(conn: Connection, cart: CartDefinition, records: Sequence[dict], ids: dict[str, int],
-                     custom_fields_supported: bool, summary: dict[str, Any]) -> list[dict[str, Any]]:
+def _insert_children(conn: Connection, records: Sequence[dict], ids: dict[str, int], custom_fields_supported: bool,
+                     summary: dict[str, Any], translator: SkuTranslator) -> list[dict[str, Any]]:
     """Insert lines, payments, adjustments and custom fields; returns the lines as sales."""
     lines: list[dict[str, Any]] = []
     payments: list[dict[str, Any]] = []
     adjustments: list[dict[str, Any]] = []
     custom: list[dict[str, Any]] = []
     all_lines = [(r["number"], line) for r in records for line in r.get("lines") or ()]
-    translations = SkuTranslator(conn, cart).translate([line for _, line in all_lines])
+    translations = translator.translate([line for _, line in all_lines])
     sales = []
     for (number, line), tr in zip(all_lines, translations, strict=True):
         order_id = ids[number]
