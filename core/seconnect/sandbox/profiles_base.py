@@ -140,6 +140,11 @@ class PageCache:
     def get(self, request: SetiRequest, render: Callable[[SetiRequest], Reply]) -> Reply:
         key = (request.function.strip().lower(),
                *sorted((k, v) for k, v in request.params.items() if k not in _UNKEYED))
+        return self.fetch(key, lambda: render(request))
+
+    def fetch(self, key: tuple, render: Callable[[], Reply]) -> Reply:
+        """The reply cached under ``key`` (which must hold every field that chooses the page,
+        no credentials), else ``render()``'s, kept when it is a 200."""
         with self._lock:
             epoch = self._current()
             if epoch != self._epoch:
@@ -148,7 +153,7 @@ class PageCache:
             reply = self._items.get(key)
         if reply is not None:
             return reply
-        reply = render(request)
+        reply = render()
         with self._lock:
             if self._current() == epoch == self._epoch and reply.status == 200:
                 self._items[key] = reply
