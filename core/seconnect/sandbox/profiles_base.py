@@ -144,7 +144,8 @@ class PageCache:
 
     def fetch(self, key: tuple, render: Callable[[], Reply]) -> Reply:
         """The reply cached under ``key`` (which must hold every field that chooses the page,
-        no credentials), else ``render()``'s, kept when it is a 200."""
+        no credentials), else ``render()``'s, kept when it is a success (REST's empty
+        204 past the last page included)."""
         with self._lock:
             epoch = self._current()
             if epoch != self._epoch:
@@ -155,7 +156,7 @@ class PageCache:
             return reply
         reply = render()
         with self._lock:
-            if self._current() == epoch == self._epoch and reply.status == 200:
+            if self._current() == epoch == self._epoch and 200 <= reply.status < 300:
                 self._items[key] = reply
         return reply
 
