@@ -131,6 +131,91 @@ def test_date_filters_take_iso_and_rfc2822_and_sort(bc):
     assert http.get("/v2/orders", params={"sort": "colour"}).status_code == 400
 
 
+# ------------------------------------------------------------------------------------ list pages from memory
+
+_SORTS = {"id": "id", "customer_id": "customer_id", "date_created": "date_created",
+          "date_modified": "date_modified", "status_id": "status_id"}
+
+
+def _expected(orders: list[dict], sort: str, desc: bool, test: Callable[[dict], bool]) -> list[int]:
+    """The list's ids worked out here from every order: filter, then sort key and id."""
+    key = (lambda o: o["id"]) if sort == "id" else (
+        lambda o: (parse_date(o[sort]) if sort.startswith("date") else o[sort], o["id"]))
+    ids = [o["id"] for o in sorted(filter(test, orders), key=key)]
+    return ids[::-1] if desc else ids
+
+
+def test_cached_list_pages_equal_a_fresh_render(bc, monkeypatch):
+    sb, http = bc
+    profile = sb.profile
+    orders = all_orders(http)
+    stamps = sorted({parse_date(o["date_modified"]) for o in orders})
+    cut = stamps[len(stamps) // 2]  # an exact stamp: the bound is inclusive
+    cut_iso = dt.datetime.fromtimestamp(cut, dt.UTC).isoformat()
+    created = sorted(parse_date(o["date_created"]) for o in orders)[40]
+    created_iso = dt.datetime.fromtimestamp(created, dt.UTC).isoformat()
+    queries = [({}, lambda o: True),
+               ({"min_date_modified": cut_iso}, lambda o: parse_date(o["date_modified"]) >= cut),
+               ({"max_date_modified": cut_iso}, lambda o: parse_date(o["date_modified"]) <= cut),
+               ({"min_id": orders[10]["id"], "max_id": orders[70]["id"]},
+                lambda o: orders[10]["id"] <= o["id"] <= orders[70]["id"]),
+               ({"max_date_created": created_iso, "status_id": 2},
+                lambda o: parse_date(o["date_created"]) <= created and o["status_id"] == 2)]
+    renders: list[dict] = []
+    render = profile._orders_page
+    monkeypatch.setattr(profile, "_orders_page", lambda params, *a: renders.append(params) or render(params, *a))
+    for params, test in queries:
+        for sort in _SORTS:
+            for desc in (False, True):
+                query = {**params, "sort": f"{sort}:{'desc' if desc else 'asc'}", "limit": 17,
+                         "include": "consignments.line_items"}
+                got = all_orders(http, **query)
+                assert [o["id"] for o in got] == _expected(orders, sort, desc, test), query
+                first = {**query, "page": 1}
+                cached = http.get("/v2/orders", params=first)
+                assert all(len(cached.headers.get_list(name)) == 1 for name in RATE_HEADERS)
+                profile._changed()  # what any change does: the next page is rendered afresh
+                assert http.get("/v2/orders", params=first).content == cached.content, query
+    pages = len(renders)
+    assert all_orders(http, sort="date_modified:desc", limit=17) and len(renders) > pages
+    pages = len(renders)
+    assert all_orders(http, sort="date_modified:desc", limit=17)
+    assert len(renders) == pages  # the same pages again: served from memory, nothing rendered
+
+
+def test_each_change_shows_on_the_next_list_page(fresh):
+    sb, http = fresh(orders=20)
+
+    def listed(**params) -> dict[int, dict]:
+        return {o["id"]: o for o in all_orders(http, sort="date_modified:asc", **params)}
+
+    live, archived = listed(), listed(is_deleted="true")
+    new = [int(n) for n in sb.add_orders(3)]
+    assert set(listed()) == set(live) | set(new)
+    first, second, third = new
+    sb.set_order_status(first, "Completed")
+    assert listed()[first]["status"] == "Completed"
+    sb.archive_order(second)
+    assert second not in listed() and second in listed(is_deleted="true")
+    assert set(listed(is_deleted="true")) == set(archived) | {second}
+    sb.refund_order(third)
+    refunded = listed()[third]
+    assert refunded["status_id"] == 4 and refunded["refunded_amount"] == refunded["total_inc_tax"]
+    order = next(o for o in listed().values() if o["items_total"] > 1 and o["items_shipped"] == 0)
+    line = http.get(f"/v2/orders/{order['id']}/products").json()[0]
+    made = http.post(f"/v2/orders/{order['id']}/shipments",
+                     json={"order_address_id": line["order_address_id"],
+                           "items": [{"order_product_id": line["id"], "quantity": 1}]})
+    assert made.status_code == 201
+    shipped = listed()[order["id"]]
+    assert shipped["items_shipped"] == 1 and shipped["status_id"] == 3
+    before = (listed(), listed(is_deleted="true"))
+    sb.restart()
+    assert (listed(), listed(is_deleted="true")) == before
+    sb.set_order_status(order["id"], "Shipped")
+    assert listed()[order["id"]]["status_id"] == 2
+
+
 def test_v2_formats_and_links_use_the_sandbox_url(bc):
     sb, http = bc
     order = http.get("/v2/orders", params={"limit": 1}).json()[0]

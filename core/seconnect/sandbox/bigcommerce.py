@@ -12,10 +12,13 @@ decision the API docs leave open is listed in docs/sandbox.md, "The bigcommerce 
 from __future__ import annotations
 
 import base64
+import bisect
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import itertools
 import json
 import math
 import queue
@@ -27,7 +30,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import parse_qsl, urlsplit
 
@@ -51,6 +54,9 @@ COUNTRIES = {"US": "United States", "CA": "Canada", "DE": "Germany", "JP": "Japa
 _PAYMENT_METHOD = {"gateway_card": "Credit Card", "manual_card": "Manual", "cod": "Cash on Delivery",
                    "paypal": "PayPal"}
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
+#: v2 ``sort`` field -> its column in an index row (None: the order id)
+SORT_COLUMNS = {"id": None, "customer_id": 4, "date_created": 0, "date_modified": 1, "status_id": 2,
+                "channel_id": None, "external_id": None}
 EMBEDS = ("none", "list", "object")  # an order's JSON without consignments, with them as a list, as an object
 
 
@@ -331,6 +337,8 @@ class BigCommerceProfile(Profile):
         self._stock2 = state.docs("stock2")  # second location: {"qty", "absolute"} per stock key
         self._pmod = state.docs("product")  # product date_modified after stock changes
         self._rows: dict[int, list] = {}
+        # (sort field, archived) -> (sort keys, order ids) in that order; dropped on any change
+        self._ordered: dict[tuple[str, bool], tuple[list[int], list[int]]] = {}
         for oid, date, status_id, deleted, customer_id in state.order_rows():
             self._index(oid, date, status_id, deleted, customer_id)
         self._variants: dict[int, tuple[int, int | None]] = {}  # variant id -> (product id, combo id)
@@ -406,7 +414,28 @@ class BigCommerceProfile(Profile):
             self._rows[oid][1] = now
             for embed in EMBEDS:
                 self._cache.pop((oid, embed), None)
+            self._changed()
         self.state.put_docs("order", {oid: over})
+
+    def _changed(self) -> None:
+        """Drop what the order lists are served from (sort orders, whole pages); a status,
+        archive, refund or shipment goes through :meth:`_touch`, new orders through
+        :meth:`add_orders`. A restart builds a new profile, so both start empty."""
+        with self._lock:
+            self._ordered.clear()
+            self.pages.clear()
+
+    def _sorted(self, field: str, archived: bool) -> tuple[list[int], list[int]]:
+        """(sort keys, ids) of the live or archived orders by ``field`` then id, kept until a
+        change so a list page never scans or sorts every order."""
+        with self._lock:
+            found = self._ordered.get((field, archived))
+            if found is None:
+                col = SORT_COLUMNS[field]
+                pairs = sorted((oid if col is None else row[col], oid)
+                               for oid, row in self._rows.items() if row[3] == archived)
+                found = self._ordered[(field, archived)] = ([k for k, _ in pairs], [oid for _, oid in pairs])
+        return found
 
     def _order_row(self, oid: int) -> list:
         row = self._rows.get(oid)
@@ -426,6 +455,7 @@ class BigCommerceProfile(Profile):
                 self._index(oid, doc["date"], doc["status_id"], doc["deleted"], doc["customer_id"])
                 self._rows[oid][1] = now
                 self._overlay[oid] = {"modified": now}
+            self._changed()
         self.state.put_docs("order", {oid: {"modified": now} for oid in ids})
         for oid in ids:
             self.webhooks.fire("store/order/created", {"type": "order", "id": oid})
@@ -524,8 +554,8 @@ class BigCommerceProfile(Profile):
                 raise ApiError(404, "The requested resource was not found.")
         except ApiError as exc:
             return _error(v3, exc, limits)
-        reply.headers = limits + reply.headers
-        return reply
+        # a copy: the reply may be a cached page shared with other requests
+        return dataclasses.replace(reply, headers=limits + reply.headers)
 
     # ---------------------------------------------------------------- request helpers
 
@@ -570,8 +600,13 @@ class BigCommerceProfile(Profile):
 
     # ---------------------------------------------------------------- v2 orders
 
-    def _select(self, params: dict[str, str]) -> list[int]:
-        """Order ids matching the v2 list filters (archived ones only with ``is_deleted=true``)."""
+    def _select(self, params: dict[str, str], field: str = "id", desc: bool = False) -> Iterator[int]:
+        """Order ids matching the v2 list filters (archived ones only with ``is_deleted=true``),
+        in ``field`` then id order. Bounds on the sort column itself narrow the kept sort order
+        by bisection, so paging on ``min_date_modified`` costs the page, not the store."""
+        keys, ids = self._sorted(field, params.get("is_deleted", "false").lower() == "true")
+        lo, hi = 0, len(ids)
+        sort_col = SORT_COLUMNS[field]
         tests: list[Callable[[list], bool]] = []
         for name, col, lower in (("min_id", None, True), ("max_id", None, False),
                                  ("min_date_created", 0, True), ("max_date_created", 0, False),
@@ -585,31 +620,32 @@ class BigCommerceProfile(Profile):
                     except ValueError:
                         raise ApiError(400, f"The field '{name}' is invalid: expected an RFC 2822 or "
                                             "ISO 8601 date.") from None
-                tests.append(_bound(col, bound, lower))
+                if col == sort_col:
+                    if lower:
+                        lo = max(lo, bisect.bisect_left(keys, bound))
+                    else:
+                        hi = min(hi, bisect.bisect_right(keys, bound))
+                else:
+                    tests.append(_bound(col, bound, lower))
         for name, col in (("status_id", 2), ("customer_id", 4)):
             if name in params:
                 wanted = _int(params, name, 0)
                 tests.append(lambda r, c=col, w=wanted: r[c] == w)
-        archived = params.get("is_deleted", "false").lower() == "true"
-        with self._lock:
-            rows = list(self._rows.items())
-        return [oid for oid, row in rows if row[3] == archived and all(t(_r(oid, row)) for t in tests)]
+        span = range(hi - 1, lo - 1, -1) if desc else range(lo, hi)
+        rows = self._rows
+        return (ids[i] for i in span if all(t(_r(ids[i], rows[ids[i]])) for t in tests))
 
     def orders(self, params, body) -> Reply:
         page, limit = self._paging(params, v2=True)
-        ids = self._select(params)
         field, _, direction = params.get("sort", "id").partition(":")
-        keys = {"id": None, "customer_id": 4, "date_created": 0, "date_modified": 1, "status_id": 2,
-                "channel_id": None, "external_id": None}
-        if field not in keys or direction not in ("", "asc", "desc"):
+        if field not in SORT_COLUMNS or direction not in ("", "asc", "desc"):
             raise ApiError(400, f"The sort '{params['sort']}' is invalid: use id, customer_id, date_created, "
                                 "date_modified, status_id, channel_id or external_id, with :asc or :desc.")
-        if keys[field] is not None:
-            with self._lock:
-                ids.sort(key=lambda oid: (self._rows[oid][keys[field]], oid))
-        if direction == "desc":
-            ids.reverse()
-        chunk = ids[(page - 1) * limit: page * limit]
+        return self.pages.fetch(("GET /v2/orders", *sorted(params.items())),
+                                lambda: self._orders_page(params, page, limit, field, direction == "desc"))
+
+    def _orders_page(self, params: dict[str, str], page: int, limit: int, field: str, desc: bool) -> Reply:
+        chunk = list(itertools.islice(self._select(params, field, desc), (page - 1) * limit, page * limit))
         if not chunk:
             return Reply(b"", JSON, 204)
         include = {part.strip() for part in params.get("include", "").split(",")}
@@ -619,7 +655,7 @@ class BigCommerceProfile(Profile):
         return Reply(b"[" + b",".join(self._orders_json(chunk, embed)) + b"]", JSON)
 
     def orders_count(self, params, body) -> Reply:
-        ids = self._select(params)
+        ids = list(self._select(params))
         with self._lock:
             counts = {sid: 0 for sid in STATUS_NAMES}
             for oid in ids:

@@ -140,6 +140,12 @@ class PageCache:
     def get(self, request: SetiRequest, render: Callable[[SetiRequest], Reply]) -> Reply:
         key = (request.function.strip().lower(),
                *sorted((k, v) for k, v in request.params.items() if k not in _UNKEYED))
+        return self.fetch(key, lambda: render(request))
+
+    def fetch(self, key: tuple, render: Callable[[], Reply]) -> Reply:
+        """The reply cached under ``key`` (which must hold every field that chooses the page,
+        no credentials), else ``render()``'s, kept when it is a success (REST's empty
+        204 past the last page included)."""
         with self._lock:
             epoch = self._current()
             if epoch != self._epoch:
@@ -148,9 +154,9 @@ class PageCache:
             reply = self._items.get(key)
         if reply is not None:
             return reply
-        reply = render(request)
+        reply = render()
         with self._lock:
-            if self._current() == epoch == self._epoch and reply.status == 200:
+            if self._current() == epoch == self._epoch and 200 <= reply.status < 300:
                 self._items[key] = reply
         return reply
 
