@@ -534,7 +534,9 @@ class CartTypeSuite:
         foreign = dataclasses.replace(_moved_to(rig.cart, _closed_port()), type="SeconnectKitOtherType")
         arguments = {"cart": foreign, "check_credentials": True, "checkpoint": None, "since": None, "batch_size": 3,
                      "action": InventoryAction.GET, "items": [], "codes": [("X", None)],
-                     "update": StatusUpdate("1", "Shipped")}
+                     "update": StatusUpdate("1", "Shipped"),
+                     # `seconnect serve`'s hooks
+                     "headers": {}, "body": b"{}", "url": "https://seconnect.example/hooks", "remove": False}
         plugin = rig.plugins.pm.get_plugin(rig.owner)
         for caller in rig.plugins.pm.get_hookcallers(plugin) or ():
             if caller.name not in hookspecs.OPERATION_HOOKS:
