@@ -10,6 +10,7 @@ traceback and exits with ``exit_code``.
     ├── UsageError                      bad input from the user: fix the command or file (exit 2)
     │   └── NotFoundError               a named cart, parameter, order ... does not exist
     ├── StoreError                      the store database cannot be opened or upgraded (exit 3)
+    │   └── JobBusy                     another run of the same job holds its lock
     ├── PluginError                     a plugin is broken or missing (exit 4)
     ├── CapabilityError                 the cart type does not support the operation (exit 5)
     └── CartError                       talking to a cart failed (exit 6, or one of its own:)
@@ -42,6 +43,7 @@ __all__ = [
     "UsageError",
     "NotFoundError",
     "StoreError",
+    "JobBusy",
     "PluginError",
     "CapabilityError",
     "CartError",
@@ -96,6 +98,11 @@ class StoreError(SeconnectError):
     """The store database cannot be opened, reached or upgraded."""
 
     exit_code = 3
+
+
+class JobBusy(StoreError):
+    """Another run of the same job (for the same cart, or the one service) holds its lock:
+    callers that expect this say what it means in their own words."""
 
 
 class PluginError(SeconnectError):

@@ -28,7 +28,7 @@ import seconnect_schemas
 
 from .. import runs
 from ..cartdef import CartDefinition
-from ..errors import SeconnectError, StoreError
+from ..errors import JobBusy, SeconnectError
 from ..store import Store, tables, upsert
 
 __all__ = ["JobRun", "last_run_started", "cart_lock", "RecordCheck", "get_checkpoint", "set_checkpoint", "quarantine_record"]
@@ -182,8 +182,8 @@ def _sqlite_lock_path(store: Store, job: str, cart: CartDefinition) -> Path | No
     return Path(f"{database}.{job}-{cart.id}.lock")
 
 
-def _busy(job: str, cart: CartDefinition) -> StoreError:
-    return StoreError(f"another `seconnect run {job}` for cart {cart.name!r} is still running.",
+def _busy(job: str, cart: CartDefinition) -> JobBusy:
+    return JobBusy(f"another `seconnect run {job}` for cart {cart.name!r} is still running.",
                       hint="Wait for it to finish (it holds the job's lock), then run again.")
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from .. import outbox
 from ..cartdef import CartDefinition
-from ..errors import StoreError
+from ..errors import JobBusy
 from ..plugins import Plugins
 from ..store import Store, tables, utcnow
 from .base import JobRun, cart_lock
@@ -53,10 +53,8 @@ def _one_worker_on_sqlite(store: Store, follow: bool, on_wait: Callable[[], None
     try:
         with cart_lock(store, JOB, _EVERY_CART, timeout=float("inf") if follow else 0.0, on_wait=on_wait):
             yield
-    except StoreError as exc:
-        if "still running" not in exc.message:
-            raise
-        raise StoreError("another `seconnect run realtime` worker is delivering for this SQLite store.",
+    except JobBusy:
+        raise JobBusy("another `seconnect run realtime` worker is delivering for this SQLite store.",
                          hint="It delivers everything due; nothing to do here. To run several workers at once, "
                               "use a PostgreSQL store (--db postgresql://…).") from None
 

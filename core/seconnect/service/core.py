@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from .. import outbox
 from ..cartdef import CartDefinition
-from ..errors import StoreError
+from ..errors import JobBusy
 from ..jobs.base import cart_lock
 from ..jobs.realtime import POLL_S as WORKER_POLL_S
 from ..plugins import Plugins
@@ -58,10 +58,8 @@ class Service:
         try:
             self._lock.enter_context(cart_lock(self.store, "serve", _ONE_SERVICE, timeout=0.0))
             self._acquired = True
-        except StoreError as exc:
-            if "still running" not in exc.message:
-                raise
-            raise StoreError("another `seconnect serve` is running on this SQLite store.",
+        except JobBusy:
+            raise JobBusy("another `seconnect serve` is running on this SQLite store.",
                              hint="Stop it first (one instance per SQLite store). To run several instances, "
                                   "use a PostgreSQL store (--db postgresql://…).") from None
 
