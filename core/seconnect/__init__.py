@@ -2,7 +2,8 @@
 
 This module is the public API for plugin authors, with :mod:`seconnect.errors` (the error families),
 :mod:`seconnect.http` (the HTTP layer every cart type shares: TLS, reply caps, error mapping,
-retries, one kept-alive connection per cart), :mod:`seconnect.seti` (the base of SETI-speaking
+retries, one kept-alive connection per cart), :mod:`seconnect.helpers` (work in helper
+processes), :mod:`seconnect.seti` (the base of SETI-speaking
 types), :mod:`seconnect.cli` (commands, the ``App``) and :mod:`seconnect.run` (the jobs a plugin
 command may run); everything else is internal and may change.
 """
@@ -33,6 +34,7 @@ PUBLIC_MODULES = (
     "seconnect",
     "seconnect.errors",
     "seconnect.http",
+    "seconnect.helpers",
     "seconnect.seti",
     "seconnect.cli",
     "seconnect.run",

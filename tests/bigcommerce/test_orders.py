@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-import threading
 from datetime import timedelta
 
 import pytest
 
-from seconnect.errors import CartProtocolError
 from seconnect_bigcommerce import rest_mapping as mapping
-from seconnect_bigcommerce.rest import ORDER_OVERLAP, read_ahead
+from seconnect_bigcommerce.rest import ORDER_OVERLAP
 from seconnect_schemas import explain
 
 from .fakeapi import BASE, address, line, order
@@ -144,33 +141,3 @@ def test_payment_kind(method, kind):
     assert mapping.payment_kind(method) == kind
 
 
-def test_read_ahead_hands_batches_over_in_order_then_the_error_where_it_happened():
-    def pages():
-        yield "first"
-        yield "second"
-        raise CartProtocolError("GET /v2/orders: the answer is not a list of orders")
-
-    got = []
-    with pytest.raises(CartProtocolError, match="not a list of orders"):
-        for batch in read_ahead(pages()):
-            got.append(batch)
-    assert got == ["first", "second"]
-
-
-def test_closing_the_read_ahead_stops_its_thread_and_closes_the_pages():
-    produced, closed = [], threading.Event()
-
-    def pages():
-        try:
-            for n in itertools.count():
-                produced.append(n)
-                yield n
-        finally:
-            closed.set()
-
-    batches = read_ahead(pages(), depth=2)
-    assert next(batches) == 0
-    batches.close()  # what the job does when it is interrupted
-    assert closed.wait(5)
-    # it stopped within its look-ahead, not after reading every page there is
-    assert len(produced) <= 5

@@ -4,17 +4,20 @@ over HTTPS on loopback, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from seconnect import CartDefinition, Secret
 from seconnect.cli import build_cli
 from seconnect.http import CartHTTP
 from seconnect.jobs.realtime import run_realtime
 from seconnect.outbox import Policy
 from seconnect.sandbox import Sandbox
 from seconnect.store import tables
+from seconnect_bigcommerce.rest import OrderReading, plugin
 
 
 @pytest.fixture
@@ -123,4 +126,32 @@ def test_a_small_quota_is_paced_not_throttled(store, db_url, tmp_path):
         assert len(sb.rest_requests()) > 6  # several windows' worth
         assert sb.throttled() == 0
         assert len(_orders(store)) == len([o for o in sb.orders() if o["status_id"] != 0])
+    CartHTTP.close_shared()
+
+
+def test_a_large_import_reads_on_in_a_helper_process_and_stores_every_order_and_line(store, db_url, tmp_path):
+    """More than one full page: after the first, a helper process reads, parses and maps the rest
+    (seconnect.helpers.stream). It hands over exactly what reading in this process gives, and the
+    CLI's import stores every order with every line (3 embedded at most: longer orders are paged)."""
+    with Sandbox("bigcommerce", state_dir=tmp_path / "big", orders=700, products=12, customers=10,
+                 embed_lines=3, quota=None) as sb:
+        cart = CartDefinition("Shop", "BigCommerce", settings={"store_hash": sb.store_hash, "api_base": sb.api_base},
+                              secrets={"access_token": Secret(sb.password)}, ca_bundle=sb.ca_file)
+        alone = [(b.records, b.checkpoint) for b in plugin.read_orders(cart, OrderReading.start(cart, None, None))]
+        handed = plugin.read_orders(cart, OrderReading.start(cart, None, None), hand_off=True)
+        got, helpers = [], set()
+        for batch in handed:  # the helper is alive while it hands batches over
+            got.append(batch)
+            helpers |= {p.pid for p in multiprocessing.active_children() if p.name == "bigcommerce-orders"}
+        assert helpers, "no helper process read the rest"
+        assert len(alone) > 3 and [(b.records, b.checkpoint) for b in got] == alone
+
+        cli = Cli(db_url)
+        _add(cli, sb)
+        cli.ok("run", "import-orders", "--cart", "Shop")
+        stored = _orders(store)
+        cart_orders = {o["number"]: o for o in sb.orders() if o["status_id"] != 0}
+        assert set(stored) == set(cart_orders)
+        assert {n: lines for n, (_status, lines) in stored.items()} == \
+            {n: len(o["lines"]) for n, o in cart_orders.items()}
     CartHTTP.close_shared()

@@ -6,34 +6,24 @@ Helper processes can. :func:`downloads_in_order` runs up to ``workers`` download
 cart's ``MaxConcurrentRequests``, which bounds what the cart sees), each helper keeping one
 connection alive, and yields the parsed batches in the order asked for.
 
-Helpers are *spawned*, not forked: they inherit no threads, locks, database connections or
-file locks of the job (a killed job's lock is free at once, and its helpers exit as soon as
-they see it gone). They build their client from the cart definition, so they use the cart's
-own settings (timeouts, CA bundle, the default retry policy). Their log records are handed to
-the parent's loggers, so ``-v`` shows them like any other and nothing bypasses its handlers.
-
-Like any spawned process, a helper imports the caller's main module: a script that runs seconnect
-jobs itself must keep its work under ``if __name__ == "__main__":`` (the CLI does).
+The helpers are those of :mod:`seconnect.helpers` (spawned, nicer than the job, gone with it,
+logging through it). Each builds its client from the cart definition, so it uses the cart's own
+settings (timeouts, CA bundle, the default retry policy).
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
-import multiprocessing
-import os
-import signal
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from typing import Any
 
 from ..cartdef import CartDefinition
 from ..errors import PluginError
-from ..heap import settle_heap
+from ..helpers import HELPER_DIED_HINT, log_forwarding, spawn_context, start_helper
 from .client import SetiClient
 
 __all__ = ["downloads_in_order", "DOWNLOADS"]
@@ -41,61 +31,19 @@ __all__ = ["downloads_in_order", "DOWNLOADS"]
 #: The client functions a helper may run: the paged downloads, which read and change nothing.
 DOWNLOADS = frozenset({"download_orders", "download_products", "download_customers", "download_qoh"})
 
-#: Helpers run this much nicer than the job: they are ahead of it anyway, and the CPU they
-#: leave goes to storing (measured: about 7% off a 20,000-order import on two cores).
-HELPER_NICENESS = 10
-
 _client: SetiClient | None = None  # the helper process's one client, kept alive between batches
 
 
 def _start_helper(cart: CartDefinition, log_queue: Any, level: int) -> None:
-    """Pool initializer, in the helper: its client, its log records sent to the parent, and
-    its exit as soon as the parent is gone."""
+    """Pool initializer, in the helper: the common helper set-up, then its client."""
     global _client
-    # Ctrl-C reaches the whole process group: the job reports it; helpers end with the job.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
-    root = logging.getLogger()
-    root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
-    root.setLevel(level)
+    start_helper(log_queue, level)
     _client = SetiClient.for_cart(cart)
-    if hasattr(os, "nice"):  # the job storing what helpers bring is the critical path: it goes first
-        os.nice(HELPER_NICENESS)
-    settle_heap()
-
-
-def _exit_with_parent() -> None:
-    # A job killed with SIGKILL cannot stop its helpers, and they would wait on their work
-    # queue forever (each holds that pipe's write end too): they watch the parent instead.
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        parent.join()
-        os._exit(1)
 
 
 def _download(function: str, fields: dict[str, Any]) -> list[dict[str, Any]]:
     assert _client is not None and function in DOWNLOADS
     return getattr(_client, function)(**fields)
-
-
-class _ToParentLoggers:
-    """QueueListener target: a helper's record goes through the parent's logger of that name."""
-
-    level = logging.NOTSET
-
-    def handle(self, record: logging.LogRecord) -> None:
-        logging.getLogger(record.name).handle(record)
-
-
-@contextmanager
-def _log_forwarding(context: Any) -> Iterator[Any]:
-    queue = context.Queue()
-    listener = logging.handlers.QueueListener(queue, _ToParentLoggers())
-    listener.start()
-    try:
-        yield queue
-    finally:
-        listener.stop()
 
 
 def _start() -> None:
@@ -184,8 +132,8 @@ def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict
         return
     # never more helpers than pages left for them (the caller's client takes the first)
     workers = max(1, min(workers, len(pages) - (client is not None)))
-    context = multiprocessing.get_context("spawn")
-    with _log_forwarding(context) as log_queue:
+    context = spawn_context()
+    with log_forwarding(context) as log_queue:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_helper,
                                    initargs=(cart, log_queue, logging.getLogger().getEffectiveLevel()))
         waiting = iter(pages)
@@ -201,10 +149,7 @@ def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict
                     records = downloads.take(merge_up_to)
                 except BrokenProcessPool as exc:
                     raise PluginError(f"a download helper process for cart {cart.name!r} died: {exc}",
-                                      hint="Rerun the job: every batch stored before is kept. Calling "
-                                           "seconnect from your own script? Run it under "
-                                           "`if __name__ == \"__main__\":` (helpers re-import the "
-                                           "script's main module).") from None
+                                      hint=HELPER_DIED_HINT) from None
                 if records is None:
                     return
                 yield records

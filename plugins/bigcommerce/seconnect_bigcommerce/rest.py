@@ -9,11 +9,11 @@ newest ``date_modified`` imported (ISO 8601 UTC); see docs/bigcommerce.md for ev
 from __future__ import annotations
 
 import logging
-import queue
 import shlex
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -38,13 +38,14 @@ from seconnect import (
 )
 from seconnect import Capability as C
 from seconnect.errors import CartProtocolError, CartRejected, UsageError
+from seconnect.helpers import stream
 from seconnect.http import RetryPolicy
 
 from . import rest_mapping as mapping
 from . import webhooks
 from .rest_client import API_HOST, PAGE_MAX, RatePacer, RestClient
 
-__all__ = ["CART_TYPE", "PARAMS", "BigCommerceRest", "plugin", "status_map", "ORDER_OVERLAP"]
+__all__ = ["CART_TYPE", "PARAMS", "BigCommerceRest", "OrderReading", "plugin", "status_map", "ORDER_OVERLAP"]
 
 log = logging.getLogger("seconnect.bigcommerce")
 
@@ -120,6 +121,103 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+@dataclass
+class OrderReading:
+    """Where a run's reading of orders stands. Plain data, so that a helper process can carry it on.
+
+    ``queries`` are the list filters still to read, sorted by ``date_modified``: archived orders
+    first (BigCommerce lists them only when asked with ``is_deleted=true``; their batches keep the
+    run's starting ``checkpoint``), then the live ones, whose batches move it on to the newest
+    ``date_modified`` read (``last``). Each full page moves the cursor to its newest date, so an
+    order changed meanwhile (it moves past the cursor) is read again, never skipped; what this run
+    read already (``seen``) is not mapped twice.
+    """
+
+    queries: list[dict[str, Any]]
+    checkpoint: str
+    last: str
+    page: int = 1
+    seen: set[tuple[Any, Any]] = field(default_factory=set)
+    more: bool = False  # the last page read was full: another follows
+
+    @classmethod
+    def start(cls, cart: CartDefinition, checkpoint: str | None, since: date | None) -> OrderReading:
+        """From the checkpoint date minus the overlap; from an order number (``--start-after``),
+        the orders after it; from nothing, every order."""
+        live: dict[str, Any] = {"include": "consignments.line_items", "consignment_structure": "object",
+                                "sort": "date_modified:asc"}
+        if checkpoint and checkpoint.isdigit():
+            live["min_id"] = int(checkpoint) + 1
+        elif checkpoint:
+            try:
+                when = datetime.fromisoformat(checkpoint)
+            except ValueError:
+                raise UsageError(f"the order checkpoint {checkpoint!r} is neither a date nor an order number.",
+                                 hint="Start again after a known order with `seconnect run import-orders "
+                                      "--start-after NUMBER`.") from None
+            live["min_date_modified"] = _iso(when - ORDER_OVERLAP)
+        elif since is not None:
+            live["min_date_modified"] = _iso(datetime(since.year, since.month, since.day, tzinfo=UTC) - ORDER_OVERLAP)
+        if cart.setting("channel_id"):
+            live["channel_id"] = cart.setting("channel_id")
+        return cls([{**live, "is_deleted": "true"}, live], checkpoint or "",
+                   checkpoint if checkpoint and not checkpoint.isdigit() else "")
+
+    @property
+    def done(self) -> bool:
+        return not self.queries
+
+    def next_batch(self, client: RestClient, pool: Executor) -> OrderBatch | None:
+        """Read the next page and move on; its batch (None when there is nothing to store)."""
+        params = self.queries[0]
+        rows = client.get("/v2/orders", **params, page=self.page, limit=PAGE_MAX) or []
+        if not isinstance(rows, list):
+            raise CartProtocolError("GET /v2/orders: the answer is not a list of orders")
+        fresh = [r for r in rows if (r.get("id"), r.get("date_modified")) not in self.seen
+                 and int(r.get("status_id") or 0) != mapping.INCOMPLETE]
+        self.seen.update((r.get("id"), r.get("date_modified")) for r in rows)
+        newest = max((mapping.utc_date(r.get("date_modified")) or "" for r in rows), default="")
+        archived = params.get("is_deleted") == "true"
+        self.more = len(rows) >= PAGE_MAX
+        if not self.more:
+            self.queries.pop(0)
+            self.page = 1
+        elif newest and newest != params.get("min_date_modified"):
+            self.queries[0], self.page = {**params, "min_date_modified": newest}, 1
+        else:  # a full page modified in the same second: page on within it
+            self.page += 1
+        records = _order_records(client, fresh, pool)
+        if archived:
+            return OrderBatch(records, self.checkpoint) if records else None
+        self.last = max(self.last, newest)
+        return OrderBatch(records, self.last or self.checkpoint) if self.last or records else None
+
+
+def _order_records(client: RestClient, orders: list[dict], pool: Executor) -> list[dict]:
+    """The orders mapped. An order whose embedded lines hold fewer items than it has gets its
+    lines read in full; addresses and coupon codes are read where the order needs them. Those
+    reads run on ``pool`` (the cart's MaxConcurrentRequests at once) while the others are mapped."""
+    parts = []
+    for order in orders:
+        number = order["id"]
+        lines: list[dict] | Future = mapping.embedded_lines(order)
+        if not order.get("consignments") or mapping.quantity_of(lines) < int(order.get("items_total") or 0):
+            lines = pool.submit(client.v2_all, f"/v2/orders/{number}/products")
+        addresses: list[dict] | Future = mapping.embedded_addresses(order)
+        if not addresses and int(order.get("shipping_address_count") or 0) > 0:
+            addresses = pool.submit(client.v2_all, f"/v2/orders/{number}/shipping_addresses")
+        coupons: list[dict] | Future = []
+        if mapping.positive(order.get("coupon_discount")) > 0:
+            coupons = pool.submit(client.v2_all, f"/v2/orders/{number}/coupons")
+        parts.append((order, lines, addresses, coupons))
+    return [mapping.order_record(order, _done(lines), _done(addresses), mapping.coupon_records(_done(coupons)))
+            for order, lines, addresses, coupons in parts]
+
+
+def _done(value: list[dict] | Future) -> list[dict]:
+    return value.result() if isinstance(value, Future) else value
+
+
 class BigCommerceRest:
     """The hook implementations of cart type ``BigCommerce``. ``transport``, ``retry``, ``pacer``
     and ``sleep`` are for tests (MockTransport, no real waiting)."""
@@ -169,83 +267,27 @@ class BigCommerceRest:
                       ) -> Iterable[OrderBatch] | None:
         if not self._mine(cart):
             return None
-        return read_ahead(self._order_batches(cart, checkpoint, since))
+        # a test double (``transport``) cannot cross to a helper process: such runs stay in this one
+        return self.read_orders(cart, OrderReading.start(cart, checkpoint, since), hand_off=self.transport is None)
 
-    def _start(self, checkpoint: str | None, since: date | None) -> dict[str, Any]:
-        """The list filter a run starts from: the checkpoint date minus the overlap; an order
-        number (``--start-after``) gives the orders after it; nothing: every order."""
-        if checkpoint and checkpoint.isdigit():
-            return {"min_id": int(checkpoint) + 1}
-        if checkpoint:
-            try:
-                when = datetime.fromisoformat(checkpoint)
-            except ValueError:
-                raise UsageError(f"the order checkpoint {checkpoint!r} is neither a date nor an order number.",
-                                 hint="Start again after a known order with `seconnect run import-orders "
-                                      "--start-after NUMBER`.") from None
-            return {"min_date_modified": _iso(when - ORDER_OVERLAP)}
-        if since is not None:
-            return {"min_date_modified": _iso(datetime(since.year, since.month, since.day, tzinfo=UTC)
-                                              - ORDER_OVERLAP)}
-        return {}
-
-    def _order_batches(self, cart: CartDefinition, checkpoint: str | None, since: date | None
-                       ) -> Iterator[OrderBatch]:
-        """Archived orders first (BigCommerce lists them only when asked with ``is_deleted=true``;
-        their batches keep the run's starting checkpoint), then the live ones, whose batches move
-        it on to the newest ``date_modified`` read."""
+    def read_orders(self, cart: CartDefinition, reading: OrderReading, hand_off: bool = False
+                    ) -> Iterator[OrderBatch]:
+        """The batches of ``reading``, page by page. With ``hand_off``, once a full page shows that
+        more follow, a helper process reads, parses and maps the rest while the job stores (the
+        REST import is CPU-bound: see :mod:`seconnect.helpers`); small runs never start one."""
         client = self.client(cart)
-        start: dict[str, Any] = {"include": "consignments.line_items", "consignment_structure": "object",
-                                 "sort": "date_modified:asc", **self._start(checkpoint, since)}
-        if cart.setting("channel_id"):
-            start["channel_id"] = cart.setting("channel_id")
-        for records, _newest in self._order_pages(client, {**start, "is_deleted": "true"}):
-            if records:
-                yield OrderBatch(records, checkpoint or "")
-        last = checkpoint if checkpoint and not checkpoint.isdigit() else ""
-        for records, newest in self._order_pages(client, start):
-            last = max(last, newest)
-            if last or records:
-                yield OrderBatch(records, last or checkpoint or "")
-
-    def _order_pages(self, client: RestClient, params: dict[str, Any]) -> Iterator[tuple[list[dict], str]]:
-        """(records, newest date_modified) per page, sorted by date_modified. Each full page moves
-        the cursor to its newest date, so an order changed meanwhile (it moves past the cursor) is
-        read again, never skipped; what was read already in this run is not mapped twice."""
-        seen: set[tuple[Any, Any]] = set()
-        page = 1
-        while True:
-            rows = client.get("/v2/orders", **params, page=page, limit=PAGE_MAX) or []
-            if not isinstance(rows, list):
-                raise CartProtocolError("GET /v2/orders: the answer is not a list of orders")
-            fresh = [r for r in rows if (r.get("id"), r.get("date_modified")) not in seen]
-            seen.update((r.get("id"), r.get("date_modified")) for r in rows)
-            newest = max((mapping.utc_date(r.get("date_modified")) or "" for r in rows), default="")
-            if fresh:
-                yield [self._order(client, r) for r in fresh
-                       if int(r.get("status_id") or 0) != mapping.INCOMPLETE], newest
-            if len(rows) < PAGE_MAX:
-                return
-            if newest and newest != params.get("min_date_modified"):
-                params, page = {**params, "min_date_modified": newest}, 1
-            else:  # a full page modified in the same second: page on within it
-                page += 1
-
-    def _order(self, client: RestClient, order: dict) -> dict:
-        number = order["id"]
-        lines = mapping.embedded_lines(order)
-        expected = int(order.get("items_total") or 0)
-        if not order.get("consignments") or mapping.quantity_of(lines) < expected:
-            # fewer lines embedded than the order has: its lines in full, page by page
-            lines = [line for rows in client.v2_pages(f"/v2/orders/{number}/products", {}) for line in rows]
-        addresses = mapping.embedded_addresses(order)
-        if not addresses and int(order.get("shipping_address_count") or 0) > 0:
-            addresses = [a for rows in client.v2_pages(f"/v2/orders/{number}/shipping_addresses", {}) for a in rows]
-        coupons: list[dict] = []
-        if mapping.positive(order.get("coupon_discount")) > 0:
-            coupons = mapping.coupon_records(
-                c for rows in client.v2_pages(f"/v2/orders/{number}/coupons", {}) for c in rows)
-        return mapping.order_record(order, lines, addresses, coupons)
+        workers = max(1, int(cart.param("MaxConcurrentRequests", 2)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="bigcommerce-extras") as pool:
+            while not reading.done:
+                batch = reading.next_batch(client, pool)
+                if hand_off and reading.more:
+                    with stream(_read_on, cart, reading, name="bigcommerce-orders") as rest:
+                        if batch is not None:
+                            yield batch
+                        yield from rest
+                    return
+                if batch is not None:
+                    yield batch
 
     @hookimpl
     def newest_order(self, cart: CartDefinition) -> str | None:
@@ -450,13 +492,12 @@ class BigCommerceRest:
         items of the first address that has any are shared out in line order, so that every
         package gets some (BigCommerce wants items in each shipment) and together they ship all."""
         number = update.order_number
-        existing = {str(s.get("tracking_number") or "") for rows in
-                    client.v2_pages(f"/v2/orders/{number}/shipments", {}) for s in rows}
+        existing = {str(s.get("tracking_number") or "") for s in client.v2_all(f"/v2/orders/{number}/shipments")}
         todo = [p for p in update.packages if p.tracking_number not in existing]
         notes = [f"shipment {p.tracking_number} already there" for p in update.packages if p not in todo]
         if not todo:
             return notes
-        lines = [line for rows in client.v2_pages(f"/v2/orders/{number}/products", {}) for line in rows]
+        lines = client.v2_all(f"/v2/orders/{number}/products")
         units = [line for line in lines
                  for _ in range(int(line.get("quantity") or 0) - int(line.get("quantity_shipped") or 0))]
         address_id = units[0].get("order_address_id") if units else None
@@ -521,41 +562,9 @@ class BigCommerceRest:
 _END = object()
 
 
-def read_ahead(batches: Iterator[OrderBatch], depth: int = 2) -> Iterator[OrderBatch]:
-    """``batches`` produced by a thread up to ``depth`` ahead of the job: the next pages are
-    fetched (the store's replies awaited) while the job stores this one. Errors surface where
-    they happened in the sequence; closing this generator stops the thread after its request."""
-    handoff: queue.Queue = queue.Queue(depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if not put(batch):
-                    return
-            put(_END)
-        except BaseException as exc:  # handed to the job, which raises it
-            put(exc)
-        finally:
-            batches.close()
-
-    threading.Thread(target=produce, name="bigcommerce-orders", daemon=True).start()
-    try:
-        while (item := handoff.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-
-
 plugin = BigCommerceRest()
+
+
+def _read_on(cart: CartDefinition, reading: OrderReading) -> Iterator[OrderBatch]:
+    """In a helper process: the rest of a run's orders (``reading`` as the job left it)."""
+    return plugin.read_orders(cart, reading)

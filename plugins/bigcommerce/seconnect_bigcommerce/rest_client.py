@@ -176,6 +176,10 @@ class RestClient:
                 return
             page += 1
 
+    def v2_all(self, path: str) -> list[dict]:
+        """Every row of a v2 list (an order's lines, addresses, coupons, shipments)."""
+        return [row for rows in self.v2_pages(path, {}) for row in rows]
+
     def v3_pages(self, path: str, params: dict[str, Any], limit: int = PAGE_MAX) -> Iterator[list[dict]]:
         """A v3 list page by page, following ``meta.pagination`` (total_pages)."""
         page = 1
