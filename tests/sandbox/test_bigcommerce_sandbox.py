@@ -198,9 +198,12 @@ def test_each_change_shows_on_the_next_list_page(fresh):
     sb.archive_order(second)
     assert second not in listed() and second in listed(is_deleted="true")
     assert set(listed(is_deleted="true")) == set(archived) | {second}
+    assert all(x["quantity_refunded"] == 0 for x in http.get(f"/v2/orders/{third}/products").json())
     sb.refund_order(third)
     refunded = listed()[third]
     assert refunded["status_id"] == 4 and refunded["refunded_amount"] == refunded["total_inc_tax"]
+    # an order's own resources are served from memory too, and change with it
+    assert all(x["quantity_refunded"] == x["quantity"] for x in http.get(f"/v2/orders/{third}/products").json())
     order = next(o for o in listed().values() if o["items_total"] > 1 and o["items_shipped"] == 0)
     line = http.get(f"/v2/orders/{order['id']}/products").json()[0]
     made = http.post(f"/v2/orders/{order['id']}/shipments",
@@ -209,6 +212,7 @@ def test_each_change_shows_on_the_next_list_page(fresh):
     assert made.status_code == 201
     shipped = listed()[order["id"]]
     assert shipped["items_shipped"] == 1 and shipped["status_id"] == 3
+    assert http.get(f"/v2/orders/{order['id']}/products").json()[0]["quantity_shipped"] == 1
     before = (listed(), listed(is_deleted="true"))
     sb.restart()
     assert (listed(), listed(is_deleted="true")) == before
