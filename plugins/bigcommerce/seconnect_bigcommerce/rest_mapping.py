@@ -186,8 +186,10 @@ def embedded_addresses(order: Mapping[str, Any]) -> list[dict]:
 
 
 def quantity_of(lines: Iterable[Mapping[str, Any]]) -> int:
-    # v2 quantities are ints: abs() is what int(positive()) gives them (bool is no int here)
-    return sum(abs(q) if type(q := line.get("quantity")) is int else int(positive(q)) for line in lines)
+    # v2 quantities are ints: abs() is what int(positive()) gives them (bool is no int here) below
+    # 10**28, where Decimal's 28-digit context starts rounding
+    return sum(abs(q) if type(q := line.get("quantity")) is int and -10**28 < q < 10**28 else int(positive(q))
+               for line in lines)
 
 
 # In priority order (the first kind found anywhere wins, so they cannot be one alternation).
