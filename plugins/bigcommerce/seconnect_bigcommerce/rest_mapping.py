@@ -89,7 +89,7 @@ def decimal_text(value: Any) -> str | None:
 
 
 # v2's dates are always "Tue, 20 Nov 2012 00:00:00 +0000"; parsed by hand (email.utils costs ~10x).
-# Years below 1000 are left to email.utils (it reads "0069" as 2069).
+# Years below 1000 are left to email.utils (it reads "0069" as 1969).
 _MONTHS = {m: n for n, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
 _V2_DATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
                       r"([1-9][0-9]{3}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) \+0000")
