@@ -134,6 +134,50 @@ def test_money(value, expected):
     assert mapping.money(value) == expected
 
 
+# The mapping's fast paths (plain v2 decimals, "+0000" dates) against the general path's answers.
+@pytest.mark.parametrize("value, expected", [
+    ("62", "62.00"), ("62.6", "62.60"), ("62.60", "62.60"), ("62.6793", "62.6793"), ("62.679312", "62.679312"),
+    ("-3.10", "-3.10"), ("-0.00", "-0.00"), ("0.0000", "0.0000"), ("00.10", "0.10"), ("12.34\n", "12.34"),
+    ("1e3", "1000.00"), ("-1e-3", "-0.001"), ("abc", None), ("NaN", None), ("Infinity", None), (12, "12.00")])
+def test_money_keeps_plain_decimals_and_pads_the_rest(value, expected):
+    assert mapping.money(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("13.7600", "13.76"), ("13.0000", "13"), ("10.0000", "10"), ("0.0000", "0"), ("-0.0000", "-0"), ("0.1", "0.1"),
+    ("1e3", "1000"), ("abc", None), ("", None), (None, None), (7, "7")])
+def test_decimal_text_drops_trailing_zeros(value, expected):
+    assert mapping.decimal_text(value) == expected
+
+
+@pytest.mark.parametrize("total_tax, taxable", [("0.0000", False), ("-0.00", False), ("0.0001", True),
+                                                ("-2.5000", True), ("0", False), ("abc", False), ("1e-9", True),
+                                                ("", None), (None, None)])
+def test_a_line_is_taxable_when_its_tax_is_not_zero(total_tax, taxable):
+    assert mapping._line(1, {"id": 1, "total_tax": total_tax})["taxable"] is taxable
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Tue, 20 Nov 2012 00:00:00 +0000", "2012-11-20T00:00:00+00:00"),
+    ("Fri, 05 Jan 2024 23:59:59 +0000", "2024-01-05T23:59:59+00:00"),
+    ("Tue, 20 Nov 2012 00:00:00 -0500", "2012-11-20T05:00:00+00:00"),
+    ("Tue, 20 Nov 2012 03:00:00 +0530", "2012-11-19T21:30:00+00:00"),
+    ("Tue, 20 Nov 2012 00:00:00 GMT", "2012-11-20T00:00:00+00:00"),
+    ("Tue, 20 Nov 0069 00:00:00 +0000", "1969-11-20T00:00:00+00:00"),  # email.utils' two-digit year rule
+    ("Wed, 31 Feb 2012 00:00:00 +0000", "Wed, 31 Feb 2012 00:00:00 +0000"),  # no such day: kept as sent
+    ("Tue, 20 Nov 2012 24:00:00 +0000", "Tue, 20 Nov 2012 24:00:00 +0000"),
+    ("2012-11-20T00:00:00Z", "2012-11-20T00:00:00+00:00"), ("2012-11-20T05:00:00+05:00", "2012-11-20T00:00:00+00:00"),
+    ("garbage", "garbage"), ("", None), (None, None)])
+def test_utc_date(value, expected):
+    assert mapping.utc_date(value) == expected
+
+
+def test_quantity_of_counts_every_line_as_a_non_negative_whole_number():
+    lines = [{"quantity": 3}, {"quantity": -2}, {"quantity": "1.0000"}, {"quantity": None}, {"quantity": True},
+             {"quantity": 10**30 + 1}]
+    assert mapping.quantity_of(lines) == 6 + 10**30  # Decimal's 28 digits round the last one
+
+
 @pytest.mark.parametrize("method, kind", [("Credit Card", "CreditCard"), ("PayPal Checkout", "PayPal"),
                                           ("Stripe Checkout", "CreditCard"), ("Cash on Delivery", "COD"),
                                           ("Check", "Check"), ("Manual", "Generic1"), ("Barcode pay", "Generic1")])

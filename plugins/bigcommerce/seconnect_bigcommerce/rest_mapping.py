@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["ARCHIVED", "INCOMPLETE", "money", "utc_date", "order_record", "embedded_lines",
@@ -27,15 +28,32 @@ __all__ = ["ARCHIVED", "INCOMPLETE", "money", "utc_date", "order_record", "embed
 ARCHIVED = "Archived"
 INCOMPLETE = 0  # status_id of an abandoned checkout: not an order
 
+# Fast paths: mapping is the import's CPU cost, and nearly every value v2 sends has one of a few
+# shapes. Each fast path gives exactly what the general (Decimal / email.utils) path gives for
+# that shape; anything else takes the general path.
+# A plain decimal with 2+ decimals, no leading zero, few enough digits that Decimal's 28-digit
+# context never rounds it: v2's money ("62.6793", "0.0000", "-3.10").
+_PLAIN = re.compile(r"-?(?:0|[1-9][0-9]{0,15})\.[0-9]{2,8}")
+
+
+def _is_map(value: Any) -> bool:
+    # isinstance(dict, Mapping) goes through the ABC machinery: ~4x slower than the type test
+    return type(value) is dict or isinstance(value, Mapping)
+
 
 def money(value: Any) -> str | None:
     """A money string with at least 2 decimals (4-decimal v2 strings kept as sent)."""
-    if value is None or value == "":
+    if type(value) is str and _PLAIN.fullmatch(value):
+        return value  # what Decimal would print for it
+    if type(value) is Decimal:  # a sum or difference of positive()s
+        amount = value
+    elif value is None or value == "":
         return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
+    else:
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            return None
     if not amount.is_finite():
         return None
     exponent = amount.as_tuple().exponent
@@ -52,7 +70,16 @@ def positive(value: Any) -> Decimal:
         return Decimal(0)
 
 
+def _over_zero(value: Any) -> bool:
+    """``positive(value) > 0``; a plain decimal is over zero unless all its digits are 0."""
+    if type(value) is str and _PLAIN.fullmatch(value):
+        return value.strip("-0.") != ""
+    return positive(value) > 0
+
+
 def decimal_text(value: Any) -> str | None:
+    if type(value) is str and _PLAIN.fullmatch(value):
+        return value.rstrip("0").rstrip(".")  # what normalize() then :f print ("13.7600" -> "13.76")
     if value is None or value == "":
         return None
     try:
@@ -61,8 +88,22 @@ def decimal_text(value: Any) -> str | None:
         return None
 
 
+# v2's dates are always "Tue, 20 Nov 2012 00:00:00 +0000"; parsed by hand (email.utils costs ~10x).
+# Years below 1000 are left to email.utils (it reads "0069" as 1969).
+_MONTHS = {m: n for n, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
+_V2_DATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                      r"([1-9][0-9]{3}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) \+0000")
+
+
 def utc_date(value: Any) -> str | None:
     """An RFC 2822 (v2) or ISO 8601 (v3) date as ISO 8601 UTC; ``""`` (unset) is None."""
+    if type(value) is str and (match := _V2_DATE.fullmatch(value)):
+        day, month, year, hour, minute, second = match.groups()
+        try:
+            return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second),
+                            tzinfo=UTC).isoformat()
+        except ValueError:  # 31 Feb, 24:00: the general path decides
+            pass
     if not value:
         return None
     text = str(value).strip()
@@ -113,18 +154,18 @@ def _consignment_groups(order: Mapping[str, Any]) -> Iterable[tuple[str, Mapping
     consignments = order.get("consignments")
     parts = consignments if isinstance(consignments, list) else [consignments or {}]
     for part in parts:
-        if not isinstance(part, Mapping):
+        if not _is_map(part):
             continue
         for kind, value in part.items():
             items = value if isinstance(value, list) else [value]
             for item in items:
-                if isinstance(item, Mapping):
+                if _is_map(item):
                     if "line_items" in item:
                         yield kind, item
                     else:  # e.g. email: {"gift_certificates": [...], "line_items": [...]}
                         for inner in item.values():
                             for sub in inner if isinstance(inner, list) else [inner]:
-                                if isinstance(sub, Mapping) and "line_items" in sub:
+                                if _is_map(sub) and "line_items" in sub:
                                     yield kind, sub
 
 
@@ -133,7 +174,7 @@ def embedded_lines(order: Mapping[str, Any]) -> list[dict]:
     lines: dict[Any, dict] = {}
     for _kind, consignment in _consignment_groups(order):
         for line in consignment.get("line_items") or ():
-            if isinstance(line, Mapping):
+            if _is_map(line):
                 lines.setdefault(line.get("id"), dict(line))
     return sorted(lines.values(), key=lambda line: (line.get("id") is None, line.get("id") or 0))
 
@@ -145,40 +186,53 @@ def embedded_addresses(order: Mapping[str, Any]) -> list[dict]:
 
 
 def quantity_of(lines: Iterable[Mapping[str, Any]]) -> int:
-    return sum(int(positive(line.get("quantity"))) for line in lines)
+    # v2 quantities are ints: abs() is what int(positive()) gives them (bool is no int here) below
+    # 10**28, where Decimal's 28-digit context starts rounding
+    return sum(abs(q) if type(q := line.get("quantity")) is int and -10**28 < q < 10**28 else int(positive(q))
+               for line in lines)
 
 
-_PAYMENT_KINDS = ((r"paypal", "PayPal"), (r"cash on delivery|cod", "COD"), (r"purchase order", "PurchaseOrder"),
-                  (r"check|cheque", "Check"), (r"gift", "GiftCard"), (r"store credit", "StoreCredit"),
-                  (r"card|credit|stripe|braintree|square|authorize\.net", "CreditCard"))
+# In priority order (the first kind found anywhere wins, so they cannot be one alternation).
+_PAYMENT_KINDS = tuple((re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE), kind) for pattern, kind in (
+    (r"paypal", "PayPal"), (r"cash on delivery|cod", "COD"), (r"purchase order", "PurchaseOrder"),
+    (r"check|cheque", "Check"), (r"gift", "GiftCard"), (r"store credit", "StoreCredit"),
+    (r"card|credit|stripe|braintree|square|authorize\.net", "CreditCard")))
 
 
 def payment_kind(method: str) -> str:
     """The schema's payment kind for BigCommerce's ``payment_method`` text (whole words)."""
+    return _payment_kind(method or "")
+
+
+@lru_cache(maxsize=256)  # a store has a handful of payment method texts
+def _payment_kind(method: str) -> str:
     for pattern, kind in _PAYMENT_KINDS:
-        if re.search(rf"\b(?:{pattern})\b", method or "", re.IGNORECASE):
+        if pattern.search(method):
             return kind
     return "Generic1"
 
 
+_LINE_RAW = ("product_id", "variant_id", "order_address_id", "quantity_shipped", "quantity_refunded",
+             "refund_amount", "price_inc_tax", "total_inc_tax", "total_tax", "upc", "brand")
+
+
 def _line(n: int, line: Mapping[str, Any]) -> dict[str, Any]:
-    raw = {key: str(line[key]) for key in ("product_id", "variant_id", "order_address_id", "quantity_shipped",
-                                          "quantity_refunded", "refund_amount", "price_inc_tax", "total_inc_tax",
-                                          "total_tax", "upc", "brand")
-           if line.get(key) not in (None, "")}
+    get = line.get
+    raw = {key: str(value) for key in _LINE_RAW if (value := get(key)) is not None and value != ""}
     options = [{"name": _text(o.get("display_name") or o.get("name")),
                 "value": _text(o.get("display_value") or o.get("value"))}
-               for o in line.get("product_options") or () if isinstance(o, Mapping)]
+               for o in get("product_options") or () if _is_map(o)]
+    tax = get("total_tax")
     record: dict[str, Any] = {
-        "line_no": n, "sku": _text(line.get("sku")), "name": _text(line.get("name")),
-        "quantity": line.get("quantity"),
-        "unit_price": money(line.get("price_ex_tax", line.get("base_price"))),
-        "total": money(line.get("total_ex_tax", line.get("base_total"))),
-        "weight": decimal_text(line.get("weight")), "prod_type": _text(line.get("type")),
-        "taxable": None if line.get("total_tax") in (None, "") else positive(line.get("total_tax")) > 0,
-        "line_id": _text(line.get("id")),
-        "dimensions": {"length": decimal_text(line.get("depth")), "width": decimal_text(line.get("width")),
-                       "height": decimal_text(line.get("height"))},
+        "line_no": n, "sku": _text(get("sku")), "name": _text(get("name")),
+        "quantity": get("quantity"),
+        "unit_price": money(get("price_ex_tax", get("base_price"))),
+        "total": money(get("total_ex_tax", get("base_total"))),
+        "weight": decimal_text(get("weight")), "prod_type": _text(get("type")),
+        "taxable": None if tax is None or tax == "" else _over_zero(tax),
+        "line_id": _text(get("id")),
+        "dimensions": {"length": decimal_text(get("depth")), "width": decimal_text(get("width")),
+                       "height": decimal_text(get("height"))},
         "raw": raw,
     }
     if options:
@@ -186,6 +240,12 @@ def _line(n: int, line: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
+_ORDER_RAW = tuple((f"order/{key}", key) for key in (
+    "status_id", "custom_status", "date_modified", "date_shipped", "payment_status", "payment_provider_id",
+    "refunded_amount", "currency_code", "currency_exchange_rate", "channel_id", "order_source",
+    "external_source", "external_id", "items_total", "items_shipped", "shipping_address_count",
+    "is_tax_inclusive_pricing", "total_inc_tax", "total_ex_tax"))
+_SURCHARGES = (("handling_cost_ex_tax", "Handling"), ("wrapping_cost_ex_tax", "Gift wrapping"))
 _ADDRESS_RAW = ("first_name", "last_name", "company", "street_1", "street_2", "city", "state", "zip",
                 "country_iso2", "phone", "email", "shipping_method", "cost_ex_tax", "id")
 
@@ -193,13 +253,10 @@ _ADDRESS_RAW = ("first_name", "last_name", "company", "street_1", "street_2", "c
 def order_record(order: Mapping[str, Any], lines: list[dict], addresses: list[dict],
                  coupons: list[dict] | None = None) -> dict[str, Any]:
     """One v2 order, with its lines and shipping addresses, as order.schema.json wants it."""
-    billing = order.get("billing_address") or {}
-    status = ARCHIVED if order.get("is_deleted") else _text(order.get("status"))
-    raw = {f"order/{key}": str(order[key]) for key in (
-        "status_id", "custom_status", "date_modified", "date_shipped", "payment_status", "payment_provider_id",
-        "refunded_amount", "currency_code", "currency_exchange_rate", "channel_id", "order_source",
-        "external_source", "external_id", "items_total", "items_shipped", "shipping_address_count",
-        "is_tax_inclusive_pricing", "total_inc_tax", "total_ex_tax") if order.get(key) not in (None, "")}
+    get = order.get
+    billing = get("billing_address") or {}
+    status = ARCHIVED if get("is_deleted") else _text(get("status"))
+    raw = {name: str(value) for name, key in _ORDER_RAW if (value := get(key)) is not None and value != ""}
     for n, address in enumerate(addresses[1:], start=2):
         for key in _ADDRESS_RAW:
             if address.get(key) not in (None, ""):
@@ -208,11 +265,10 @@ def order_record(order: Mapping[str, Any], lines: list[dict], addresses: list[di
         else positive(order.get("shipping_cost_ex_tax"))
     methods = [str(a["shipping_method"]) for a in addresses if a.get("shipping_method")]
     discounts = []
-    if positive(order.get("discount_amount")) > 0:
+    if _over_zero(get("discount_amount")):
         discounts.append({"amount": money(positive(order["discount_amount"])), "description": "Discount"})
-    surcharges = [{"total": money(order.get(f"{kind}_cost_ex_tax")), "description": label}
-                  for kind, label in (("handling", "Handling"), ("wrapping", "Gift wrapping"))
-                  if positive(order.get(f"{kind}_cost_ex_tax")) > 0]
+    surcharges = [{"total": money(get(key)), "description": label} for key, label in _SURCHARGES
+                  if _over_zero(get(key))]
     totals = {
         "product_total": money(order.get("subtotal_ex_tax")), "subtotal": money(order.get("subtotal_ex_tax")),
         "grand_total": money(order.get("total_inc_tax")), "tax": money(order.get("total_tax")),
