@@ -186,8 +186,8 @@ def embedded_addresses(order: Mapping[str, Any]) -> list[dict]:
 
 
 def quantity_of(lines: Iterable[Mapping[str, Any]]) -> int:
-    # v2 quantities are ints: abs() is what int(positive()) gives them (bool is no int here) below
-    # 10**28, where Decimal's 28-digit context starts rounding
+    # v2 quantities are ints: for them (not bools) abs() is what int(positive()) gives, up to the
+    # 28 digits where Decimal's context starts rounding
     return sum(abs(q) if type(q := line.get("quantity")) is int and -10**28 < q < 10**28 else int(positive(q))
                for line in lines)
 
