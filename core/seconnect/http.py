@@ -211,9 +211,14 @@ class Reply:
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON is a CartProtocolError showing its start."""
         try:
-            return json.loads(self.body)
+            return json.loads(self.body, parse_constant=_not_json)
         except ValueError:
             raise CartProtocolError(f"the answer is not JSON: {self.body[:80]!r}") from None
+
+
+def _not_json(token: str) -> Any:
+    # json.loads takes NaN and Infinity, which JSON does not have (nor could a record carry them on)
+    raise ValueError(f"{token} is not JSON")
 
 
 def _default_hint(status: int, response: httpx.Response) -> str | None:

@@ -185,3 +185,15 @@ def test_payment_kind(method, kind):
     assert mapping.payment_kind(method) == kind
 
 
+
+
+def test_the_helper_sends_records_as_json_and_pickles_what_json_cannot_hold(monkeypatch, cart):
+    from seconnect import OrderBatch
+    from seconnect_bigcommerce import rest as rest_module
+
+    batches = [OrderBatch([{"number": "1", "lines": [{"quantity": 2}]}], "a"),
+               OrderBatch([{"number": "2", "lines": [{"quantity": 10**30}]}], "b")]
+    monkeypatch.setattr(rest_module.plugin, "read_orders", lambda cart, reading: iter(batches))
+    sent = list(rest_module._read_on(cart, None))
+    assert sent[0] == (b'[{"number":"1","lines":[{"quantity":2}]}]', "a")
+    assert sent[1] == (batches[1].records, "b")  # beyond 64 bits: as it is, pickled

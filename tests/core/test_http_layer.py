@@ -108,3 +108,12 @@ def test_reply_size_cap_and_parse():
         assert reply.status == 422
         with pytest.raises(CartProtocolError, match="not JSON"):
             reply.json()
+
+
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_not_json(token):
+    # Python's json module takes them; JSON has no such numbers, and no record could carry them on
+    with _client(lambda r: httpx.Response(200, content=b'[{"quantity": ' + token + b"}]")) as http:
+        reply = http.request("GET", "/j", what="GET /j")
+        with pytest.raises(CartProtocolError, match="not JSON"):
+            reply.json()
