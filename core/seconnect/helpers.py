@@ -96,22 +96,23 @@ def log_forwarding(context: Any) -> Iterator[Any]:
 
 _ITEM, _END, _ERROR = "item", "end", "error"
 
-_job_waiting: Any = None  # in a stream's helper: set while the job waits for its next item
+_handed: Any = None  # in a stream's helper: the queue its items wait in for the job
 
 
 def job_is_waiting() -> bool:
-    """In a helper run by :func:`stream`: True while the job has nothing to work on and waits for
-    the helper's next item. The helper may then hand work over unfinished (records still to map,
-    say), so that neither process idles while the other works. False anywhere else."""
-    return _job_waiting is not None and _job_waiting.is_set()
+    """In a helper run by :func:`stream`: True when none of its items waits for the job (the job
+    took them all: it works on the last one or waits for the next). The helper may then hand
+    work over unfinished (records still to map, say), so that neither process idles while the
+    other works. False anywhere else."""
+    return _handed is not None and _handed.empty()
 
 
-def _produce(function: Callable[..., Iterable[Any]], args: tuple, items: Any, stop: Any, waiting: Any,
+def _produce(function: Callable[..., Iterable[Any]], args: tuple, items: Any, stop: Any,
              log_queue: Any, level: int) -> None:
     """The helper's main: ``function(*args)``'s items into ``items`` until done or stopped."""
-    global _job_waiting
+    global _handed
     start_helper(log_queue, level)
-    _job_waiting = waiting
+    _handed = items
 
     def put(message: tuple[str, Any]) -> bool:
         while not stop.is_set():
@@ -153,11 +154,10 @@ class Stream(Generic[T]):
         context = spawn_context()
         self._logs = log_forwarding(context)
         log_queue = self._logs.__enter__()
-        self._items, self._stop, self._waiting = context.Queue(max(1, ahead)), context.Event(), context.Event()
+        self._items, self._stop = context.Queue(max(1, ahead)), context.Event()
         self._process = context.Process(
             target=_produce, name=name, daemon=True,
-            args=(function, args, self._items, self._stop, self._waiting, log_queue,
-                  logging.getLogger().getEffectiveLevel()))
+            args=(function, args, self._items, self._stop, log_queue, logging.getLogger().getEffectiveLevel()))
         self._process.start()
         self._done = False
 
@@ -167,30 +167,21 @@ class Stream(Generic[T]):
     def __next__(self) -> T:
         if self._done:
             raise StopIteration
-        try:
-            kind, value = self._items.get_nowait()
-        except queue.Empty:
-            kind, value = self._wait()
+        while True:
+            try:
+                kind, value = self._items.get(timeout=_POLL)
+                break
+            except queue.Empty:
+                if not self._process.is_alive() and self._items.empty():
+                    self.close()
+                    raise PluginError(f"the helper process {self._name!r} died (exit code "
+                                      f"{self._process.exitcode})", hint=HELPER_DIED_HINT) from None
         if kind == _ITEM:
             return value
         self.close()
         if kind == _ERROR:
             raise value
         raise StopIteration
-
-    def _wait(self) -> tuple[str, Any]:
-        self._waiting.set()
-        try:
-            while True:
-                try:
-                    return self._items.get(timeout=_POLL)
-                except queue.Empty:
-                    if not self._process.is_alive() and self._items.empty():
-                        self.close()
-                        raise PluginError(f"the helper process {self._name!r} died (exit code "
-                                          f"{self._process.exitcode})", hint=HELPER_DIED_HINT) from None
-        finally:
-            self._waiting.clear()
 
     def close(self) -> None:
         """Stop the helper (it finishes the item in hand, e.g. a request, up to a few seconds)."""

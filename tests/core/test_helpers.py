@@ -75,18 +75,16 @@ def test_a_helper_that_dies_is_a_plugin_error_naming_the_fix():
     assert "Rerun the job" in raised.value.hint
 
 
-def waiting_then_not(marker: str):
-    while not job_is_waiting():  # the job sleeps before asking for the first item
-        time.sleep(0.01)
-    yield "first"
-    Path(marker).write_text("asked")
-    time.sleep(0.5)  # the job got "first" and is busy with it
+def waiting_then_not():
+    yield job_is_waiting()  # nothing produced yet: the job can only be waiting
+    yield "filler"
+    yield "filler"
+    time.sleep(0.3)  # the job sleeps on: both fillers sit in the pipe
     yield job_is_waiting()
 
 
-def test_a_helper_sees_whether_the_job_is_waiting(tmp_path):
+def test_a_helper_sees_whether_the_job_is_waiting():
     assert job_is_waiting() is False  # not in a helper
-    items = stream(waiting_then_not, str(tmp_path / "marker"))
-    assert next(items) == "first"
-    time.sleep(1.0)  # busy with it: not waiting
-    assert next(items) is False
+    items = stream(waiting_then_not, ahead=3)
+    time.sleep(1.0)  # the job is busy elsewhere
+    assert list(items) == [True, "filler", "filler", False]
