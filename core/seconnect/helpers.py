@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar
 from .errors import PluginError
 from .heap import settle_heap
 
-__all__ = ["stream", "Stream", "job_is_waiting", "HELPER_NICENESS", "HELPER_DIED_HINT"]
+__all__ = ["stream", "Stream", "HELPER_NICENESS", "HELPER_DIED_HINT"]
 
 T = TypeVar("T")
 
@@ -96,23 +96,11 @@ def log_forwarding(context: Any) -> Iterator[Any]:
 
 _ITEM, _END, _ERROR = "item", "end", "error"
 
-_handed: Any = None  # in a stream's helper: the queue its items wait in for the job
-
-
-def job_is_waiting() -> bool:
-    """In a helper run by :func:`stream`: True when none of its items waits for the job (the job
-    took them all: it works on the last one or waits for the next). The helper may then hand
-    work over unfinished (records still to map, say), so that neither process idles while the
-    other works. False anywhere else."""
-    return _handed is not None and _handed.empty()
-
 
 def _produce(function: Callable[..., Iterable[Any]], args: tuple, items: Any, stop: Any,
              log_queue: Any, level: int) -> None:
     """The helper's main: ``function(*args)``'s items into ``items`` until done or stopped."""
-    global _handed
     start_helper(log_queue, level)
-    _handed = items
 
     def put(message: tuple[str, Any]) -> bool:
         while not stop.is_set():

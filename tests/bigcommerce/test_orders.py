@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import orjson
 import pytest
 
 from seconnect_bigcommerce import rest_mapping as mapping
@@ -189,14 +188,12 @@ def test_payment_kind(method, kind):
 
 
 def test_the_helper_sends_records_as_json_and_pickles_what_json_cannot_hold(monkeypatch, cart):
+    from seconnect import OrderBatch
     from seconnect_bigcommerce import rest as rest_module
 
-    def parts(quantity):
-        return [({"id": 1, "status": "Shipped", "billing_address": {}}, [{"id": 1, "sku": "A", "quantity": quantity}],
-                 [], [])]
-
-    pages = [(parts(2), "a"), (parts(10**30), "b")]
-    monkeypatch.setattr(rest_module.plugin, "_pages", lambda cart, reading: iter(pages))
-    sent = list(rest_module._read_on(cart, None))  # not in a helper: the job is never waiting
-    assert sent[0] == ("records", orjson.dumps(rest_module.order_records(pages[0][0])), "a")
-    assert sent[1] == ("records", rest_module.order_records(pages[1][0]), "b")  # beyond 64 bits: pickled
+    batches = [OrderBatch([{"number": "1", "lines": [{"quantity": 2}]}], "a"),
+               OrderBatch([{"number": "2", "lines": [{"quantity": 10**30}]}], "b")]
+    monkeypatch.setattr(rest_module.plugin, "read_orders", lambda cart, reading: iter(batches))
+    sent = list(rest_module._read_on(cart, None))
+    assert sent[0] == (b'[{"number":"1","lines":[{"quantity":2}]}]', "a")
+    assert sent[1] == (batches[1].records, "b")  # beyond 64 bits: as it is, pickled

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from seconnect.errors import CartProtocolError, PluginError
-from seconnect.helpers import job_is_waiting, stream
+from seconnect.helpers import stream
 
 
 def pages_then_error(n: int):
@@ -73,18 +73,3 @@ def test_a_helper_that_dies_is_a_plugin_error_naming_the_fix():
     with pytest.raises(PluginError, match=r"died \(exit code 7\)") as raised:
         next(stream(dies))
     assert "Rerun the job" in raised.value.hint
-
-
-def waiting_then_not():
-    yield job_is_waiting()  # nothing produced yet: the job can only be waiting
-    yield "filler"
-    yield "filler"
-    time.sleep(0.3)  # the job sleeps on: both fillers sit in the pipe
-    yield job_is_waiting()
-
-
-def test_a_helper_sees_whether_the_job_is_waiting():
-    assert job_is_waiting() is False  # not in a helper
-    items = stream(waiting_then_not, ahead=3)
-    time.sleep(1.0)  # the job is busy elsewhere
-    assert list(items) == [True, "filler", "filler", False]
