@@ -55,7 +55,7 @@ from seconnect.sandbox import Sandbox
 TAP = "tap-bigcommerce==1.1.3"
 SEED = 15
 START_DATE = "2000-01-01T00:00:00Z"
-REPEATS = 2
+REPEATS = 3
 LAUNCHER = '''"""Run tap-bigcommerce against $SANDBOX_URL instead of api.bigcommerce.com."""
 import os
 import sys
