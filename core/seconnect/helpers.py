@@ -64,6 +64,23 @@ def start_helper(log_queue: Any, level: int) -> None:
     settle_heap()
 
 
+@contextmanager
+def ctrl_c_ignored_by_new_helpers() -> Iterator[None]:
+    """Helpers started inside are born ignoring Ctrl-C (an ignored signal stays ignored across
+    exec, and Python then leaves it so): one arriving while a helper still imports seconnect
+    would otherwise print that helper's traceback. The job ignores it too meanwhile, for the
+    milliseconds a start takes. Only the main thread may change signal handling; elsewhere the
+    helper ignores Ctrl-C once started (:func:`start_helper`)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _exit_with_parent() -> None:
     # A job killed with SIGKILL cannot stop its helpers, and they would wait on their work
     # queue forever (each holds that pipe's write end too): they watch the parent instead.
@@ -146,7 +163,8 @@ class Stream(Generic[T]):
         self._process = context.Process(
             target=_produce, name=name, daemon=True,
             args=(function, args, self._items, self._stop, log_queue, logging.getLogger().getEffectiveLevel()))
-        self._process.start()
+        with ctrl_c_ignored_by_new_helpers():
+            self._process.start()
         self._done = False
 
     def __iter__(self) -> Stream[T]:

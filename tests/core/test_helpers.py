@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -73,3 +75,13 @@ def test_a_helper_that_dies_is_a_plugin_error_naming_the_fix():
     with pytest.raises(PluginError, match=r"died \(exit code 7\)") as raised:
         next(stream(dies))
     assert "Rerun the job" in raised.value.hint
+
+
+def test_a_helper_is_born_ignoring_ctrl_c(capfd):
+    # Ctrl-C goes to the whole process group; one arriving while the helper still starts up
+    # (importing seconnect) must neither kill it nor print its traceback: the job reports it.
+    items = stream(pages_then_error, 2)
+    os.kill(items._process.pid, signal.SIGINT)  # the helper is still starting: spawning takes far longer
+    assert [item["page"] for item in itertools.islice(items, 2)] == [0, 1]
+    items.close()
+    assert "KeyboardInterrupt" not in capfd.readouterr().err

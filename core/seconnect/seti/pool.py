@@ -23,7 +23,13 @@ from typing import Any
 
 from ..cartdef import CartDefinition
 from ..errors import PluginError
-from ..helpers import HELPER_DIED_HINT, log_forwarding, spawn_context, start_helper
+from ..helpers import (
+    HELPER_DIED_HINT,
+    ctrl_c_ignored_by_new_helpers,
+    log_forwarding,
+    spawn_context,
+    start_helper,
+)
 from .client import SetiClient
 
 __all__ = ["downloads_in_order", "DOWNLOADS"]
@@ -139,9 +145,10 @@ def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict
         waiting = iter(pages)
         downloads = _Downloads(pool, function, waiting, workers, ahead=workers)
         try:
-            if client is not None:
-                for _ in range(workers):
+            with ctrl_c_ignored_by_new_helpers():
+                for _ in range(workers):  # each submit starts a helper: all of them, here, now
                     pool.submit(_start)
+            if client is not None:
                 yield getattr(client, function)(**next(waiting))
             downloads.top_up()
             while True:
