@@ -104,8 +104,15 @@ def test_only_downloads_run_in_helpers(shop):
 
 def _children(pid: int) -> set[int]:
     kids: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        kids.update(int(k) for k in (task / "children").read_text().split())
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:  # the job itself has exited
+        return kids
+    for task in tasks:
+        try:
+            kids.update(int(k) for k in (task / "children").read_text().split())
+        except FileNotFoundError:  # a thread that ended after the listing
+            continue
     return kids
 
 
