@@ -26,7 +26,7 @@ import queue
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, Generic, TypeVar
 
 from .errors import PluginError
@@ -157,14 +157,15 @@ class Stream(Generic[T]):
     def __init__(self, function: Callable[..., Iterable[T]], args: tuple, ahead: int, name: str):
         self._name = name
         context = spawn_context()
-        self._logs = log_forwarding(context)
-        log_queue = self._logs.__enter__()
-        self._items, self._stop = context.Queue(max(1, ahead)), context.Event()
-        self._process = context.Process(
-            target=_produce, name=name, daemon=True,
-            args=(function, args, self._items, self._stop, log_queue, logging.getLogger().getEffectiveLevel()))
-        with ctrl_c_ignored_by_new_helpers():
-            self._process.start()
+        with ExitStack() as started:
+            log_queue = started.enter_context(log_forwarding(context))
+            self._items, self._stop = context.Queue(max(1, ahead)), context.Event()
+            self._process = context.Process(
+                target=_produce, name=name, daemon=True,
+                args=(function, args, self._items, self._stop, log_queue, logging.getLogger().getEffectiveLevel()))
+            with ctrl_c_ignored_by_new_helpers():
+                self._process.start()
+            self._logs = started.pop_all()  # kept until close(); undone here if the start failed
         self._done = False
 
     def __iter__(self) -> Stream[T]:
@@ -201,7 +202,7 @@ class Stream(Generic[T]):
             self._process.join()
         self._items.close()
         self._items.cancel_join_thread()
-        self._logs.__exit__(None, None, None)
+        self._logs.close()
 
     def __enter__(self) -> Stream[T]:
         return self
