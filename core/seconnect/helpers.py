@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar
 from .errors import PluginError
 from .heap import settle_heap
 
-__all__ = ["stream", "Stream", "HELPER_NICENESS", "HELPER_DIED_HINT"]
+__all__ = ["stream", "streams", "Stream", "HELPER_NICENESS", "HELPER_DIED_HINT"]
 
 T = TypeVar("T")
 
@@ -114,15 +114,16 @@ def log_forwarding(context: Any) -> Iterator[Any]:
 _ITEM, _END, _ERROR = "item", "end", "error"
 
 
-def _produce(function: Callable[..., Iterable[Any]], args: tuple, items: Any, stop: Any,
+def _produce(function: Callable[..., Iterable[Any]], args: tuple, index: int, items: Any, stop: Any,
              log_queue: Any, level: int) -> None:
-    """The helper's main: ``function(*args)``'s items into ``items`` until done or stopped."""
+    """The helper's main: ``function(*args)``'s items into ``items`` (tagged with the helper's
+    ``index``) until done or stopped."""
     start_helper(log_queue, level)
 
-    def put(message: tuple[str, Any]) -> bool:
+    def put(kind: str, value: Any) -> bool:
         while not stop.is_set():
             try:
-                items.put(message, timeout=_POLL)
+                items.put((index, kind, value), timeout=_POLL)
                 return True
             except queue.Full:
                 continue
@@ -131,12 +132,12 @@ def _produce(function: Callable[..., Iterable[Any]], args: tuple, items: Any, st
     produced = function(*args)
     try:
         for item in produced:
-            if not put((_ITEM, item)):
+            if not put(_ITEM, item):
                 items.cancel_join_thread()  # stopped: what waits in the pipe is dropped, not flushed
                 return
-        put((_END, None))
+        put(_END, None)
     except BaseException as exc:  # handed to the job, which raises it where the item would be
-        put((_ERROR, _picklable(exc)))
+        put(_ERROR, _picklable(exc))
     finally:
         close = getattr(produced, "close", None)
         if close is not None:
@@ -152,54 +153,70 @@ def _picklable(exc: BaseException) -> BaseException:
 
 
 class Stream(Generic[T]):
-    """The items of ``function(*args)``, produced in a helper process: see :func:`stream`."""
+    """The items of ``function(*args)`` for each ``args`` in ``arguments``, each produced in its
+    own helper process: see :func:`stream` and :func:`streams` (``tagged``: items come as
+    ``(index of args, item)``)."""
 
-    def __init__(self, function: Callable[..., Iterable[T]], args: tuple, ahead: int, name: str):
-        self._name = name
+    def __init__(self, function: Callable[..., Iterable[T]], arguments: list[tuple], ahead: int, name: str,
+                 tagged: bool = False):
+        self._tagged = tagged
         context = spawn_context()
         with ExitStack() as started:
             log_queue = started.enter_context(log_forwarding(context))
-            self._items, self._stop = context.Queue(max(1, ahead)), context.Event()
-            self._process = context.Process(
-                target=_produce, name=name, daemon=True,
-                args=(function, args, self._items, self._stop, log_queue, logging.getLogger().getEffectiveLevel()))
+            self._items, self._stop = context.Queue(max(1, ahead) * len(arguments)), context.Event()
+            level = logging.getLogger().getEffectiveLevel()
+            self._processes = [
+                context.Process(target=_produce, name=name if len(arguments) == 1 else f"{name}-{index + 1}",
+                                daemon=True, args=(function, args, index, self._items, self._stop, log_queue, level))
+                for index, args in enumerate(arguments)]
+            started.callback(self._stop_helpers)
             with ctrl_c_ignored_by_new_helpers():
-                self._process.start()
-            self._logs = started.pop_all()  # kept until close(); undone here if the start failed
+                for process in self._processes:
+                    process.start()
+            self._logs = started.pop_all()  # kept until close(); undone here if a start failed
+        self._running = set(range(len(arguments)))
         self._done = False
 
     def __iter__(self) -> Stream[T]:
         return self
 
-    def __next__(self) -> T:
-        if self._done:
-            raise StopIteration
-        while True:
+    def __next__(self) -> Any:
+        while self._running and not self._done:
             try:
-                kind, value = self._items.get(timeout=_POLL)
-                break
+                index, kind, value = self._items.get(timeout=_POLL)
             except queue.Empty:
-                if not self._process.is_alive() and self._items.empty():
+                dead = [i for i in self._running if not self._processes[i].is_alive()]
+                if dead and self._items.empty():
+                    process = self._processes[dead[0]]
                     self.close()
-                    raise PluginError(f"the helper process {self._name!r} died (exit code "
-                                      f"{self._process.exitcode})", hint=HELPER_DIED_HINT) from None
-        if kind == _ITEM:
-            return value
+                    raise PluginError(f"the helper process {process.name!r} died (exit code "
+                                      f"{process.exitcode})", hint=HELPER_DIED_HINT) from None
+                continue
+            if kind == _ITEM:
+                return (index, value) if self._tagged else value
+            self._running.discard(index)
+            if kind == _ERROR:
+                self.close()
+                raise value
         self.close()
-        if kind == _ERROR:
-            raise value
         raise StopIteration
 
+    def _stop_helpers(self) -> None:
+        self._stop.set()
+        for process in self._processes:
+            if process.pid is None:  # never started
+                continue
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
     def close(self) -> None:
-        """Stop the helper (it finishes the item in hand, e.g. a request, up to a few seconds)."""
+        """Stop the helpers (each finishes the item in hand, e.g. a request, up to a few seconds)."""
         if self._done:
             return
         self._done = True
-        self._stop.set()
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
+        self._stop_helpers()
         self._items.close()
         self._items.cancel_join_thread()
         self._logs.close()
@@ -225,4 +242,12 @@ def stream(function: Callable[..., Iterable[T]], *args: Any, ahead: int = 2, nam
     ``function`` must be importable by name (a module-level function) and its arguments and
     items picklable: they cross to the other process.
     """
-    return Stream(function, args, ahead, name)
+    return Stream(function, [args], ahead, name)
+
+
+def streams(function: Callable[..., Iterable[T]], arguments: list[tuple], *, ahead: int = 2,
+            name: str = "seconnect-helper") -> Stream[T]:
+    """As :func:`stream`, with one helper per tuple of ``arguments``, all at once: iterating
+    yields ``(index of its arguments, item)`` as items come, each helper's in its order, until
+    every helper is done. An exception in any helper stops them all and is raised."""
+    return Stream(function, list(arguments), ahead, name, tagged=True)

@@ -193,7 +193,19 @@ def test_the_helper_sends_records_as_json_and_pickles_what_json_cannot_hold(monk
 
     batches = [OrderBatch([{"number": "1", "lines": [{"quantity": 2}]}], "a"),
                OrderBatch([{"number": "2", "lines": [{"quantity": 10**30}]}], "b")]
-    monkeypatch.setattr(rest_module.plugin, "read_orders", lambda cart, reading: iter(batches))
-    sent = list(rest_module._read_on(cart, None))
+    monkeypatch.setattr(rest_module.plugin, "read_orders", lambda cart, reading, workers: iter(batches))
+    sent = list(rest_module._read_on(cart, rest_module.OrderReading.start(cart, None, None), 1))
     assert sent[0] == (b'[{"number":"1","lines":[{"quantity":2}]}]', "a")
     assert sent[1] == (batches[1].records, "b")  # beyond 64 bits: as it is, pickled
+    assert sent[2] == (None, "b")  # then: this reading is done, at its last checkpoint
+
+
+@pytest.mark.parametrize(("quota", "left", "room"), [(None, None, True), (150, 149, False), (450, 440, False),
+                                                       (20_000, 19_990, True), (20_000, 12, False)])
+def test_a_second_order_reader_only_where_the_quota_does_not_set_the_pace(quota, left, room):
+    from seconnect_bigcommerce.rest import quota_leaves_room
+    from seconnect_bigcommerce.rest_client import RatePacer
+
+    pacer = RatePacer()
+    pacer.quota, pacer.left = quota, left
+    assert quota_leaves_room(pacer) is room

@@ -18,6 +18,7 @@ from seconnect.outbox import Policy
 from seconnect.sandbox import Sandbox
 from seconnect.store import tables
 from seconnect_bigcommerce.rest import OrderReading, plugin
+from seconnect_bigcommerce.rest_mapping import ARCHIVED, utc_date
 
 
 @pytest.fixture
@@ -129,22 +130,41 @@ def test_a_small_quota_is_paced_not_throttled(store, db_url, tmp_path):
     CartHTTP.close_shared()
 
 
-def test_a_large_import_reads_on_in_a_helper_process_and_stores_every_order_and_line(store, db_url, tmp_path):
-    """More than one full page: after the first, a helper process reads, parses and maps the rest
-    (seconnect.helpers.stream). It hands over exactly what reading in this process gives, and the
-    CLI's import stores every order with every line (3 embedded at most: longer orders are paged)."""
-    with Sandbox("bigcommerce", state_dir=tmp_path / "big", orders=700, products=12, customers=10,
+def test_a_small_store_is_read_by_one_reader(bc):
+    cart = CartDefinition("Shop", "BigCommerce", settings={"store_hash": bc.store_hash, "api_base": bc.api_base},
+                          secrets={"access_token": Secret(bc.password)}, ca_bundle=bc.ca_file)
+    reading = OrderReading.start(cart, None, None)
+    assert reading.split(plugin.client(cart)) is None  # 80 orders: read before a second reader would start
+    assert not reading.before
+
+
+def test_a_large_import_reads_on_in_two_helper_processes_and_stores_every_order_and_line(store, db_url, tmp_path):
+    """More than one full page: after the first, helper processes read, parse and map the rest
+    (seconnect.helpers.streams), the later half of the live orders by date modified in a second
+    one. Together they hand over exactly the orders reading in this process gives, each once; no
+    checkpoint is ahead of an order not handed over yet; the CLI's import stores every order with
+    every line (3 embedded at most: longer orders are paged)."""
+    with Sandbox("bigcommerce", state_dir=tmp_path / "big", orders=1400, products=12, customers=10,
                  embed_lines=3, quota=None) as sb:
         cart = CartDefinition("Shop", "BigCommerce", settings={"store_hash": sb.store_hash, "api_base": sb.api_base},
                               secrets={"access_token": Secret(sb.password)}, ca_bundle=sb.ca_file)
-        alone = [(b.records, b.checkpoint) for b in plugin.read_orders(cart, OrderReading.start(cart, None, None))]
+        alone = list(plugin.read_orders(cart, OrderReading.start(cart, None, None)))
         handed = plugin.read_orders(cart, OrderReading.start(cart, None, None), hand_off=True)
         got, helpers = [], set()
-        for batch in handed:  # the helper is alive while it hands batches over
+        modified = {r["number"]: utc_date(r["raw"]["order/date_modified"]) for b in alone for r in b.records
+                    if r["status"] != ARCHIVED}
+        for batch in handed:  # the helpers are alive while they hand batches over
             got.append(batch)
-            helpers |= {p.pid for p in multiprocessing.active_children() if p.name == "bigcommerce-orders"}
-        assert helpers, "no helper process read the rest"
-        assert len(alone) > 3 and [(b.records, b.checkpoint) for b in got] == alone
+            helpers |= {p.name for p in multiprocessing.active_children() if p.name.startswith("bigcommerce-orders")}
+            seen = {r["number"] for b in got for r in b.records}
+            behind = {n for n, when in modified.items() if batch.checkpoint and when < batch.checkpoint}
+            assert behind <= seen, "the checkpoint passed orders not handed over yet"
+        assert helpers == {"bigcommerce-orders-1", "bigcommerce-orders-2"}
+        records = [r for b in got for r in b.records]
+        assert len(records) == len({r["number"] for r in records}), "an order was handed over twice"
+        assert sorted(records, key=lambda r: r["number"]) == \
+            sorted([r for b in alone for r in b.records], key=lambda r: r["number"])
+        assert got[-1].checkpoint == alone[-1].checkpoint
 
         cli = Cli(db_url)
         _add(cli, sb)

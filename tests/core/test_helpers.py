@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from seconnect.errors import CartProtocolError, PluginError
-from seconnect.helpers import stream
+from seconnect.helpers import stream, streams
 
 
 def pages_then_error(n: int):
@@ -28,6 +28,14 @@ def endless(marker: str):
         Path(marker).write_text(str(n))
         yield n
         n += 1
+
+
+def numbered(prefix: str, n: int, fail: bool = False):
+    for i in range(n):
+        time.sleep(0.01)
+        yield f"{prefix}{i}", os.getpid()
+    if fail:
+        raise CartProtocolError(f"{prefix}: the answer is not a list of orders")
 
 
 def logging_then_done():
@@ -55,7 +63,7 @@ def test_closing_stops_the_helper_within_its_look_ahead(tmp_path):
     items = stream(endless, str(marker), ahead=2)
     assert next(items) == 0
     items.close()  # what the job does when it is interrupted
-    assert not items._process.is_alive()
+    assert not items._processes[0].is_alive()
     # it stopped within its look-ahead (2 waiting + 1 in hand + the pipe's), not after thousands
     assert int(marker.read_text()) < 50
     with pytest.raises(StopIteration):
@@ -81,7 +89,23 @@ def test_a_helper_is_born_ignoring_ctrl_c(capfd):
     # Ctrl-C goes to the whole process group; one arriving while the helper still starts up
     # (importing seconnect) must neither kill it nor print its traceback: the job reports it.
     items = stream(pages_then_error, 2)
-    os.kill(items._process.pid, signal.SIGINT)  # the helper is still starting: spawning takes far longer
+    os.kill(items._processes[0].pid, signal.SIGINT)  # the helper is still starting: spawning takes far longer
     assert [item["page"] for item in itertools.islice(items, 2)] == [0, 1]
     items.close()
     assert "KeyboardInterrupt" not in capfd.readouterr().err
+
+
+def test_streams_runs_one_helper_per_arguments_and_tags_each_item_with_its_index():
+    got = list(streams(numbered, [("a", 6), ("b", 4)], name="pair"))
+    by_index = {i: [item for j, (item, _pid) in got if j == i] for i in (0, 1)}
+    assert by_index == {0: [f"a{i}" for i in range(6)], 1: [f"b{i}" for i in range(4)]}  # each in its order
+    pids = {i: {pid for j, (_item, pid) in got if j == i} for i in (0, 1)}
+    assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1] and os.getpid() not in pids[0] | pids[1]
+
+
+def test_an_error_in_one_of_the_helpers_stops_them_all_and_is_raised():
+    items = streams(numbered, [("a", 1, True), ("b", 10_000)])
+    with pytest.raises(CartProtocolError, match="a: the answer"):
+        for _ in items:
+            pass
+    assert not any(p.is_alive() for p in items._processes)
