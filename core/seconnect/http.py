@@ -116,11 +116,11 @@ class _StopBeforeTotal(tenacity.stop.stop_base):
     """Like tenacity's stop_before_delay, but time slept through an injected ``sleep`` counts
     too (``idle_for``), so the bound holds the same with real and with fake sleeping."""
 
-    def __init__(self, total: float):
-        self.total = total
+    def __init__(self, total: float, already: float = 0.0):
+        self.total, self.already = total, already  # already: seconds spent before tenacity started
 
     def __call__(self, state: tenacity.RetryCallState) -> bool:
-        elapsed = max(state.seconds_since_start or 0.0, state.idle_for)
+        elapsed = max((state.seconds_since_start or 0.0) + self.already, state.idle_for)
         return elapsed + state.upcoming_sleep >= self.total
 
 
@@ -167,6 +167,18 @@ class RetryPolicy:
 
     def run(self, fn: Callable[[], T], *, idempotent: bool = True, what: str = "cart call") -> T:
         """Call ``fn`` under this policy; the last error is re-raised as is when giving up."""
+        started = time.monotonic()
+        try:  # the first try alone: most calls succeed, and building the retry machinery costs
+            return fn()  # as much as a third of a kept-alive request's own CPU time
+        except BaseException as exc:
+            if self.attempts <= 1 or not self.should_retry(exc, idempotent=idempotent):
+                raise
+            failed = [exc]
+
+        def again() -> T:  # tenacity's first attempt is the one that just failed
+            if failed:
+                raise failed.pop()
+            return fn()
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -185,14 +197,15 @@ class RetryPolicy:
             return backoff(state)
 
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts) | _StopBeforeTotal(self.total_seconds),
+            stop=tenacity.stop_after_attempt(self.attempts) | _StopBeforeTotal(self.total_seconds,
+                                                                               time.monotonic() - started),
             wait=wait,
             retry=tenacity.retry_if_exception(lambda e: self.should_retry(e, idempotent=idempotent)),
             sleep=self.sleep,
             before_sleep=before_sleep,
             reraise=True,
         )
-        return retrying(fn)
+        return retrying(again)
 
 
 # --- the client ----------------------------------------------------------------------------------
@@ -211,14 +224,17 @@ class Reply:
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON is a CartProtocolError showing its start."""
         try:
-            return json.loads(self.body, parse_constant=_not_json)
-        except ValueError:
+            return _JSON.decode(self.body.decode(json.detect_encoding(self.body), "surrogatepass"))
+        except ValueError:  # UnicodeDecodeError too
             raise CartProtocolError(f"the answer is not JSON: {self.body[:80]!r}") from None
 
 
 def _not_json(token: str) -> Any:
     # json.loads takes NaN and Infinity, which JSON does not have (nor could a record carry them on)
     raise ValueError(f"{token} is not JSON")
+
+
+_JSON = json.JSONDecoder(parse_constant=_not_json)  # made once: json.loads(..., parse_constant=) makes one a call
 
 
 def _default_hint(status: int, response: httpx.Response) -> str | None:

@@ -156,7 +156,7 @@ class RestClient:
                                      "for changes) and try again.")
         if reply.status not in ok:
             raise CartRejected(f"{what}: BigCommerce refused (HTTP {reply.status}): {_error_text(reply)}")
-        if not reply.body.strip():
+        if not reply.body or reply.body.isspace():
             return reply.status, None
         return reply.status, reply.json()
 
