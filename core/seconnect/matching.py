@@ -485,12 +485,14 @@ class CustomerMatcher:
         return bool(facts.web_id) or any(_rule_key(rule, facts) for rule in self.rules if rule != WEB_ID)
 
     # -- the batch ------------------------------------------------------------------------
-    def match_many(self, facts: Sequence[CustomerFacts]) -> list[MatchResult]:
-        """One result per record, in order; creates, links and fills as it goes."""
+    def match_many(self, facts: Sequence[CustomerFacts], links: Mapping[str, int] | None = None
+                   ) -> list[MatchResult]:
+        """One result per record, in order; creates, links and fills as it goes. ``links``: this
+        cart's links of every web id in ``facts``, when the caller has read them already."""
         if not facts:
             return []
         self._lock()
-        batch = _Batch(self, list(facts))
+        batch = _Batch(self, list(facts), links)
         return batch.run()
 
     def match_orders(self, orders: Sequence[Mapping[str, Any]]) -> list[MatchResult]:
@@ -503,28 +505,28 @@ class CustomerMatcher:
             return []
         self._lock()  # before reading links: none can change until the batch commits
         web_ids = [_clean((o.get("other") or {}).get("web_customer_id"), "web_id") for o in orders]
-        linked = self._linked({w for w in web_ids if w})
+        linked = self._links({w for w in web_ids if w})
         return self.match_many([CustomerFacts(web_id=w) if w in linked else facts_from_order(o)
-                                for o, w in zip(orders, web_ids, strict=True)])
+                                for o, w in zip(orders, web_ids, strict=True)], linked)
 
     def _lock(self) -> None:
         if self.conn.dialect.name == "postgresql":  # held until the transaction ends; re-entrant
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MATCH_LOCK})
 
-    def _linked(self, web_ids: set[str]) -> set[str]:
-        """Those of ``web_ids`` already linked to a customer of this cart."""
+    def _links(self, web_ids: set[str]) -> dict[str, int]:
+        """This cart's links of ``web_ids``: web id -> customer."""
         links = tables.customer_web_ids
-        found: set[str] = set()
+        found: dict[str, int] = {}
         for chunk in _chunks(web_ids):
-            found.update(self.conn.execute(select(links.c.web_id).where(
-                links.c.cart_id == self.cart.id, links.c.web_id.in_(chunk))).scalars())
+            found.update(self.conn.execute(select(links.c.web_id, links.c.customer_id).where(
+                links.c.cart_id == self.cart.id, links.c.web_id.in_(chunk))).all())
         return found
 
 
 class _Batch:
     """The in-memory bookkeeping of one ``match_many`` call."""
 
-    def __init__(self, matcher: CustomerMatcher, facts: list[CustomerFacts]):
+    def __init__(self, matcher: CustomerMatcher, facts: list[CustomerFacts], links: Mapping[str, int] | None):
         self.m = matcher
         self.conn = matcher.conn
         self.cart = matcher.cart
@@ -534,7 +536,8 @@ class _Batch:
         self.keys = [{rule: _rule_key(rule, f) for rule in wanted} for f in facts]
         self.rows: dict[int, dict[str, Any]] = {}  # customer id (or placeholder) -> values
         self.index: dict[str, dict[str, set[int]]] = {rule: {} for rule in matcher.rules}
-        self.links: dict[str, int] = {}  # this cart's web id -> customer
+        self.known_links = links is not None  # read by the caller: every web id of the batch
+        self.links: dict[str, int] = dict(links or {})  # this cart's web id -> customer
         self.new_links: dict[str, int] = {}
         self.created: list[int] = []  # placeholders, in creation order
         self.changed: set[int] = set()  # existing customers whose blanks were filled
@@ -553,7 +556,7 @@ class _Batch:
         # Matching needs the keys only; filling blanks needs the fields too (never timestamps).
         wanted = ["id", "phone", *_KEYS] + ([*_CONTACT, *_ADDRESS] if self.m.fill_blanks else [])
         columns = [c.c[name] for name in dict.fromkeys(wanted)]
-        web_ids = {f.web_id for f in self.facts if f.web_id}
+        web_ids = {f.web_id for f in self.facts if f.web_id} if not self.known_links else set()
         for chunk in _chunks(web_ids):
             self.links.update(self.conn.execute(select(links.c.web_id, links.c.customer_id).where(
                 links.c.cart_id == self.cart.id, links.c.web_id.in_(chunk))).all())
