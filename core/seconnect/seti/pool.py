@@ -26,8 +26,8 @@ from ..errors import PluginError
 from ..helpers import (
     HELPER_DIED_HINT,
     ctrl_c_ignored_by_new_helpers,
+    helper_context,
     log_forwarding,
-    spawn_context,
     start_helper,
 )
 from .client import SetiClient
@@ -138,7 +138,7 @@ def downloads_in_order(cart: CartDefinition, function: str, pages: Sequence[dict
         return
     # never more helpers than pages left for them (the caller's client takes the first)
     workers = max(1, min(workers, len(pages) - (client is not None)))
-    context = spawn_context()
+    context = helper_context(__name__)
     with log_forwarding(context) as log_queue:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_helper,
                                    initargs=(cart, log_queue, logging.getLogger().getEffectiveLevel()))
