@@ -4,15 +4,17 @@ Threads cannot overlap pure-Python work with the job storing what came before: t
 interpreter lock (measured on the BigCommerce import: a reading thread made it *slower*, 42 s
 against 35 s one after the other). A helper process can. :func:`stream` runs one generator
 function in a helper and hands its items to the job, in order, while the job works on the
-previous ones; ``seti.pool`` runs many paged SETI downloads at once on the same kind of helper.
+previous ones; :func:`streams` runs several at once; ``seti.pool`` runs many paged SETI
+downloads at once on the same kind of helper.
 
 Helpers are not forked from the job: they inherit no threads, locks, database connections or
-file locks of it (a killed job's lock is free at once, and its helpers exit as soon as they see it
-gone); they fork from a clean server process (:func:`helper_context`). They run nicer than the job (what they bring waits for it anyway), ignore Ctrl-C (the job
-reports it and closes them), and their log records go through the job's loggers, so ``-v`` shows
-them and nothing bypasses its handlers. Like any spawned process, a helper imports the caller's
-main module: a script running seconnect jobs itself keeps its work under
-``if __name__ == "__main__":`` (the CLI does).
+file locks of it (a killed job's lock is free at once, and its helpers exit as soon as they see
+it gone); they fork from a clean server process (:func:`helper_context`). They run nicer than
+the job (what they bring waits for it anyway), ignore Ctrl-C (the job reports it and closes
+them), and their log records go through the job's loggers, so ``-v`` shows them and nothing
+bypasses its handlers. A helper imports the caller's main module, as a spawned process does: a
+script running seconnect jobs itself keeps its work under ``if __name__ == "__main__":`` (the
+CLI does).
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def helper_context(*preload: str) -> Any:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["seconnect.helpers", *preload])  # no effect once it runs
+    # "__main__": the caller's main script (e.g. the `seconnect` command), imported by the server
+    # once instead of by every helper. No effect once the server runs.
+    context.set_forkserver_preload(["__main__", "seconnect.helpers", *preload])
     return context
 
 

@@ -6,7 +6,7 @@ Helper processes can. :func:`downloads_in_order` runs up to ``workers`` download
 cart's ``MaxConcurrentRequests``, which bounds what the cart sees), each helper keeping one
 connection alive, and yields the parsed batches in the order asked for.
 
-The helpers are those of :mod:`seconnect.helpers` (spawned, nicer than the job, gone with it,
+The helpers are those of :mod:`seconnect.helpers` (not forked from the job, nicer than it, gone with it,
 logging through it). Each builds its client from the cart definition, so it uses the cart's own
 settings (timeouts, CA bundle, the default retry policy).
 """
