@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import queue
@@ -34,7 +35,7 @@ from typing import Any, Generic, TypeVar
 from .errors import PluginError
 from .heap import settle_heap
 
-__all__ = ["stream", "streams", "Stream", "HELPER_NICENESS", "HELPER_DIED_HINT"]
+__all__ = ["stream", "streams", "start_server_early", "Stream", "HELPER_NICENESS", "HELPER_DIED_HINT"]
 
 T = TypeVar("T")
 
@@ -75,6 +76,17 @@ def start_helper(log_queue: Any, level: int) -> None:
     if hasattr(os, "nice"):  # the job storing what helpers bring is the critical path: it goes first
         os.nice(HELPER_NICENESS)
     settle_heap()
+
+
+def start_server_early(*preload: str) -> None:
+    """Start the server helpers fork from now (it imports seconnect and ``preload`` in the
+    background), for a caller that will likely want helpers soon, e.g. a first import: the first
+    helper then starts without waiting for those imports. If none follows, the server idles
+    until the process exits."""
+    context = helper_context(*preload)
+    if context.get_start_method() == "forkserver":
+        with ctrl_c_ignored_by_new_helpers():
+            multiprocessing.forkserver.ensure_running()
 
 
 @contextmanager

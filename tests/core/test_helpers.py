@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from seconnect.errors import CartProtocolError, PluginError
-from seconnect.helpers import stream, streams
+from seconnect.helpers import start_server_early, stream, streams
 
 
 def pages_then_error(n: int):
@@ -36,6 +36,10 @@ def numbered(prefix: str, n: int, fail: bool = False):
         yield f"{prefix}{i}", os.getpid()
     if fail:
         raise CartProtocolError(f"{prefix}: the answer is not a list of orders")
+
+
+def parent_pid():
+    yield os.getppid()
 
 
 def logging_then_done():
@@ -109,3 +113,11 @@ def test_an_error_in_one_of_the_helpers_stops_them_all_and_is_raised():
         for _ in items:
             pass
     assert not any(p.is_alive() for p in items._processes)
+
+
+def test_helpers_fork_from_a_server_started_early_not_from_the_job():
+    start_server_early(__name__)  # what a first import does before its first page
+    start_server_early(__name__)  # twice: still the one server
+    (first,) = stream(parent_pid)
+    (second,) = stream(parent_pid)
+    assert first == second != os.getpid()  # both forked by the same server, none by the job

@@ -40,7 +40,7 @@ from seconnect import (
 )
 from seconnect import Capability as C
 from seconnect.errors import CartProtocolError, CartRejected, UsageError
-from seconnect.helpers import streams
+from seconnect.helpers import start_server_early, streams
 from seconnect.http import RetryPolicy
 
 from . import rest_mapping as mapping
@@ -307,7 +307,10 @@ class BigCommerceRest:
         if not self._mine(cart):
             return None
         # a test double (``transport``) cannot cross to a helper process: such runs stay in this one
-        return self.read_orders(cart, OrderReading.start(cart, checkpoint, since), hand_off=self.transport is None)
+        hand_off = self.transport is None
+        if hand_off and not checkpoint and since is None:
+            start_server_early(__name__)  # a first import: every order, helpers likely
+        return self.read_orders(cart, OrderReading.start(cart, checkpoint, since), hand_off=hand_off)
 
     def read_orders(self, cart: CartDefinition, reading: OrderReading, hand_off: bool = False,
                     workers: int | None = None) -> Iterator[OrderBatch]:
