@@ -41,6 +41,28 @@ def _is_map(value: Any) -> bool:
     return type(value) is dict or isinstance(value, Mapping)
 
 
+_KNOWN_TEXTS = 50_000  # texts remembered per converter (amounts and sizes repeat: a product's on every order)
+
+
+def _remembered(convert: Any) -> Any:
+    """``convert`` for text values through a bounded memo (a service runs long), as is for the rest."""
+    known: dict[str, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if type(value) is not str:
+            return convert(value)
+        result = known.get(value, known)
+        if result is known:
+            if len(known) >= _KNOWN_TEXTS:
+                known.clear()
+            result = known[value] = convert(value)
+        return result
+
+    remembered.__doc__, remembered.__name__ = convert.__doc__, convert.__name__
+    return remembered
+
+
+@_remembered
 def money(value: Any) -> str | None:
     """A money string with at least 2 decimals (4-decimal v2 strings kept as sent)."""
     if type(value) is str and _PLAIN.fullmatch(value):
@@ -62,6 +84,7 @@ def money(value: Any) -> str | None:
     return f"{amount:f}"
 
 
+@_remembered
 def positive(value: Any) -> Decimal:
     """An amount as a non-negative Decimal (0 for none)."""
     try:
@@ -70,6 +93,7 @@ def positive(value: Any) -> Decimal:
         return Decimal(0)
 
 
+@_remembered
 def _over_zero(value: Any) -> bool:
     """``positive(value) > 0``; a plain decimal is over zero unless all its digits are 0."""
     if type(value) is str and _PLAIN.fullmatch(value):
@@ -77,6 +101,7 @@ def _over_zero(value: Any) -> bool:
     return positive(value) > 0
 
 
+@_remembered
 def decimal_text(value: Any) -> str | None:
     if type(value) is str and _PLAIN.fullmatch(value):
         return value.rstrip("0").rstrip(".")  # what normalize() then :f print ("13.7600" -> "13.76")
