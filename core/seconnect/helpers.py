@@ -198,7 +198,7 @@ class Stream(Generic[T]):
             with ctrl_c_ignored_by_new_helpers():
                 for process in self._processes:
                     process.start()
-            self._logs = started.pop_all()  # kept until close(); undone here if a start failed
+            self._resources = started.pop_all()  # undone by close(); here at once if a start failed
         self._running = set(range(len(arguments)))
         self._done = False
 
@@ -241,10 +241,9 @@ class Stream(Generic[T]):
         if self._done:
             return
         self._done = True
-        self._stop_helpers()
+        self._resources.close()  # the helpers stopped, then their log forwarding
         self._items.close()
         self._items.cancel_join_thread()
-        self._logs.close()
 
     def __enter__(self) -> Stream[T]:
         return self

@@ -552,14 +552,11 @@ class _Batch:
     # -- reading: one query per rule ------------------------------------------------------
     def _load(self) -> None:
         c = tables.customers
-        links = tables.customer_web_ids
         # Matching needs the keys only; filling blanks needs the fields too (never timestamps).
         wanted = ["id", "phone", *_KEYS] + ([*_CONTACT, *_ADDRESS] if self.m.fill_blanks else [])
         columns = [c.c[name] for name in dict.fromkeys(wanted)]
-        web_ids = {f.web_id for f in self.facts if f.web_id} if not self.known_links else set()
-        for chunk in _chunks(web_ids):
-            self.links.update(self.conn.execute(select(links.c.web_id, links.c.customer_id).where(
-                links.c.cart_id == self.cart.id, links.c.web_id.in_(chunk))).all())
+        if not self.known_links:
+            self.links = self.m._links({f.web_id for f in self.facts if f.web_id})
         # Records already linked by their web id never consult the rules: leave their keys out.
         open_keys = [keys for f, keys in zip(self.facts, self.keys, strict=True)
                      if not (f.web_id and f.web_id in self.links)]

@@ -115,9 +115,16 @@ def test_an_error_in_one_of_the_helpers_stops_them_all_and_is_raised():
     assert not any(p.is_alive() for p in items._processes)
 
 
+def _children() -> set[int]:
+    return {int(pid) for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc to find the server")
 def test_helpers_fork_from_a_server_started_early_not_from_the_job():
     start_server_early(__name__)  # what a first import does before its first page
     start_server_early(__name__)  # twice: still the one server
+    before_any_helper = _children()
     (first,) = stream(parent_pid)
     (second,) = stream(parent_pid)
     assert first == second != os.getpid()  # both forked by the same server, none by the job
+    assert first in before_any_helper  # the server ran before the first helper was asked for

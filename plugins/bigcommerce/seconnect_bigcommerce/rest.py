@@ -347,21 +347,20 @@ class BigCommerceRest:
             if first is not None:
                 yield first
             checkpoint = first.checkpoint if first is not None else reading.checkpoint
-            held, first_done = None, later is None
+            held: str | None = None  # the later half's newest checkpoint, while the first half reads on
+            first_done = later is None
             for index, (records, at) in rest:
-                if index == 0 and records is None:  # the first half is all read
-                    first_done = True
-                    if held is not None:
-                        yield OrderBatch([], held)
-                    continue
-                if index == 0:
-                    checkpoint = at
-                elif not first_done:
+                if index == 1 and not first_done:
                     held = at
                 else:
                     checkpoint = at
                 if records is not None:
                     yield OrderBatch(orjson.loads(records) if isinstance(records, bytes) else records, checkpoint)
+                elif index == 0 and not first_done:  # the first half is all read
+                    first_done = True
+                    if held is not None:
+                        checkpoint = held
+                        yield OrderBatch([], held)
 
     @hookimpl
     def newest_order(self, cart: CartDefinition) -> str | None:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Any
 
 __all__ = ["ARCHIVED", "INCOMPLETE", "money", "utc_date", "order_record", "embedded_lines",
@@ -41,24 +41,15 @@ def _is_map(value: Any) -> bool:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-_KNOWN_TEXTS = 50_000  # texts remembered per converter (amounts and sizes repeat: a product's on every order)
-
-
 def _remembered(convert: Any) -> Any:
-    """``convert`` for text values through a bounded memo (a service runs long), as is for the rest."""
-    known: dict[str, Any] = {}
+    """``convert`` with what it made of each text remembered (amounts and sizes repeat: a
+    product's on every order of it); other values, e.g. unhashable ones, are converted each time."""
+    cached = lru_cache(maxsize=50_000)(convert)  # bounded: a service runs long
 
+    @wraps(convert)
     def remembered(value: Any) -> Any:
-        if type(value) is not str:
-            return convert(value)
-        result = known.get(value, known)
-        if result is known:
-            if len(known) >= _KNOWN_TEXTS:
-                known.clear()
-            result = known[value] = convert(value)
-        return result
+        return cached(value) if type(value) is str else convert(value)
 
-    remembered.__doc__, remembered.__name__ = convert.__doc__, convert.__name__
     return remembered
 
 
