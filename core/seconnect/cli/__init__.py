@@ -30,7 +30,7 @@ import click
 from click.core import ParameterSource
 
 from ..cartdef import CartDefinition
-from ..errors import PluginError, SeconnectError
+from ..errors import PluginError, SeconnectError, UsageError
 from ..heap import settle_heap
 from ..plugins import Plugins, load_plugins
 from ..store.database import ENV_DB
@@ -188,6 +188,23 @@ def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> 
     else:
         data = _printable_data(data)
         click.echo(printable(text(data) if text else str(data), lines=True))
+
+
+def secret_typed_twice(label: str, again: str, what: str, *, blank_ok: bool = False) -> str:
+    """A secret typed twice at hidden prompts (``label``, then ``again``); ``what`` names the pair
+    in the error when they differ ("passwords"), and nothing is saved then."""
+    blank = {"default": "", "show_default": False} if blank_ok else {}
+    value = click.prompt(label, hide_input=True, **blank)
+    if value != click.prompt(again, hide_input=True, **blank):
+        raise UsageError(f"the two {what} do not match; nothing was saved.",
+                         hint="Run the command again and type the same value twice.")
+    return value
+
+
+def stdin_line() -> str:
+    """One line of standard input without its line ending (``\\n`` or ``\\r\\n``): a secret piped in."""
+    line = sys.stdin.readline()
+    return line.removesuffix("\n").removesuffix("\r")
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

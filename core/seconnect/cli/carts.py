@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from sqlalchemy import select
@@ -14,7 +13,17 @@ from ..capabilities import Capability
 from ..cartdef import CartType
 from ..errors import CartError, UsageError
 from ..store import tables
-from . import App, complete_cart_name, emit, json_option, pass_app, printable, table
+from . import (
+    App,
+    complete_cart_name,
+    emit,
+    json_option,
+    pass_app,
+    printable,
+    secret_typed_twice,
+    stdin_line,
+    table,
+)
 from .runs import counts_text, duration, when
 
 
@@ -28,10 +37,7 @@ def _read_secrets(ctype: CartType, from_stdin: bool) -> dict[str, str]:
         if not from_stdin:
             value = _prompt_secret(ctype, name)
         else:
-            line = sys.stdin.readline()
-            value = line[:-1] if line.endswith("\n") else line
-            if value.endswith("\r"):
-                value = value[:-1]
+            value = stdin_line()
             if not value and name in required:
                 raise UsageError(f"no {word} on standard input.",
                                  hint="Pipe it in, e.g. `printf '%s\\n' \"$PASS\" | seconnect carts add … "
@@ -44,14 +50,9 @@ def _read_secrets(ctype: CartType, from_stdin: bool) -> dict[str, str]:
 def _prompt_secret(ctype: CartType, name: str) -> str:
     """One secret setting, typed twice at a hidden prompt; the two must match."""
     label = ctype.label_for(name)
-    value = click.prompt(label, hide_input=True, default="", show_default=False)
-    again = click.prompt("Reenter Password" if name == "password" else f"Reenter {label}",
-                         hide_input=True, default="", show_default=False)
-    if value != again:
-        raise UsageError(f"the two {'passwords' if name == 'password' else 'entries of ' + label} do not "
-                         "match; nothing was saved.",
-                         hint="Run the command again and type the same value twice.")
-    return value
+    if name == "password":
+        return secret_typed_twice(label, "Reenter Password", "passwords", blank_ok=True)
+    return secret_typed_twice(label, f"Reenter {label}", f"entries of {label}", blank_ok=True)
 
 
 def _given_settings(ctype: CartType, assignments: tuple[str, ...], **spellings: str | None) -> dict[str, str]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from .. import users as service
-from ..errors import UsageError
-from . import App, emit, json_option, pass_app, table
+from . import App, emit, json_option, pass_app, secret_typed_twice, stdin_line, table
 from .runs import when
 
 
@@ -18,14 +15,7 @@ def command() -> None:
 
 
 def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        line = sys.stdin.readline()
-        return line.rstrip("\r\n")
-    first = click.prompt("Password", hide_input=True)
-    if first != click.prompt("Reenter Password", hide_input=True):
-        raise UsageError("the two passwords do not match; nothing was saved.",
-                         hint="Run the command again and type the same password twice.")
-    return first
+    return stdin_line() if from_stdin else secret_typed_twice("Password", "Reenter Password", "passwords")
 
 
 @command.command("add")
