@@ -435,6 +435,11 @@ def _rule_key(rule: str, facts: CustomerFacts) -> str | None:
     return _name_address_key(facts.first_name, facts.last_name, facts.street1, facts.postal_code)
 
 
+def _known_key(rule: str, facts: CustomerFacts, keys: Mapping[str, str | None]) -> str | None:
+    """The record's key for ``rule``: from its keys computed for the batch's rules, else computed."""
+    return keys[rule] if rule in keys else _rule_key(rule, facts)
+
+
 def _row_key(rule: str, row: Mapping[str, Any]) -> str | None:
     """The key a stored (or pending) customer row offers to a rule (WebID keys live elsewhere)."""
     if rule == EMAIL:
@@ -618,7 +623,7 @@ class _Batch:
             if linked is not None:
                 return self._matched(WEB_ID_LINK, linked, facts, [])
         skipped: list[tuple[str, tuple[int, ...]]] = []
-        email = _rule_key(EMAIL, facts)
+        email = _known_key(EMAIL, facts, keys)
         for rule in self.m.rules:
             key = keys[rule]
             if key is None:
@@ -630,7 +635,7 @@ class _Batch:
                     return self._link(self._matched(rule, cid, facts, skipped), facts)
             if candidates:
                 skipped.append((rule, tuple(sorted(candidates))))
-        return self._link(_Pending(CREATED, self._create(facts), skipped), facts)
+        return self._link(_Pending(CREATED, self._create(facts, keys), skipped), facts)
 
     def _other_email(self, cid: int, email: str | None) -> bool:
         """Whether customer ``cid`` has a non-empty e-mail other than the record's ``email``."""
@@ -646,11 +651,11 @@ class _Batch:
         filled = self._fill(cid, facts) if self.m.fill_blanks else ()
         return _Pending(rule, cid, skipped, filled)
 
-    def _create(self, facts: CustomerFacts) -> int:
+    def _create(self, facts: CustomerFacts, keys: Mapping[str, str | None]) -> int:
         cid = -(len(self.created) + 1)
         row: dict[str, Any] = {name: getattr(facts, name) for name in (*_CONTACT, *_ADDRESS)}
-        row.update(email_norm=_rule_key(EMAIL, facts), phone_digits=_rule_key(PHONE_DIGITS, facts),
-                   name_address_key=_rule_key(NAME_ADDRESS, facts), created_at=self.now, updated_at=self.now,
+        row.update(email_norm=_known_key(EMAIL, facts, keys), phone_digits=_known_key(PHONE_DIGITS, facts, keys),
+                   name_address_key=_known_key(NAME_ADDRESS, facts, keys), created_at=self.now, updated_at=self.now,
                    created_from=self.m.source, source_cart_id=self.cart.id)
         self.created.append(cid)
         self.rows[cid] = row
