@@ -39,16 +39,17 @@ def flash(request: Request, text: str, kind: str = "ok", hint: str | None = None
     request.session["flash"] = request.session["flash"]  # mark the session changed
 
 
-async def act(request: Request, back: str, action, describe) -> RedirectResponse:
-    """Run ``action`` off the event loop; flash what ``describe`` says of its result, or the error."""
+async def act(request: Request, back: str, action, describe, then=None) -> RedirectResponse:
+    """Run ``action`` off the event loop; flash what ``describe`` says of its result, or the error.
+    Go ``back``, or on success to the page ``then`` gives for the result."""
     try:
         result = await run_in_threadpool(action)
     except SeconnectError as exc:
         flash(request, exc.message, "error", exc.hint)
-    else:
-        for line in describe(result):
-            flash(request, line)
-    return RedirectResponse(back, status_code=303)
+        return RedirectResponse(back, status_code=303)
+    for line in describe(result):
+        flash(request, line)
+    return RedirectResponse(then(result) if then else back, status_code=303)
 
 
 def _page(request: Request) -> int:

@@ -16,18 +16,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import carts as carts_service
-from ..cartdef import CartType
-from ..errors import SeconnectError, UsageError
+from ..cartdef import CartDefinition, CartType
+from ..errors import UsageError
 from ..settings import form_fields as fields_of
 from ..store import tables
 from .auth import checked_form
-from .pages import act, flash, render
+from .pages import act, render
 
 __all__ = ["routes"]
 
@@ -80,13 +79,9 @@ async def create_cart(request: Request) -> Response:
             return carts_service.add_cart(conn, state.plugins, name=name, cart_type=type_id, settings=settings,
                                           secrets=secrets, ca_bundle=str(form.get("ca_bundle", "")).strip() or None)
 
-    try:
-        cart = await run_in_threadpool(save)
-    except SeconnectError as exc:
-        flash(request, exc.message, "error", exc.hint)
-        return RedirectResponse(f"/carts/new?type={quote(type_id)}&name={quote(name)}", status_code=303)
-    flash(request, f"Cart {cart.name} ({cart.type}) saved. Next: test it, then the steps below in order.")
-    return RedirectResponse(f"/carts/{quote(cart.name)}/setup", status_code=303)
+    return await act(request, f"/carts/new?type={quote(type_id)}&name={quote(name)}", save,
+                     lambda cart: [f"Cart {cart.name} ({cart.type}) saved. Next: test it, then the steps below in order."],
+                     then=_setup_page_of)
 
 
 def edit_page(request: Request) -> Response:
@@ -113,13 +108,12 @@ async def save_edit(request: Request) -> Response:
                                            settings=settings, secrets=secrets or None, unset=unset,
                                            ca_bundle=str(form.get("ca_bundle", "")).strip())
 
-    try:
-        cart = await run_in_threadpool(save)
-    except SeconnectError as exc:
-        flash(request, exc.message, "error", exc.hint)
-        return RedirectResponse(f"/carts/{quote(old)}/edit", status_code=303)
-    flash(request, f"Cart {cart.name} updated.")
-    return RedirectResponse(f"/carts/{quote(cart.name)}/setup", status_code=303)
+    return await act(request, f"/carts/{quote(old)}/edit", save, lambda cart: [f"Cart {cart.name} updated."],
+                     then=_setup_page_of)
+
+
+def _setup_page_of(cart: CartDefinition) -> str:
+    return f"/carts/{quote(cart.name)}/setup"
 
 
 def setup_page(request: Request) -> Response:
