@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -201,6 +202,26 @@ class RecordCheck:
             return []
         except Exception:
             return seconnect_schemas.explain(self.schema, record) or ["invalid record"]
+
+
+@contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """A Ctrl-C during the block takes effect as it ends: a batch's commit and the count of what
+    it saved (which an interrupted run reports) land together or not at all. Signals reach only
+    the main thread, so elsewhere (the service's workers) this changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held and callable(previous):  # as if it arrived now (SIG_IGN / SIG_DFL: what they do)
+        previous(signal.SIGINT, None)
+    elif held and previous == signal.SIG_DFL:
+        signal.raise_signal(signal.SIGINT)
 
 
 def get_checkpoint(conn: Connection, cart: CartDefinition, job: str) -> str | None:

@@ -37,7 +37,15 @@ from ..status import merge_reported
 from ..store import Store, allocate_ids, insert_many, tables, upsert
 from ..store.tables import order_number_sort
 from ..subskus import SkuTranslator
-from .base import JobRun, RecordCheck, cart_lock, get_checkpoint, quarantine_record, set_checkpoint
+from .base import (
+    JobRun,
+    RecordCheck,
+    cart_lock,
+    ctrl_c_held,
+    get_checkpoint,
+    quarantine_record,
+    set_checkpoint,
+)
 
 __all__ = ["JOB", "import_orders", "check_start_after"]
 
@@ -101,16 +109,16 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
         summary["checkpoint"] = checkpoint
         batches = plugins.call("import_orders", cart, Capability.IMPORT_ORDERS, checkpoint=checkpoint,
                                batch_size=int(cart.param("DownloadBatchSize", 50)), since=since)
-        committing: tuple[str, int] | None = None  # the batch being committed: its checkpoint, saved
         try:
             for batch in batches:
-                with store.begin() as conn:
-                    _store_batch(conn, run, plugins, cart, batch.records, check, custom_fields_supported,
-                                 summary, matched, translator.on(conn))
-                    set_checkpoint(conn, cart, JOB, batch.checkpoint)
-                    committing = (batch.checkpoint, summary["new"] + summary["updated"])
-                # Only what is committed: an interrupted run reports what it really saved.
-                summary["checkpoint"], summary["saved"] = committing
+                # Counted once committed, and a Ctrl-C waits for both: an interrupted run
+                # reports what it really saved.
+                with ctrl_c_held():
+                    with store.begin() as conn:
+                        _store_batch(conn, run, plugins, cart, batch.records, check, custom_fields_supported,
+                                     summary, matched, translator.on(conn))
+                        set_checkpoint(conn, cart, JOB, batch.checkpoint)
+                    summary["checkpoint"], summary["saved"] = batch.checkpoint, summary["new"] + summary["updated"]
                 if progress:
                     progress(len(batch.records), batch.expected)
             with store.begin() as conn:
@@ -119,11 +127,6 @@ def import_orders(store: Store, plugins: Plugins, cart: CartDefinition, *, start
             # Stop the plugin's downloads now (its helper processes), not whenever the
             # generator is collected: an interrupted job must be able to exit at once.
             getattr(batches, "close", lambda: None)()
-            if committing is not None and committing[0] != summary["checkpoint"]:
-                # Ctrl-C between a batch's commit and the lines above: the store says if it landed.
-                with store.begin() as conn:
-                    if get_checkpoint(conn, cart, JOB) == committing[0]:
-                        summary["checkpoint"], summary["saved"] = committing
             summary["customers_created"] = matched.pop("created", 0)
             summary["customers_matched"] = dict(matched)
             run.summary = summary
